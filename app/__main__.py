@@ -1,0 +1,5 @@
+"""`python -m app` does exactly what the `tandem` console script does."""
+
+from app.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The call engine (Qt-free): joins a room, one peer connection per remote participant."""

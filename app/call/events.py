@@ -1,0 +1,124 @@
+"""What the call engine tells its listeners (the headless JSON printer, the Qt bridge, fallback).
+
+Every event carries `at`, a monotonic timestamp in seconds. Peers are named by the server's
+`peer_id`; `name` and `role` come from the roster and are shown in the UI, never logged.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.devices.base import Frame
+
+
+class CallState(enum.Enum):
+    IDLE = "idle"
+    JOINING = "joining"
+    WAITING = "waiting"  # in the room, nobody else connected yet
+    CONNECTED = "connected"
+    # DEGRADED / RECONNECTING come with the fallback issue.
+    LEFT = "left"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Peer:
+    peer_id: str
+    name: str
+    role: str  # "partner" | "therapist" | "oncall"
+
+
+@dataclass(frozen=True)
+class PeerStats:
+    """Once per second per peer: what the quality indicator and fallback act on."""
+
+    peer_id: str
+    bitrate_in_kbps: float
+    bitrate_out_kbps: float
+    packet_loss_pct: float
+    rtt_ms: float | None
+    jitter_ms: float | None
+    fps_in: float
+    since_last_frame_s: float | None
+    since_last_byte_s: float | None
+
+
+@dataclass(frozen=True)
+class Joined:
+    at: float
+    peer_id: str
+    room: str
+    peers: tuple[Peer, ...]
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    at: float
+    old: CallState
+    new: CallState
+
+
+@dataclass(frozen=True)
+class PeerJoined:
+    at: float
+    peer: Peer
+
+
+@dataclass(frozen=True)
+class PeerConnected:
+    at: float
+    peer_id: str
+
+
+@dataclass(frozen=True)
+class FirstFrame:
+    at: float
+    peer_id: str
+    ms_since_join: float
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    at: float
+    stats: PeerStats
+
+
+@dataclass(frozen=True)
+class RemoteFrame:
+    """A decoded remote video frame (BGR). Delivered off the GUI thread; never printed."""
+
+    at: float
+    peer_id: str
+    frame: Frame = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PeerLeft:
+    at: float
+    peer_id: str
+    reason: str  # "left" | "timeout" | "failed"
+
+
+@dataclass(frozen=True)
+class Left:
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallError:
+    """Something the user must be told. `code` is stable (e.g. token_expired); `message` is
+    plain words for a person."""
+
+    at: float
+    code: str
+    message: str
+
+
+CallEvent = (
+    Joined | StateChanged | PeerJoined | PeerConnected | FirstFrame | StatsReport | RemoteFrame
+    | PeerLeft | Left | CallError
+)
+CallListener = Callable[[CallEvent], None]

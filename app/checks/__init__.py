@@ -1,0 +1,1 @@
+"""The equipment check: one module per check, each returning a CheckResult."""

@@ -1,0 +1,1 @@
+"""Subcommands of the `tandem` command line (see app/cli.py for the contract)."""

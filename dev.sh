@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The two quick-start commands (see README.md):
+#   ./dev.sh app    set everything up, then open Tandem (practice mode without a clinic profile)
+#   ./dev.sh test   set everything up, then run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+what="${1:-}"
+shift || true
+case "$what" in
+  app)
+    scripts/setup.sh
+    if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ "$(uname)" = "Linux" ]; then
+      echo "No display here, so the equipment check runs on the command line instead of the window." >&2
+      echo "(On a desktop this command opens the app.)" >&2
+      exec .venv/bin/tandem check "$@"
+    fi
+    exec .venv/bin/tandem "$@"
+    ;;
+  test)
+    scripts/setup.sh
+    exec scripts/run-tests.sh "$@"
+    ;;
+  *)
+    echo "usage: ./dev.sh app|test [args...]" >&2
+    exit 64
+    ;;
+esac

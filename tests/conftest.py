@@ -1,0 +1,38 @@
+"""Suite-wide settings: offscreen Qt, and the lab fixtures shared by integration tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab.netns import NetLab
+from tests.lab.requirements import need_program, need_root
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ARTIFACTS = Path(os.environ.get("TANDEM_ARTIFACTS", Path(__file__).resolve().parent.parent
+                                / "test-artifacts"))
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Screenshots and reports written by tests for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def netlab() -> Iterator[NetLab]:
+    """A fresh network lab (root only); every namespace it made is removed afterwards."""
+    need_root()
+    need_program("ip")
+    need_program("tc")
+    need_program("nft")
+    lab = NetLab()
+    try:
+        yield lab
+    finally:
+        lab.close()

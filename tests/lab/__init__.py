@@ -1,0 +1,1 @@
+"""The test lab: root-only parts (network namespaces, tc shaping, nftables, PulseAudio)."""
