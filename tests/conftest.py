@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.lab.media import VideoKind, write_video
 from tests.lab.netns import NetLab
+from tests.lab.pulse import PulseLab
 from tests.lab.requirements import need_program, need_root
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -36,3 +39,27 @@ def netlab() -> Iterator[NetLab]:
         yield lab
     finally:
         lab.close()
+
+
+@pytest.fixture
+def pulse(tmp_path: Path) -> Iterator[PulseLab]:
+    """A private PulseAudio daemon (root only): virtual sink and microphone (tests/lab/pulse.py)."""
+    need_root()
+    need_program("pulseaudio")
+    need_program("pactl")
+    need_program("paplay")
+    lab = PulseLab(tmp_path / "pulse")
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def video_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write a test video into tmp_path: video_file("pattern" | "black" | "frozen", fps=…)."""
+
+    def make(kind: VideoKind = "pattern", **options: Any) -> Path:
+        return write_video(tmp_path / f"{kind}.avi", kind, **options)
+
+    return make

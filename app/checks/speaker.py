@@ -1,0 +1,125 @@
+"""The speaker check: play a short tone and listen for it with the microphone (echo risk)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.checks.audio_analysis import detect_tone, sine
+from app.checks.microphone import device_failure
+from app.checks.progress import Progress, ProgressCallback, ignore_progress
+from app.checks.result import CheckResult, MetricValue, Status
+from app.devices.base import AudioBlock, DeviceError, DeviceProblem, Microphone, Speaker
+
+log = logging.getLogger(__name__)
+
+NAME = "speaker"
+TONE_HZ = 1000.0  # rare in a room, well inside any speaker's and microphone's range
+TONE_S = 1.0
+TONE_DBFS = -12.0
+LISTEN_EXTRA_S = 0.6  # the microphone may start a little after the tone does
+JOIN_MARGIN_S = 3.0
+
+_RETRY = "Then press “Check again”."
+DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
+    DeviceProblem.NOT_FOUND: (
+        "We could not find speakers or headphones",
+        f"Plug in headphones or speakers, or switch your speakers on. {_RETRY}",
+    ),
+    DeviceProblem.NO_AUDIO_SYSTEM: (
+        "The sound system of your computer is not working",
+        "Restart your computer. If this message comes back, please call the clinic's support line.",
+    ),
+    DeviceProblem.BUSY: (
+        "Another program is using your speakers",
+        f"Close other call or music programs. {_RETRY}",
+    ),
+    DeviceProblem.PERMISSION: (
+        "Tandem is not allowed to play sound",
+        f"Open your computer's sound or privacy settings and allow Tandem to play sound. {_RETRY}",
+    ),
+    DeviceProblem.TIMEOUT: (
+        "Your speakers did not respond",
+        f"Unplug the headphones or speakers and plug them in again, or restart your computer. "
+        f"{_RETRY}",
+    ),
+    DeviceProblem.FAILED: (
+        "We could not play sound on your speakers",
+        f"Unplug the headphones or speakers and plug them in again, or restart your computer. "
+        f"{_RETRY}",
+    ),
+}
+
+
+class _Listener:
+    """Records with the microphone on a worker thread while the tone plays."""
+
+    def __init__(self, mic: Microphone, seconds: float) -> None:
+        self.samples: AudioBlock | None = None
+        self.error: DeviceError | None = None
+        self._mic = mic
+        self._seconds = seconds
+        self._thread = threading.Thread(target=self._run, name="speaker-check-mic", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.samples = self._mic.record(self._seconds)
+        except DeviceError as error:
+            self.error = error
+
+    def join(self) -> bool:
+        self._thread.join(self._seconds + JOIN_MARGIN_S)
+        return not self._thread.is_alive()
+
+
+def check_speaker(
+    speaker: Speaker, mic: Microphone | None, progress: ProgressCallback | None = None
+) -> CheckResult:
+    """Play a 1 kHz tone; if `mic` hears it, warn that a shared laptop's speakers will echo."""
+    report = progress or ignore_progress
+    report(Progress(NAME, 0.0, "Playing a short test sound…"))
+    tone = sine(TONE_HZ, TONE_S, speaker.samplerate, TONE_DBFS)
+    listener = _Listener(mic, TONE_S + LISTEN_EXTRA_S) if mic is not None else None
+    try:
+        speaker.play(tone)
+    except DeviceError as error:
+        if listener is not None:
+            listener.join()
+        return device_failure(NAME, error, DEVICE_WORDS)
+    metrics: dict[str, MetricValue] = {"tone_hz": TONE_HZ, "samplerate": speaker.samplerate}
+    if listener is None or mic is None:
+        report(Progress(NAME, 1.0, "Test sound played"))
+        return CheckResult(NAME, Status.PASS, metrics={**metrics, "tone_heard": None})
+    report(Progress(NAME, 0.7, "Listening for the test sound…"))
+    finished = listener.join()
+    if not finished or listener.error is not None or listener.samples is None:
+        # The speaker worked; only the echo test could not run, which is the microphone's business.
+        problem = listener.error.problem.value if listener.error else "timeout"
+        log.info("speaker check: could not listen for the tone (%s)", problem)
+        report(Progress(NAME, 1.0, "Test sound played"))
+        return CheckResult(
+            NAME, Status.PASS, metrics={**metrics, "tone_heard": None, "listen_problem": problem}
+        )
+    try:
+        detection = detect_tone(listener.samples, mic.samplerate, TONE_HZ)
+    except ValueError as error:
+        log.info("speaker check: unusable recording: %s", error)
+        return CheckResult(NAME, Status.PASS, metrics={**metrics, "tone_heard": None})
+    metrics.update(
+        tone_heard=detection.heard,
+        tone_level_dbfs=round(detection.tone_level_dbfs, 1),
+        tone_margin_db=round(detection.margin_db, 1),
+    )
+    report(Progress(NAME, 1.0, "Test sound played"))
+    if detection.heard:
+        return CheckResult(
+            NAME,
+            Status.WARN,
+            "Your microphone can hear your speakers, so the people you talk to may hear an echo "
+            "of themselves",
+            "Use headphones if you can (a headphone splitter lets you both listen from one "
+            "computer). If you must use the speakers, turn them down a little.",
+            metrics,
+        )
+    return CheckResult(NAME, Status.PASS, metrics=metrics)

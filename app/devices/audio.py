@@ -1,0 +1,237 @@
+"""The real microphone and speaker: PortAudio through sounddevice.
+
+sounddevice is imported inside each call, never at import: a computer without PortAudio must get a
+plain DeviceError(NO_AUDIO_SYSTEM), not a crash. Every call waits with a deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from app.devices.base import AudioBlock, AudioStream, DeviceError, DeviceInfo, DeviceProblem
+
+log = logging.getLogger(__name__)
+
+START_MARGIN_S = 3.0  # opening a stream on a busy sound server can take a moment
+MAX_RECORD_S = 600.0
+
+
+def _sd() -> Any:
+    try:
+        import sounddevice
+    except (OSError, ImportError) as error:  # "PortAudio library not found", or no sounddevice
+        raise DeviceError(DeviceProblem.NO_AUDIO_SYSTEM, str(error)) from None
+    return sounddevice
+
+
+def _problem(error: Exception) -> DeviceError:
+    """Translate PortAudio's and sounddevice's errors into our problems."""
+    text = str(error)
+    lower = text.lower()
+    if (
+        "no input device" in lower
+        or "no output device" in lower
+        or "error querying device" in lower
+    ):
+        return DeviceError(DeviceProblem.NOT_FOUND, text)
+    if "invalid device" in lower or "no device" in lower:
+        return DeviceError(DeviceProblem.NOT_FOUND, text)
+    if "unavailable" in lower or "busy" in lower:
+        return DeviceError(DeviceProblem.BUSY, text)
+    if "permission" in lower or "denied" in lower:
+        return DeviceError(DeviceProblem.PERMISSION, text)
+    if "not initialized" in lower or "host api" in lower:
+        return DeviceError(DeviceProblem.NO_AUDIO_SYSTEM, text)
+    return DeviceError(DeviceProblem.FAILED, text)
+
+
+def _device(device: str | int | None) -> str | int | None:
+    """An id from list_inputs()/list_outputs() is an index written as a string."""
+    return int(device) if isinstance(device, str) and device.strip().isdigit() else device
+
+
+def _check_device(sd: Any, device: str | int | None, kind: str) -> None:
+    """Raise NOT_FOUND early when there is no such device (clearer than a failed stream)."""
+    try:
+        info = sd.query_devices(device, kind=kind)
+    except (ValueError, sd.PortAudioError) as error:
+        raise _problem(error) from None
+    channels = info.get("max_input_channels" if kind == "input" else "max_output_channels", 0)
+    if channels < 1:
+        raise DeviceError(DeviceProblem.NOT_FOUND, f"{info.get('name')} has no {kind} channels")
+
+
+def _run_with_deadline(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Run a possibly blocking PortAudio call on a daemon thread, waiting at most `timeout`."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn()
+        except Exception as error:  # handed to the caller
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"audio-{what}", daemon=True).start()
+    if not done.wait(timeout):
+        raise DeviceError(DeviceProblem.TIMEOUT, f"{what} took longer than {timeout:g} s")
+    if "error" in outcome:
+        error = outcome["error"]
+        if isinstance(error, DeviceError):
+            raise error
+        raise _problem(error) from error
+    return outcome.get("value")
+
+
+class _Stream:
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def stop(self) -> None:
+        try:
+            _run_with_deadline(self._stream.close, START_MARGIN_S, "closing the microphone")
+        except DeviceError as error:
+            log.warning("microphone stream did not close: %s", error)
+
+
+class SoundDeviceMicrophone:
+    """A microphone by PortAudio device name or index (None: the system's default input)."""
+
+    def __init__(self, device: str | int | None = None, samplerate: int = 48000) -> None:
+        self.device = _device(device)
+        self.samplerate = samplerate
+
+    def record(self, seconds: float) -> AudioBlock:
+        if not 0 < seconds <= MAX_RECORD_S:
+            raise DeviceError(DeviceProblem.FAILED, f"cannot record {seconds} seconds")
+        sd = _sd()
+        _check_device(sd, self.device, "input")
+        wanted = int(round(seconds * self.samplerate))
+        buffer = np.zeros(wanted, np.float32)
+        filled = 0
+        done = threading.Event()
+
+        def callback(indata: Any, frames: int, time: Any, status: Any) -> None:
+            nonlocal filled
+            count = min(frames, wanted - filled)
+            buffer[filled : filled + count] = indata[:count, 0]
+            filled += count
+            if filled >= wanted:
+                done.set()
+                raise sd.CallbackStop
+
+        def start() -> Any:
+            stream = sd.InputStream(
+                device=self.device,
+                channels=1,
+                samplerate=self.samplerate,
+                dtype="float32",
+                callback=callback,
+            )
+            stream.start()
+            return stream
+
+        stream = _run_with_deadline(start, START_MARGIN_S, "opening the microphone")
+        try:
+            if not done.wait(seconds + START_MARGIN_S):
+                raise DeviceError(
+                    DeviceProblem.TIMEOUT, f"recorded {filled} of {wanted} samples in time"
+                )
+        finally:
+            _Stream(stream).stop()
+        return buffer
+
+    def start(self, on_block: Callable[[AudioBlock], None], blocksize: int = 960) -> AudioStream:
+        sd = _sd()
+        _check_device(sd, self.device, "input")
+
+        def callback(indata: Any, frames: int, time: Any, status: Any) -> None:
+            on_block(indata[:, 0].copy())
+
+        def start() -> Any:
+            stream = sd.InputStream(
+                device=self.device,
+                channels=1,
+                samplerate=self.samplerate,
+                blocksize=blocksize,
+                dtype="float32",
+                callback=callback,
+            )
+            stream.start()
+            return stream
+
+        return _Stream(_run_with_deadline(start, START_MARGIN_S, "opening the microphone"))
+
+
+class SoundDeviceSpeaker:
+    """A speaker by PortAudio device name or index (None: the system's default output)."""
+
+    def __init__(self, device: str | int | None = None, samplerate: int = 48000) -> None:
+        self.device = _device(device)
+        self.samplerate = samplerate
+
+    def play(self, samples: AudioBlock) -> None:
+        sd = _sd()
+        _check_device(sd, self.device, "output")
+        data = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        position = 0
+        finished = threading.Event()
+
+        def callback(outdata: Any, frames: int, time: Any, status: Any) -> None:
+            nonlocal position
+            count = min(frames, data.size - position)
+            outdata[:count, 0] = data[position : position + count]
+            outdata[count:, 0] = 0.0
+            position += count
+            if position >= data.size:
+                raise sd.CallbackStop
+
+        def start() -> Any:
+            stream = sd.OutputStream(
+                device=self.device,
+                channels=1,
+                samplerate=self.samplerate,
+                dtype="float32",
+                callback=callback,
+                finished_callback=finished.set,
+            )
+            stream.start()
+            return stream
+
+        stream = _run_with_deadline(start, START_MARGIN_S, "opening the speakers")
+        try:
+            if not finished.wait(data.size / self.samplerate + START_MARGIN_S):
+                raise DeviceError(DeviceProblem.TIMEOUT, "the sound did not finish playing")
+        finally:
+            _Stream(stream).stop()
+
+
+def _list(kind: str) -> list[DeviceInfo]:
+    sd = _sd()
+    key = "max_input_channels" if kind == "input" else "max_output_channels"
+    try:
+        devices = sd.query_devices()
+    except sd.PortAudioError as error:
+        raise _problem(error) from None
+    return [
+        DeviceInfo(str(index), str(info["name"]))
+        for index, info in enumerate(devices)
+        if info.get(key, 0) > 0
+    ]
+
+
+def list_inputs() -> list[DeviceInfo]:
+    """Microphones PortAudio can see (raises DeviceError(NO_AUDIO_SYSTEM) without PortAudio)."""
+    return _list("input")
+
+
+def list_outputs() -> list[DeviceInfo]:
+    """Speakers and headphones PortAudio can see."""
+    return _list("output")
