@@ -1,0 +1,1 @@
+"""Network measurements (bandwidth, latency) with no Qt and no UI."""
