@@ -12,6 +12,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _counter = itertools.count()
 
@@ -28,12 +29,16 @@ class Host:
         """argv prefixed to run inside this host's namespace."""
         return ["ip", "netns", "exec", self.netns, *argv]
 
-    def run(self, argv: Sequence[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(argv), check=True, capture_output=True, text=True,
-                              **kwargs)  # type: ignore[call-overload, no-any-return]
+    def run(
+        self, argv: Sequence[str], input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(argv), check=True, capture_output=True, text=True, input=input
+        )
 
-    def popen(self, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.command(argv), text=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
+        process: subprocess.Popen[str] = subprocess.Popen(self.command(argv), text=True, **kwargs)
+        return process
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,20 @@ class NetLab:
         subnet_third = (os.getpid() + index) % 250
         subnet_second = 231 + index // 250
         dev_a, dev_b = f"v{index}a{self.prefix[-6:]}"[:15], f"v{index}b{self.prefix[-6:]}"[:15]
-        _ip("link", "add", dev_a, "netns", a.netns, "type", "veth", "peer", "name", dev_b,
-            "netns", b.netns)
+        _ip(
+            "link",
+            "add",
+            dev_a,
+            "netns",
+            a.netns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            dev_b,
+            "netns",
+            b.netns,
+        )
         addr_a = f"10.{subnet_second}.{subnet_third}.{1 + 4 * (index % 60)}"
         addr_b = f"10.{subnet_second}.{subnet_third}.{2 + 4 * (index % 60)}"
         for host, dev, addr in ((a, dev_a, addr_a), (b, dev_b, addr_b)):
@@ -81,8 +98,23 @@ class NetLab:
         # A burst of ~10 ms at the rate (at least one MTU) keeps tbf accurate without
         # letting a whole speed-test phase through in one gulp.
         burst = max(rate_kbit * 1000 // 8 // 100, 1600)
-        end.host.run(["tc", "qdisc", "replace", "dev", end.device, "root", "tbf",
-                      "rate", f"{rate_kbit}kbit", "burst", str(burst), "latency", "50ms"])
+        end.host.run(
+            [
+                "tc",
+                "qdisc",
+                "replace",
+                "dev",
+                end.device,
+                "root",
+                "tbf",
+                "rate",
+                f"{rate_kbit}kbit",
+                "burst",
+                str(burst),
+                "latency",
+                "50ms",
+            ]
+        )
 
     @staticmethod
     def unshape(end: LinkEnd) -> None:
