@@ -1,23 +1,105 @@
-"""`tandem server`: run the session server (speed test now; rooms and signaling next)."""
+"""`tandem server`: run the session server (rooms, join tokens, signaling at /ws, speed test)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+import ssl
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.server.config import ServerConfig
 
 HELP = "run the session server"
 
+DESCRIPTION = """\
+Run the session server: rooms, join tokens, WebSocket signaling at /ws and the speed test.
+
+Join tokens are signed with a secret, taken from (first found): the TANDEM_SECRET environment
+variable, or `secret` in the [server] table of --config. Without one the server refuses to start
+(exit 2), except with --insecure-dev-secret, which uses a fixed, publicly known secret and is
+accepted only on a loopback address; mint matching tokens with `tandem token --insecure-dev-secret`.
+
+With --cert and --key the server speaks TLS (https:// and wss://).
+
+Config file (TOML), every key optional:
+  [server]
+  host = "0.0.0.0"
+  port = 8443
+  secret = "..."                 # TANDEM_SECRET overrides
+  cert = "/etc/tandem/cert.pem"
+  key = "/etc/tandem/key.pem"
+  stun = ["stun:turn.example.org:3478"]
+  turn_url = ["turn:turn.example.org:3478", "turns:turn.example.org:5349"]
+  turn_secret = "..."            # coturn static-auth-secret; TANDEM_TURN_SECRET overrides
+  turn_ttl = 21600               # seconds a TURN credential stays valid
+With no STUN/TURN configured, clients get no ICE servers (host candidates only: LAN use).
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8443, help="port to listen on (default 8443)")
+    parser.description = DESCRIPTION
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default 8443)")
+    parser.add_argument("--config", metavar="PATH", help="TOML config file with a [server] table")
+    parser.add_argument("--cert", metavar="PEM", help="TLS certificate chain (enables https/wss)")
+    parser.add_argument("--key", metavar="PEM", help="TLS private key")
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds between client pings; silent clients are dropped after 3x (default 2)",
+    )
+    parser.add_argument(
+        "--insecure-dev-secret",
+        action="store_true",
+        help="sign tokens with a fixed, public development secret (loopback hosts only)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.server.config import ConfigError, ServerConfig
+
+    try:
+        config = ServerConfig.from_args(args)
+        config.validate()
+        ssl_context = config.ssl_context()
+    except ConfigError as exc:
+        print(f"tandem server: {exc}", file=sys.stderr)
+        return 2
+    server_log = logging.getLogger("app.server")
+    if server_log.getEffectiveLevel() > logging.INFO:
+        server_log.setLevel(logging.INFO)  # joins, leaves and refusals (never tokens or names)
+    if len(config.secret) < 16:
+        logging.getLogger(__name__).warning("the token secret is short; use 32+ random characters")
+    asyncio.run(serve(config, ssl_context))
+    return 0
+
+
+async def serve(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> None:
+    """Serve until SIGINT or SIGTERM; announce the bound address (port 0 picks a free one)."""
     from aiohttp import web
 
     from app.server.app import create_app
-    from app.server.config import ServerConfig
 
-    config = ServerConfig.from_args(args)
-    web.run_app(create_app(config), host=args.host, port=args.port, print=None)
-    return 0
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(create_app(config), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        scheme = "https" if ssl_context is not None else "http"
+        shown = f"[{host}]" if ":" in host else host
+        print(f"tandem server listening on {scheme}://{shown}:{port}", file=sys.stderr, flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

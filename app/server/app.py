@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.server import speedtest
+from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
+from app.server.rooms import RoomRegistry
+from app.server.signaling import HUB_KEY, Hub
 
 CONFIG_KEY = web.AppKey("config", ServerConfig)
+
+__all__ = ["CONFIG_KEY", "HUB_KEY", "create_app"]
 
 
 async def _health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "service": "tandem"})
 
 
-def create_app(config: ServerConfig) -> web.Application:
+def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> web.Application:
+    """The whole server. `registry` defaults to in-memory rooms (a shared store can replace it).
+
+    The clinicians' console (/console) is static: it joins through /ws like any participant.
+    """
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[CONFIG_KEY] = config
     app.router.add_get("/health", _health)
     speedtest.add_routes(app)
+    signaling.add_routes(app, Hub(config, registry))
+    console.add_routes(app)
     return app

@@ -1,11 +1,40 @@
-"""The session server's settings, from the command line, a config file and the environment."""
+"""The session server's settings, from the command line, a config file and the environment.
+
+Precedence: command-line option, then environment (`TANDEM_SECRET`, `TANDEM_TURN_SECRET`), then
+the `[server]` table of the TOML file given with `--config`, then the defaults below.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
+import ssl
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Well known and therefore worthless: accepted only on a loopback address (--insecure-dev-secret).
+DEV_SECRET = "tandem-insecure-development-secret-do-not-use"
+
+
+class ConfigError(Exception):
+    """The settings cannot work; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class RoomLimits:
+    """How many of each role one room holds (a couple, their therapist, an on-call clinician)."""
+
+    partner: int = 2
+    therapist: int = 1
+    oncall: int = 1
+
+    def for_role(self, role: str) -> int:
+        limit: int = getattr(self, role, 0)
+        return limit
 
 
 @dataclass(frozen=True)
@@ -14,16 +43,127 @@ class ServerConfig:
     port: int = 8443
     # Signs join tokens. From TANDEM_SECRET; a random one is fine for practice mode only.
     secret: str = ""
+    cert: Path | None = None
+    key: Path | None = None
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = ""
+    turn_ttl_s: int = 6 * 3600
+    heartbeat_s: float = 2.0
+    join_timeout_s: float = 5.0
+    limits: RoomLimits = RoomLimits()
+
+    @property
+    def tls(self) -> bool:
+        return self.cert is not None
+
+    def validate(self) -> None:
+        """Raise ConfigError if the server must not start with these settings."""
+        if not self.secret:
+            raise ConfigError(
+                "no secret to sign join tokens: set TANDEM_SECRET, put `secret` in the [server] "
+                "table of --config, or use --insecure-dev-secret on a loopback address"
+            )
+        if self.secret == DEV_SECRET and not _is_loopback(self.host):
+            raise ConfigError("the insecure development secret is only allowed on a loopback host")
+        if (self.cert is None) != (self.key is None):
+            raise ConfigError("TLS needs both --cert and --key")
+        if self.turn_urls and not self.turn_secret:
+            raise ConfigError("TURN URLs are set but turn_secret (TANDEM_TURN_SECRET) is not")
+        if self.heartbeat_s <= 0 or self.join_timeout_s <= 0 or self.turn_ttl_s <= 0:
+            raise ConfigError("heartbeat, join timeout and TURN credential lifetime must be > 0")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A server TLS context from cert and key, or None for plain HTTP/WS."""
+        if self.cert is None or self.key is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from None
+        return context
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServerConfig:
+        file = load_file(getattr(args, "config", None))
+        secret = os.environ.get("TANDEM_SECRET") or _str(file, "secret")
+        if getattr(args, "insecure_dev_secret", False):
+            secret = DEV_SECRET
+        cert = getattr(args, "cert", None) or _str(file, "cert")
+        key = getattr(args, "key", None) or _str(file, "key")
+        heartbeat = getattr(args, "heartbeat", None)
         return cls(
-            host=args.host,
-            port=args.port,
-            secret=os.environ.get("TANDEM_SECRET", ""),
+            host=getattr(args, "host", None) or _str(file, "host") or cls.host,
+            port=_port(getattr(args, "port", None), file),
+            secret=secret,
+            cert=Path(cert) if cert else None,
+            key=Path(key) if key else None,
+            stun_urls=_urls(file, "stun"),
+            turn_urls=_urls(file, "turn_url"),
+            turn_secret=os.environ.get("TANDEM_TURN_SECRET") or _str(file, "turn_secret"),
+            turn_ttl_s=int(file.get("turn_ttl", cls.turn_ttl_s)),
+            heartbeat_s=float(heartbeat if heartbeat is not None else file.get("heartbeat_s", 2.0)),
         )
 
     @classmethod
     def for_practice(cls) -> ServerConfig:
         """The embedded server of practice mode: loopback only, a throwaway secret."""
         return cls(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32))
+
+
+def load_file(path: str | Path | None) -> dict[str, Any]:
+    """The `[server]` table of a TOML config file ({} without a file)."""
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from None
+    table = data.get("server", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[server] in {path} must be a table")
+    return table
+
+
+def secret_from(config_path: str | Path | None) -> str:
+    """The token secret as `tandem token` finds it: TANDEM_SECRET, else the config file."""
+    return os.environ.get("TANDEM_SECRET") or _str(load_file(config_path), "secret")
+
+
+def _str(table: dict[str, Any], key: str) -> str:
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"[server] {key} must be a string")
+    return value
+
+
+def _urls(table: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
+        raise ConfigError(f"[server] {key} must be a URL or a list of URLs")
+    return tuple(value)
+
+
+def _port(cli: int | None, table: dict[str, Any]) -> int:
+    if cli is not None:
+        return cli
+    value = table.get("port", ServerConfig.port)
+    if not isinstance(value, int):
+        raise ConfigError("[server] port must be an integer")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

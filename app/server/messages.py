@@ -1,0 +1,237 @@
+"""The signaling messages of docs/protocol.md: one schema per type, checked on every message.
+
+`parse_client_message` turns a text frame from a client into a typed message or raises
+MessageError; the `*_msg` builders make what the server sends, and `validate_server_message`
+checks those (the tests use it, and a client may too). Unknown extra fields are ignored so that
+either side can add optional fields without breaking the other.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from app.server.tokens import ROLES
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_ID_CHARS = 128
+PEER_LEFT_REASONS = frozenset({"left", "timeout", "replaced"})
+ERROR_CODES = frozenset(
+    {
+        "token_invalid",
+        "token_expired",
+        "token_wrong_room",
+        "token_wrong_role",
+        "room_full",
+        "bad_message",
+        "too_large",
+        "unknown_type",
+        "unknown_peer",
+        "version_unsupported",
+        "join_timeout",
+        "not_joined",
+        "replaced",
+    }
+)
+
+
+class MessageError(Exception):
+    """A refused message. `code` is the protocol's error code; `fatal` closes the connection."""
+
+    def __init__(self, code: str, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fatal = fatal
+
+
+@dataclass(frozen=True)
+class Join:
+    v: int
+    token: str
+    room: str | None = None  # the room the client expects; must match the token's
+    role: str | None = None  # the role the client expects; must match the token's
+
+
+@dataclass(frozen=True)
+class Relay:
+    """An offer or answer for one peer; `type` is "offer" or "answer"."""
+
+    type: str
+    to: str
+    sdp: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True)
+class Leave:
+    pass
+
+
+ClientMessage = Join | Relay | Ping | Leave
+
+# type -> {field: (python type, required)}; bool is never accepted where int is asked for.
+_CLIENT_SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
+    "join": {"v": (int, True), "token": (str, True), "room": (str, False), "role": (str, False)},
+    "offer": {"to": (str, True), "sdp": (str, True)},
+    "answer": {"to": (str, True), "sdp": (str, True)},
+    "ping": {},
+    "leave": {},
+}
+
+
+def _check_fields(obj: dict[str, Any], schema: dict[str, tuple[type, bool]], kind: str) -> None:
+    for name, (expected, required) in schema.items():
+        if name not in obj:
+            if required:
+                raise MessageError("bad_message", f"{kind}: missing field {name!r}")
+            continue
+        value = obj[name]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise MessageError("bad_message", f"{kind}: field {name!r} must be {expected.__name__}")
+
+
+def decode_object(text: str) -> dict[str, Any]:
+    """A JSON object with a string `type`, from one text frame within the size limit."""
+    if len(text) > MAX_MESSAGE_BYTES or len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+        raise MessageError("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        raise MessageError("bad_message", "the message is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise MessageError("bad_message", "a message must be a JSON object")
+    if not isinstance(obj.get("type"), str):
+        raise MessageError("bad_message", "a message needs a string field 'type'")
+    return obj
+
+
+def parse_client_message(text: str) -> ClientMessage:
+    """Validate one client message against its schema; raises MessageError."""
+    obj = decode_object(text)
+    kind: str = obj["type"]
+    schema = _CLIENT_SCHEMAS.get(kind)
+    if schema is None:
+        raise MessageError("unknown_type", f"unknown message type {kind[:32]!r}")
+    _check_fields(obj, schema, kind)
+    if kind == "join":
+        role = obj.get("role")
+        if role is not None and role not in ROLES:
+            raise MessageError("token_wrong_role", "join: unknown role", fatal=True)
+        return Join(v=obj["v"], token=obj["token"], room=obj.get("room"), role=role)
+    if kind in ("offer", "answer"):
+        if not obj["to"] or len(obj["to"]) > MAX_ID_CHARS:
+            raise MessageError("bad_message", f"{kind}: 'to' must be a peer_id")
+        if not obj["sdp"]:
+            raise MessageError("bad_message", f"{kind}: 'sdp' must not be empty")
+        return Relay(type=kind, to=obj["to"], sdp=obj["sdp"])
+    if kind == "ping":
+        return Ping()
+    return Leave()
+
+
+# What the server sends.
+
+
+def peer_info(peer_id: str, name: str, role: str) -> dict[str, Any]:
+    return {"peer_id": peer_id, "name": name, "role": role}
+
+
+def welcome_msg(
+    peer_id: str,
+    room: str,
+    role: str,
+    name: str,
+    heartbeat_s: float,
+    ice_servers: list[dict[str, Any]],
+    peers: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "type": "welcome",
+        "v": PROTOCOL_VERSION,
+        "peer_id": peer_id,
+        "room": room,
+        "role": role,
+        "name": name,
+        "heartbeat_s": heartbeat_s,
+        "ice_servers": ice_servers,
+        "peers": peers,
+    }
+
+
+def error_msg(code: str, message: str, fatal: bool) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "fatal": fatal}
+
+
+def peer_joined_msg(peer: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "peer_joined", "peer": peer}
+
+
+def peer_left_msg(peer_id: str, reason: str) -> dict[str, Any]:
+    return {"type": "peer_left", "peer_id": peer_id, "reason": reason}
+
+
+def relayed_msg(kind: str, sender: str, sdp: str) -> dict[str, Any]:
+    return {"type": kind, "from": sender, "sdp": sdp}
+
+
+PONG: dict[str, Any] = {"type": "pong"}
+
+_PEER_SCHEMA: dict[str, tuple[type, bool]] = {
+    "peer_id": (str, True),
+    "name": (str, True),
+    "role": (str, True),
+}
+_SERVER_SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
+    "welcome": {
+        "v": (int, True),
+        "peer_id": (str, True),
+        "room": (str, True),
+        "role": (str, True),
+        "name": (str, True),
+        "heartbeat_s": (float, True),
+        "ice_servers": (list, True),
+        "peers": (list, True),
+    },
+    "error": {"code": (str, True), "message": (str, True), "fatal": (bool, True)},
+    "peer_joined": {"peer": (dict, True)},
+    "peer_left": {"peer_id": (str, True), "reason": (str, True)},
+    "offer": {"from": (str, True), "sdp": (str, True)},
+    "answer": {"from": (str, True), "sdp": (str, True)},
+    "pong": {},
+}
+
+
+def validate_server_message(obj: dict[str, Any]) -> None:
+    """Raise MessageError unless `obj` is a well-formed server message."""
+    kind = obj.get("type")
+    if not isinstance(kind, str) or kind not in _SERVER_SCHEMAS:
+        raise MessageError("unknown_type", f"unknown server message type {kind!r}")
+    schema = dict(_SERVER_SCHEMAS[kind])
+    if kind == "error":
+        if not isinstance(obj.get("fatal"), bool):
+            raise MessageError("bad_message", "error: 'fatal' must be a boolean")
+        schema.pop("fatal")
+    if kind == "welcome" and isinstance(obj.get("heartbeat_s"), int | float):
+        schema.pop("heartbeat_s")
+    _check_fields(obj, schema, kind)
+    if kind == "welcome":
+        for peer in obj["peers"]:
+            if not isinstance(peer, dict):
+                raise MessageError("bad_message", "welcome: peers must be objects")
+            _check_fields(peer, _PEER_SCHEMA, "welcome.peers")
+        for server in obj["ice_servers"]:
+            if not isinstance(server, dict) or not isinstance(server.get("urls"), list):
+                raise MessageError("bad_message", "welcome: ice_servers need a 'urls' list")
+    elif kind == "peer_joined":
+        _check_fields(obj["peer"], _PEER_SCHEMA, "peer_joined.peer")
+    elif kind == "peer_left" and obj["reason"] not in PEER_LEFT_REASONS:
+        raise MessageError("bad_message", "peer_left: unknown reason")
+    elif kind == "error" and obj["code"] not in ERROR_CODES:
+        raise MessageError("bad_message", "error: unknown code")
