@@ -8,7 +8,6 @@ the headless participant with TANDEM_ICE_LOOPBACK=1.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import queue
@@ -21,13 +20,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
+from app.server.config import ServerConfig
+from app.server.embedded import EmbeddedServer
 from tests.lab.requirements import need
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,70 +52,13 @@ CHROMIUM_ARGS = [
 Event = dict[str, Any]
 
 
-@dataclass
-class LoopbackServer:
-    """The session server's aiohttp app on 127.0.0.1, on a thread of its own."""
-
-    secret: str
-    url: str = ""
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _ready: threading.Event = field(default_factory=threading.Event)
-    _error: BaseException | None = None
-
-    def start(self) -> str:
-        self._thread = threading.Thread(target=self._run, name="e2e-server", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(15):
-            raise RuntimeError("session server did not start")
-        if self._error is not None:
-            raise RuntimeError(f"session server did not start: {self._error!r}")
-        return self.url
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            runner = loop.run_until_complete(self._serve())
-        except Exception as exc:  # handed to start()'s caller
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    async def _serve(self) -> web.AppRunner:
-        from app.server import console
-        from app.server.app import create_app
-        from app.server.config import ServerConfig
-
-        app = create_app(ServerConfig(host="127.0.0.1", port=0, secret=self.secret))
-        if not any(
-            r.resource is not None and r.resource.canonical == "/console"
-            for r in app.router.routes()
-        ):
-            console.add_routes(app)  # until app.py wires the console itself
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        self._ready.set()
-        return runner
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
-def session_server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer(secret=secrets.token_urlsafe(32))
-    server.start()
+def session_server() -> Iterator[EmbeddedServer]:
+    """The real session server (console included) on 127.0.0.1, on its own thread."""
+    server = EmbeddedServer(
+        ServerConfig(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32))
+    )
+    server.start(timeout=15)
     try:
         yield server
     finally:
@@ -133,9 +75,9 @@ def http_get(url: str) -> tuple[int, str]:
             return error.code, ""
 
 
-def mint_token(server: LoopbackServer, role: str, name: str, room: str) -> str:
+def mint_token(server: EmbeddedServer, role: str, name: str, room: str) -> str:
     """A join token from the real `tandem token` command, signed with the server's secret."""
-    env = {**os.environ, "TANDEM_SECRET": server.secret}
+    env = {**os.environ, "TANDEM_SECRET": server.config.secret}
     argv = [sys.executable, "-m", "app", "token", "--room", room, "--role", role, "--name", name]
     done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, f"tandem token failed: {done.stderr.strip()[-500:]}"

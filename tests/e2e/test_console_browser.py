@@ -16,14 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import (
-    Event,
-    HeadlessParticipant,
-    LoopbackServer,
-    http_get,
-    kind,
-    mint_token,
-)
+from app.server.config import ServerConfig
+from app.server.embedded import EmbeddedServer
+from tests.e2e.conftest import Event, HeadlessParticipant, http_get, kind, mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +43,7 @@ def _is(name: str, **fields: str) -> Callable[[Event], bool]:
     return lambda e: kind(e) == name and all(e.get(k) == v for k, v in fields.items())
 
 
-def test_console_page_is_served(session_server: LoopbackServer) -> None:
+def test_console_page_is_served(session_server: EmbeddedServer) -> None:
     status, html = http_get(session_server.url + "/console")
     assert status == 200
     assert 'id="join-form"' in html and 'id="token-input"' in html
@@ -61,7 +56,7 @@ def test_console_page_is_served(session_server: LoopbackServer) -> None:
 
 
 def test_bad_token_is_explained_in_plain_words(
-    session_server: LoopbackServer, chromium_page: Any, artifacts_dir: Path
+    session_server: EmbeddedServer, chromium_page: Any, artifacts_dir: Path
 ) -> None:
     page = chromium_page
     good = mint_token(session_server, "therapist", "Dr Rivera", "room-bad-token")
@@ -94,7 +89,7 @@ def _token_payload(token: str) -> dict[str, Any]:
 @pytest.mark.parametrize("browser_joins", ["second", "first"])
 def test_browser_and_desktop_client_see_each_other(
     browser_joins: str,
-    session_server: LoopbackServer,
+    session_server: EmbeddedServer,
     chromium_page: Any,
     headless_participants: Callable[[str, str], HeadlessParticipant],
     artifacts_dir: Path,
@@ -164,7 +159,7 @@ def test_browser_and_desktop_client_see_each_other(
 @pytest.mark.slow
 @pytest.mark.parametrize("chromium_page", ["camera_denied"], indirect=True)
 def test_camera_denied_is_explained_and_the_couple_still_seen(
-    session_server: LoopbackServer,
+    session_server: EmbeddedServer,
     chromium_page: Any,
     headless_participants: Callable[[str, str], HeadlessParticipant],
 ) -> None:
@@ -188,7 +183,7 @@ def test_camera_denied_is_explained_and_the_couple_still_seen(
 
 def test_lost_server_connection_is_explained(chromium_page: Any) -> None:
     page = chromium_page
-    server = LoopbackServer(secret="e2e-lost-connection-" + "x" * 20)
+    server = EmbeddedServer(ServerConfig(host="127.0.0.1", port=0, secret="e2e-lost-" + "x" * 24))
     server.start()
     try:
         therapist = mint_token(server, "therapist", "Dr Rivera", "room-lost")
