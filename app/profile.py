@@ -6,10 +6,12 @@ config folder. With no profile the app runs in practice mode against a server it
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -66,11 +68,24 @@ def _url(value: Any, where: str) -> str | None:
         return None
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise ProfileError(f"{where} must start with http:// or https:// (got {value!r})")
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a port
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if not parts.hostname:
+        raise ProfileError(f"{where} must name a server, like https://host:port (got {value!r})")
     return value.rstrip("/")
 
 
 def _mbps(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    # TOML allows nan and inf; a minimum of either would make every comparison meaningless.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ProfileError(f"{where} must be a positive number of Mbps (got {value!r})")
     return float(value)
 
@@ -81,8 +96,12 @@ def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicPro
     servers = data.get("servers", {})
     bandwidth = data.get("bandwidth", {})
     phones = data.get("phones", {})
-    for name, table in (("clinic", clinic), ("servers", servers), ("bandwidth", bandwidth),
-                        ("phones", phones)):
+    for name, table in (
+        ("clinic", clinic),
+        ("servers", servers),
+        ("bandwidth", bandwidth),
+        ("phones", phones),
+    ):
         if not isinstance(table, dict):
             raise ProfileError(f"[{name}] must be a table")
     min_mbps = bandwidth.get("min_mbps", DEFAULT_MIN_MBPS)
@@ -95,12 +114,15 @@ def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicPro
         clinic_name=str(clinic.get("name", "")),
         server_url=_url(servers.get("session"), "servers.session"),
         backup_server_url=_url(servers.get("backup"), "servers.backup"),
-        min_download_mbps=_mbps(bandwidth.get("min_download_mbps", min_mbps),
-                                "bandwidth.min_download_mbps"),
-        min_upload_mbps=_mbps(bandwidth.get("min_upload_mbps", min_mbps),
-                              "bandwidth.min_upload_mbps"),
+        min_download_mbps=_mbps(
+            bandwidth.get("min_download_mbps", min_mbps), "bandwidth.min_download_mbps"
+        ),
+        min_upload_mbps=_mbps(
+            bandwidth.get("min_upload_mbps", min_mbps), "bandwidth.min_upload_mbps"
+        ),
         dial_in_numbers=tuple(_phone(v, "phones.dial_in[]") for v in dial_in),
-        crisis_line=_phone(crisis, "phones.crisis_line") if crisis is not None
+        crisis_line=_phone(crisis, "phones.crisis_line")
+        if crisis is not None
         else ClinicProfile().crisis_line,
         clinic_phone=_phone(clinic_phone, "phones.clinic") if clinic_phone is not None else None,
         source=source,
