@@ -1,0 +1,82 @@
+"""A labelled drop-down of devices, with calm "Looking…" and "No camera found" states."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+
+from app.devices.base import DeviceInfo
+
+
+class DevicePicker(QWidget):
+    """`kind` is the plain noun ("camera"); `label` carries the mnemonic ("&Camera")."""
+
+    changed = Signal()
+
+    def __init__(self, kind: str, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self._available = False
+        self.label = QLabel(label)
+        self.combo = QComboBox()
+        self.combo.setAccessibleName(f"Choose a {kind}")
+        self.label.setBuddy(self.combo)
+        self.note = QLabel()
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.label)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.note)
+        self.combo.currentIndexChanged.connect(lambda _: self.changed.emit())
+        self.set_loading()
+
+    @property
+    def has_device(self) -> bool:
+        return self._available
+
+    def current_id(self) -> str | None:
+        if not self.has_device:
+            return None
+        value = self.combo.currentData()
+        return value if isinstance(value, str) else None
+
+    def set_loading(self) -> None:
+        self._replace([], f"Looking for a {self.kind}…")
+
+    def set_devices(self, devices: list[DeviceInfo]) -> None:
+        if not devices:
+            self._replace([], f"No {self.kind} found")
+            self.note.setText(f"Plug in a {self.kind}; Tandem looks again after each check.")
+            self.note.show()
+            return
+        previous = self.current_id()
+        self._replace(devices, "")
+        index = self.combo.findData(previous) if previous is not None else -1
+        if index > 0:
+            self.combo.setCurrentIndex(index)
+
+    def set_error(self, message: str) -> None:
+        self._replace([], f"No {self.kind} available")
+        self.note.setText(message)
+        self.note.show()
+
+    def _replace(self, devices: list[DeviceInfo], placeholder: str) -> None:
+        self.combo.blockSignals(True)
+        self._available = bool(devices)
+        self.combo.clear()
+        self.note.hide()
+        if devices:
+            for device in devices:
+                self.combo.addItem(device.name, device.id)
+            self.combo.setEnabled(True)
+            self.combo.setAccessibleDescription(f"{len(devices)} found")
+        else:
+            self.combo.addItem(placeholder, None)
+            self.combo.setEnabled(False)
+            self.combo.setAccessibleDescription(placeholder)
+        self.combo.blockSignals(False)
+        self.changed.emit()

@@ -1,0 +1,77 @@
+"""Start the desktop app: profile, stylesheet, bridge, window, practice mode; clean up on exit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.profile import ClinicProfile, ProfileError, load_profile
+from app.ui.assets import stylesheet
+from app.ui.bridge import Bridge
+from app.ui.main_window import MainWindow
+from app.ui.services import SystemDevices, equipment_check
+
+log = logging.getLogger(__name__)
+
+BASE_FONT_PT = 12
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Tandem")
+    app.setApplicationDisplayName("Tandem")
+    font = QFont(app.font())
+    font.setPointSize(max(BASE_FONT_PT, font.pointSize()))
+    app.setFont(font)
+    app.setStyleSheet(stylesheet())
+    return app
+
+
+def load_profile_or_explain(path: Path | None) -> ClinicProfile:
+    """The clinic profile; if it cannot be used, say why and carry on in practice mode."""
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        log.warning("clinic profile not used: %s", exc)
+        QMessageBox.warning(
+            None,
+            "Tandem: clinic profile problem",
+            f"{exc}\n\nTandem will open in practice mode, on this computer only. "
+            "Ask your clinic for a new profile file.",
+        )
+        return ClinicProfile()
+
+
+def run_app(profile_path: Path | None, force_practice: bool) -> int:
+    app = make_application()
+    profile = load_profile_or_explain(profile_path)
+    _import_speedtest_now()
+    bridge = Bridge()
+    window = MainWindow(profile, bridge, SystemDevices(), equipment_check())
+    if force_practice or profile.practice_mode:
+        from app.server.embedded import start_practice_server
+
+        window.start_practice_mode(start_practice_server)
+    window.show()
+    try:
+        code = app.exec()
+    finally:
+        window.shutdown()
+        bridge.close()
+    return int(code)
+
+
+def _import_speedtest_now() -> None:
+    """speedtest-cli swaps sys.stdout/stderr while it is first imported: do it now, on the main
+    thread, before any worker could print in that moment."""
+    try:
+        from app.net.bandwidth_probe import import_speedtest
+
+        import_speedtest()
+    except Exception as exc:  # the bandwidth check reports this itself, in plain words
+        log.warning("speedtest-cli not available: %s", exc)

@@ -1,0 +1,165 @@
+"""The main window: a header with the always-visible "Get help now" button, and a page stack."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.profile import ClinicProfile
+from app.ui.bridge import Bridge
+from app.ui.crisis_card import CrisisCard
+from app.ui.emergency_button import EmergencyButton
+from app.ui.preflight_page import PreflightPage
+from app.ui.services import CheckRunner, DeviceProvider
+
+log = logging.getLogger(__name__)
+
+PRACTICE_TEXT = "Practice mode — this is on your computer only"
+
+
+class PracticeServer(Protocol):
+    url: str
+
+    def stop(self) -> None: ...
+
+
+class MainWindow(QMainWindow):
+    practice_ready = Signal(str)  # the practice server's URL
+
+    def __init__(
+        self,
+        profile: ClinicProfile,
+        bridge: Bridge,
+        devices: DeviceProvider,
+        runner: CheckRunner,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.bridge = bridge
+        self.crisis_card: CrisisCard | None = None
+        self._server_future: concurrent.futures.Future[PracticeServer] | None = None
+        self.practice_server: PracticeServer | None = None
+        self.setWindowTitle("Tandem")
+        self.resize(1100, 860)
+
+        self.emergency_button = EmergencyButton()
+        self.emergency_button.clicked.connect(self.open_crisis_card)
+        title = QLabel("Tandem")
+        title.setObjectName("appTitle")
+        clinic = QLabel(profile.clinic_name)
+        clinic.setObjectName("clinicName")
+        clinic.setVisible(bool(profile.clinic_name))
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(title)
+        names.addWidget(clinic)
+        header = QWidget()
+        header.setObjectName("header")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        header_layout = QHBoxLayout(header)
+        header_layout.setContentsMargins(20, 10, 20, 10)
+        header_layout.addLayout(names)
+        header_layout.addStretch(1)
+        header_layout.addWidget(self.emergency_button, 0, Qt.AlignmentFlag.AlignVCenter)
+
+        self.mode_banner = QLabel()
+        self.mode_banner.setObjectName("practiceBanner")
+        self.mode_banner.setWordWrap(True)
+        self.mode_banner.setAccessibleName("Mode")
+        self.mode_banner.hide()
+
+        self.pages = QStackedWidget()
+        self.preflight = PreflightPage(bridge, devices, runner, profile)
+        self.pages.addWidget(self.preflight)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header)
+        layout.addWidget(self.mode_banner)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        # The help button comes first in the tab order, on every page.
+        self.setTabOrder(self.emergency_button, self.preflight.camera_picker.combo)
+
+    # --- emergency ---------------------------------------------------------------------------
+    def open_crisis_card(self) -> CrisisCard:
+        """Show the crisis card (no network needed). Later: also start the on-call connection."""
+        if self.crisis_card is None:
+            self.crisis_card = CrisisCard(self.profile, self)
+            self.crisis_card.finished.connect(self._crisis_card_closed)
+        self.crisis_card.show()
+        self.crisis_card.raise_()
+        self.crisis_card.activateWindow()
+        return self.crisis_card
+
+    def _crisis_card_closed(self, _: int) -> None:
+        self.emergency_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # --- practice mode -----------------------------------------------------------------------
+    def start_practice_mode(self, start_server: Callable[[], PracticeServer]) -> None:
+        """Start the local server on a worker thread, then point the check at it."""
+        self._show_mode("Starting practice mode…")
+        self.preflight.set_server(None, pending=True, practice=True)
+        self._server_future = self.bridge.run_blocking(
+            start_server,
+            on_done=self._practice_started,
+            on_error=self._practice_failed,
+            context=self,
+        )
+
+    def _practice_started(self, server: PracticeServer) -> None:
+        self.practice_server = server
+        self._show_mode(PRACTICE_TEXT)
+        self.preflight.set_server(server.url, practice=True)
+        self.practice_ready.emit(server.url)
+
+    def _practice_failed(self, exc: BaseException) -> None:
+        log.error("practice server failed to start: %s", exc)
+        self._show_mode(
+            f"{PRACTICE_TEXT}. The practice server could not start, so the internet check "
+            "cannot run; the other checks still work."
+        )
+        self.preflight.set_server(None, practice=True)
+
+    def _show_mode(self, text: str) -> None:
+        self.mode_banner.setText(text)
+        self.mode_banner.setAccessibleDescription(text)
+        self.mode_banner.show()
+
+    # --- shutdown ----------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the live devices, any running check and the practice server (blocking)."""
+        self.preflight.stop_check()
+        self.preflight.preview.stop()
+        self.preflight.meter.stop()
+        server, future = self.practice_server, self._server_future
+        self.practice_server = self._server_future = None
+        if server is None and future is not None:
+            try:
+                server = future.result(timeout=10)
+            except Exception:  # it never started; nothing to stop
+                server = None
+        if server is not None:
+            server.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.crisis_card is not None:
+            self.crisis_card.close()
+        self.preflight.stop_check()
+        super().closeEvent(event)

@@ -1,0 +1,475 @@
+"""The equipment check page: pick devices, see and hear them live, run the check, read the cards.
+
+The GUI thread only renders: device lists, the preview, the meter and the check itself all run
+through the Bridge, and their results come back as queued callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.checks.progress import Progress
+from app.checks.result import CheckResult
+from app.devices.base import DeviceError, DeviceInfo
+from app.profile import ClinicProfile
+from app.ui.bridge import Bridge
+from app.ui.camera_preview import CameraPreview
+from app.ui.check_progress import CheckProgress
+from app.ui.device_picker import DevicePicker
+from app.ui.device_words import device_problem_words
+from app.ui.level_meter import LevelMeter
+from app.ui.report_files import ReportSaveError, save_report
+from app.ui.result_card import ResultCard
+from app.ui.scroll import PageScrollArea
+from app.ui.services import (
+    CheckRunner,
+    DeviceChoice,
+    DeviceProvider,
+    Report,
+    report_results,
+    report_skipped,
+)
+from app.ui.verdict_banner import VerdictBanner
+from app.ui.wording import CHECK_ORDER
+
+log = logging.getLogger(__name__)
+
+# After "Stop", how long the page waits for the check to wind down before letting go of it.
+STOP_GRACE_MS = 5000
+NARROW_WIDTH = 820  # below this (logical px) the columns stack: 200 % scale on a laptop
+
+
+class PreflightPage(QWidget):
+    join_requested = Signal()
+    check_finished = Signal(object)  # Report, or None when the check could not finish
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        devices: DeviceProvider,
+        runner: CheckRunner,
+        profile: ClinicProfile,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self._bridge = bridge
+        self._devices = devices
+        self._runner = runner
+        self._profile = profile
+        self._server_url: str | None = profile.server_url
+        self._server_pending = False
+        self._practice = False
+        self._cancel: threading.Event | None = None
+        self._run_id = 0
+        self.report: Report | None = None
+        self.cards: dict[str, ResultCard] = {}
+        self._build()
+        bridge.progress.connect(self._on_progress)
+        bridge.check_result.connect(self._on_result)
+        self._stop_timer = QTimer(self)
+        self._stop_timer.setSingleShot(True)
+        self._stop_timer.setInterval(STOP_GRACE_MS)
+        self._stop_timer.timeout.connect(self._give_up_on_check)
+
+    # --- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        content = QWidget()
+        content.setObjectName("pageContent")
+        outer = QVBoxLayout(content)
+        outer.setContentsMargins(24, 20, 24, 24)
+        outer.setSpacing(16)
+
+        title = QLabel("Equipment check")
+        title.setObjectName("sectionTitle")
+        intro = QLabel(
+            "Let's make sure your camera, microphone, speaker and internet connection are "
+            "ready for your session. It takes about a minute, and nothing is shared with "
+            "anyone while you check."
+        )
+        intro.setWordWrap(True)
+        outer.addWidget(title)
+        outer.addWidget(intro)
+
+        # Devices: the live preview on one side, pickers and the meter on the other.
+        self.preview = CameraPreview(self._bridge)
+        self.camera_picker = DevicePicker("camera", "&Camera")
+        preview_panel = _panel()
+        preview_layout = QVBoxLayout(preview_panel)
+        preview_layout.setContentsMargins(16, 14, 16, 16)
+        preview_layout.setSpacing(10)
+        preview_layout.addWidget(self.preview, 1)
+        preview_layout.addWidget(self.camera_picker)
+
+        self.mic_picker = DevicePicker("microphone", "&Microphone")
+        self.meter = LevelMeter(self._bridge)
+        self.speaker_picker = DevicePicker("speaker", "S&peaker")
+        self.check_button = QPushButton("C&heck my equipment")
+        self.check_button.setObjectName("primaryButton")
+        self.check_button.setAccessibleName("Check my equipment")
+        self.check_button.setAccessibleDescription(
+            "Tests your camera, microphone, speaker and internet connection"
+        )
+        self.check_button.setAutoDefault(True)
+        self.check_button.setDefault(True)
+        self.check_button.clicked.connect(self._on_check_clicked)
+        self.wait_note = QLabel()
+        self.wait_note.setObjectName("hint")
+        self.wait_note.setWordWrap(True)
+        self.wait_note.hide()
+        sound_panel = _panel()
+        sound_layout = QVBoxLayout(sound_panel)
+        sound_layout.setContentsMargins(16, 14, 16, 16)
+        sound_layout.setSpacing(10)
+        sound_layout.addWidget(self.mic_picker)
+        sound_layout.addWidget(self.meter)
+        sound_layout.addWidget(self.speaker_picker)
+        sound_layout.addStretch(1)
+        sound_layout.addWidget(self.wait_note)
+        sound_layout.addWidget(self.check_button)
+
+        self.device_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.device_row.setSpacing(16)
+        self.device_row.addWidget(preview_panel, 3)
+        self.device_row.addWidget(sound_panel, 2)
+        outer.addLayout(self.device_row)
+
+        self.progress = CheckProgress()
+        self.progress.hide()
+        outer.addWidget(self.progress)
+
+        self.banner = VerdictBanner()
+        self.banner.hide()
+        outer.addWidget(self.banner)
+
+        self.cards_grid = QGridLayout()
+        self.cards_grid.setSpacing(12)
+        for name in CHECK_ORDER:
+            self.cards[name] = ResultCard(name)
+        self._place_cards(columns=2)
+        outer.addLayout(self.cards_grid)
+
+        self.save_button = QPushButton("&Save report…")
+        self.save_button.setAccessibleName("Save report")
+        self.save_button.setAccessibleDescription(
+            "Saves the results as a web page and a data file, to send to your clinic"
+        )
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_report)
+        self.join_button = QPushButton("&Join session")
+        self.join_button.setObjectName("primaryButton")
+        self.join_button.setAccessibleName("Join session")
+        self.join_button.setAccessibleDescription("Joining a session from here comes soon")
+        self.join_button.setToolTip("Joining a session from here comes soon")
+        self.join_button.setEnabled(False)
+        self.join_button.clicked.connect(self.join_requested)
+        actions = QHBoxLayout()
+        actions.addWidget(self.save_button)
+        actions.addStretch(1)
+        actions.addWidget(self.join_button)
+        outer.addLayout(actions)
+        outer.addStretch(1)
+
+        self.scroll_area = PageScrollArea(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll_area)
+
+        self.setTabOrder(self.camera_picker.combo, self.mic_picker.combo)
+        self.setTabOrder(self.mic_picker.combo, self.speaker_picker.combo)
+        self.setTabOrder(self.speaker_picker.combo, self.check_button)
+        self.setTabOrder(self.check_button, self.banner)
+        previous: QWidget = self.banner
+        for name in CHECK_ORDER:
+            self.setTabOrder(previous, self.cards[name])
+            previous = self.cards[name]
+        self.setTabOrder(previous, self.save_button)
+        self.setTabOrder(self.save_button, self.join_button)
+        self.camera_picker.changed.connect(self._restart_camera)
+        self.mic_picker.changed.connect(self._restart_meter)
+        self._content = content
+
+    def _place_cards(self, columns: int) -> None:
+        for index, name in enumerate(CHECK_ORDER):
+            card = self.cards[name]
+            self.cards_grid.removeWidget(card)
+            self.cards_grid.addWidget(card, index // columns, index % columns)
+        for column in range(2):
+            self.cards_grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW_WIDTH
+        direction = QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        if self.device_row.direction() != direction:
+            self.device_row.setDirection(direction)
+            self._place_cards(columns=1 if narrow else 2)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        # Keep the focused control in view when tabbing through the scrolled page.
+        moved = super().focusNextPrevChild(next)
+        focused = self.focusWidget()
+        if focused is not None and self._content.isAncestorOf(focused):
+            self.scroll_area.ensureWidgetVisible(focused, 20, 20)
+        return moved
+
+    # --- page life ---------------------------------------------------------------------------
+    def set_server(self, url: str | None, pending: bool = False, practice: bool = False) -> None:
+        """Where the bandwidth test measures; `pending` while practice mode is starting."""
+        self._server_url = url
+        self._server_pending = pending
+        self._practice = practice
+        if pending:
+            self.wait_note.setText("Starting practice mode on this computer…")
+            self.wait_note.show()
+        else:
+            self.wait_note.hide()
+        self._update_buttons()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.running:
+            self.refresh_devices()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._stop_live()
+
+    @property
+    def running(self) -> bool:
+        return self._cancel is not None
+
+    def refresh_devices(self) -> None:
+        """List devices on a worker thread; the live preview and meter start once they are in."""
+        for picker, lister in (
+            (self.camera_picker, self._devices.list_cameras),
+            (self.mic_picker, self._devices.list_microphones),
+            (self.speaker_picker, self._devices.list_speakers),
+        ):
+            if not picker.has_device:
+                picker.set_loading()
+
+            def done(devices: list[DeviceInfo], picker: DevicePicker = picker) -> None:
+                picker.set_devices(devices)
+
+            def failed(exc: BaseException, picker: DevicePicker = picker) -> None:
+                if isinstance(exc, DeviceError):
+                    picker.set_error(device_problem_words(picker.kind, exc))
+                else:
+                    log.warning("listing %ss failed: %s", picker.kind, exc)
+                    picker.set_error(f"Tandem could not look for a {picker.kind}.")
+
+            self._bridge.run_blocking(lister, on_done=done, on_error=failed, context=self)
+
+    def _restart_live(self) -> None:
+        self._restart_camera()
+        self._restart_meter()
+
+    def _restart_camera(self) -> None:
+        if self.running or not self.isVisible():
+            return
+        camera_id = self.camera_picker.current_id()
+        if self.camera_picker.has_device:
+            self.preview.start(lambda: self._devices.camera(camera_id))
+        else:
+            self.preview.stop("No camera found")
+
+    def _restart_meter(self) -> None:
+        if self.running or not self.isVisible():
+            return
+        mic_id = self.mic_picker.current_id()
+        self.meter.setVisible(self.mic_picker.has_device)
+        if self.mic_picker.has_device:
+            self.meter.start(lambda: self._devices.microphone(mic_id))
+        else:
+            self.meter.stop("No microphone found")
+
+    def _stop_live(self, why: str = "") -> None:
+        self.preview.stop(why or "Camera is off")
+        self.meter.stop(why.replace("camera", "microphone") if why else "Microphone is off")
+
+    # --- the check ---------------------------------------------------------------------------
+    def choice(self) -> DeviceChoice:
+        return DeviceChoice(
+            camera=self.camera_picker.current_id(),
+            microphone=self.mic_picker.current_id(),
+            speaker=self.speaker_picker.current_id(),
+            server_url=self._server_url,
+            min_download_mbps=self._profile.min_download_mbps,
+            min_upload_mbps=self._profile.min_upload_mbps,
+            practice_mode=self._practice,
+        )
+
+    def _on_check_clicked(self) -> None:
+        if self.running:
+            self.stop_check()
+        else:
+            self.start_check()
+
+    def start_check(self) -> None:
+        if self.running or self._server_pending:
+            return
+        self._run_id += 1
+        run_id = self._run_id
+        cancel = threading.Event()
+        self._cancel = cancel
+        self.report = None
+        # The check opens the devices itself; the preview and the meter let go of them first.
+        self._stop_live("The camera is paused while the check runs")
+        for card in self.cards.values():
+            card.show_waiting()
+        self.banner.hide()
+        self.progress.reset(with_bandwidth=bool(self._server_url))
+        self.progress.show()
+        self._update_buttons()
+
+        def done(report: Report) -> None:
+            if run_id == self._run_id:
+                self._finish(report)
+
+        def failed(exc: BaseException) -> None:
+            if run_id == self._run_id:
+                log.error("equipment check failed", exc_info=exc)
+                self._finish(None, problem=str(exc) or type(exc).__name__)
+
+        self._bridge.run_blocking(
+            self._runner,
+            self.choice(),
+            self._bridge.progress_callback(),
+            cancel,
+            on_done=done,
+            on_error=failed,
+            context=self,
+        )
+
+    def stop_check(self) -> None:
+        if self._cancel is None:
+            return
+        self._cancel.set()
+        self.progress.show_message("Stopping…", "Waiting for the current step to finish.")
+        self.check_button.setEnabled(False)
+        self._stop_timer.start()
+
+    def _give_up_on_check(self) -> None:
+        if self.running:
+            log.warning("the equipment check did not stop in time; leaving it behind")
+            self._run_id += 1
+            self._finish(None, problem="The check did not stop in time.")
+
+    def _on_progress(self, progress: Progress) -> None:
+        if not self.running or (self._cancel is not None and self._cancel.is_set()):
+            return
+        self.progress.show_progress(progress)
+        card = self.cards.get(progress.check)
+        if card is None or card.has_result:
+            return
+        if progress.fraction >= 1.0:
+            card.show_running("Done. The result shows when every check has finished.")
+        else:
+            card.show_running(progress.message)
+
+    def _on_result(self, result: CheckResult) -> None:
+        card = self.cards.get(result.name)
+        if card is not None and self.running:
+            card.show_result(result)
+
+    def _finish(self, report: Report | None, problem: str = "") -> None:
+        self._stop_timer.stop()
+        cancelled = self._cancel is not None and self._cancel.is_set()
+        self._cancel = None
+        self.progress.hide()
+        self.report = report
+        if report is not None:
+            for result in report_results(report):
+                card = self.cards.get(result.name)
+                if card is None:
+                    card = self.cards[result.name] = ResultCard(result.name)
+                    self.cards_grid.addWidget(card, self.cards_grid.rowCount(), 0, 1, 2)
+                card.show_result(result)
+            for name, reason in report_skipped(report).items():
+                if name in self.cards:
+                    self.cards[name].show_skipped(reason)
+            self.banner.show_summary(report.summary)
+        elif cancelled:
+            self.banner.show_problem(
+                "The check was stopped.", "Press “Run again” whenever you are ready."
+            )
+        else:
+            self.banner.show_problem(
+                "The check could not finish.",
+                f"Something unexpected went wrong ({problem}). Press “Run again”. "
+                "If it happens again, tell your care team — you can still join by phone.",
+            )
+        for card in self.cards.values():
+            if not card.has_result:
+                card.show_waiting()
+        self._update_buttons()
+        # Look for devices again (one may have been plugged in); the live views restart after.
+        self.refresh_devices()
+        self.banner.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
+        self.check_finished.emit(report)
+
+    def _update_buttons(self) -> None:
+        running = self.running
+        for picker in (self.camera_picker, self.mic_picker, self.speaker_picker):
+            picker.setEnabled(not running)
+        self.check_button.setEnabled(not self._server_pending)
+        if running:
+            self.check_button.setText("Sto&p checking")
+            self.check_button.setAccessibleName("Stop checking")
+        else:
+            again = self.report is not None or self.banner.isVisibleTo(self)
+            self.check_button.setText("&Run again" if again else "C&heck my equipment")
+            self.check_button.setAccessibleName("Run again" if again else "Check my equipment")
+        self.save_button.setEnabled(self.report is not None and not running)
+
+    # --- saving ----------------------------------------------------------------------------
+    def save_report(self) -> bool:
+        """Ask where, then write the report as HTML and JSON; on failure say so and keep it."""
+        report = self.report
+        if report is None:
+            return False
+        start = str(Path.home() / "tandem-equipment-report.html")
+        chosen, _ = QFileDialog.getSaveFileName(
+            self, "Save equipment report", start, "Web page (*.html);;All files (*)"
+        )
+        if not chosen:
+            return False
+        try:
+            written = save_report(report, Path(chosen))
+        except ReportSaveError as exc:
+            QMessageBox.critical(
+                self,
+                "The report was not saved",
+                f"{exc}\n\nYour results are still here. Try saving to another folder, "
+                "such as your Documents folder.",
+            )
+            return False
+        self.progress.hide()
+        self.wait_note.setText("Report saved: " + ", ".join(p.name for p in written))
+        self.wait_note.show()
+        return True
+
+
+def _panel() -> QFrame:
+    frame = QFrame()
+    frame.setObjectName("panel")
+    return frame

@@ -1,0 +1,149 @@
+"""What the window needs from the core, as small injectable interfaces.
+
+The real implementations import the core lazily (devices, checks, network), so tests can hand the
+window fakes instead and nothing opens a device or a socket on import.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from app.checks.progress import ProgressCallback
+from app.checks.result import CheckResult, Status, VerdictSummary
+from app.devices.base import Camera, DeviceInfo, Microphone
+
+if TYPE_CHECKING:
+    from app.checks.runner import CheckPlan
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """What the user picked on the preflight page, and where to measure bandwidth."""
+
+    camera: str | None = None
+    microphone: str | None = None
+    speaker: str | None = None
+    server_url: str | None = None
+    min_download_mbps: float = 5.0
+    min_upload_mbps: float = 5.0
+    practice_mode: bool = False
+
+
+class Report(Protocol):
+    """The parts of app.checks.report.EquipmentReport the window uses."""
+
+    @property
+    def results(self) -> Iterable[CheckResult] | Mapping[str, CheckResult]: ...
+    @property
+    def summary(self) -> VerdictSummary: ...
+    def to_json(self) -> Any: ...
+    def save_json(self, path: Path) -> None: ...
+    def render_html(self) -> str: ...
+
+
+def report_skipped(report: Report) -> Mapping[str, str]:
+    """Checks that did not run, with the reason in plain words (EquipmentReport.skipped)."""
+    skipped = getattr(report, "skipped", None)
+    return skipped if isinstance(skipped, Mapping) else {}
+
+
+# Blocking; called on a worker thread. Progress arrives from worker threads.
+CheckRunner = Callable[[DeviceChoice, ProgressCallback, threading.Event], Report]
+
+
+class DeviceProvider(Protocol):
+    """Lists and opens devices. Every method may block and is called off the GUI thread."""
+
+    def list_cameras(self) -> list[DeviceInfo]: ...
+    def list_microphones(self) -> list[DeviceInfo]: ...
+    def list_speakers(self) -> list[DeviceInfo]: ...
+    def camera(self, device_id: str | None) -> Camera: ...
+    def microphone(self, device_id: str | None) -> Microphone: ...
+
+
+def report_results(report: Report) -> list[CheckResult]:
+    results = report.results
+    if isinstance(results, Mapping):
+        return list(results.values())
+    return list(results)
+
+
+class SystemDevices:
+    """The computer's real camera and sound devices (OpenCV, PortAudio)."""
+
+    def list_cameras(self) -> list[DeviceInfo]:
+        from app.devices.camera import list_cameras
+
+        return list(list_cameras())
+
+    def list_microphones(self) -> list[DeviceInfo]:
+        from app.devices.audio import list_inputs
+
+        return list(list_inputs())
+
+    def list_speakers(self) -> list[DeviceInfo]:
+        from app.devices.audio import list_outputs
+
+        return list(list_outputs())
+
+    def camera(self, device_id: str | None) -> Camera:
+        from app.devices.camera import open_camera
+
+        camera: Camera = open_camera(device_id)
+        return camera
+
+    def microphone(self, device_id: str | None) -> Microphone:
+        from app.devices.audio import SoundDeviceMicrophone
+
+        mic: Microphone = SoundDeviceMicrophone(device=device_id)
+        return mic
+
+
+PlanFactory = Callable[[DeviceChoice], "CheckPlan"]
+
+
+def system_plan(choice: DeviceChoice) -> CheckPlan:
+    """The plan for this computer's real devices; the runner opens them on its own threads."""
+    from app.checks.runner import CheckPlan
+    from app.net.bandwidth_probe import SessionServerProbe
+
+    plan = CheckPlan(
+        camera_source=choice.camera,
+        mic_device=choice.microphone,
+        speaker_device=choice.speaker,
+        min_download_mbps=choice.min_download_mbps,
+        min_upload_mbps=choice.min_upload_mbps,
+        practice_mode=choice.practice_mode,
+    )
+    if choice.server_url:
+        plan.bandwidth_probe = SessionServerProbe(choice.server_url)
+        plan.server = choice.server_url
+    elif choice.practice_mode:
+        plan.known_results = {"bandwidth": no_practice_server_result()}
+    return plan
+
+
+def no_practice_server_result() -> CheckResult:
+    return CheckResult(
+        "bandwidth",
+        Status.FAIL,
+        "The internet connection could not be measured: practice mode could not start its "
+        "server on this computer.",
+        "Close Tandem and open it again. If it happens again, call your clinic.",
+    )
+
+
+def equipment_check(plan_factory: PlanFactory = system_plan) -> CheckRunner:
+    """A CheckRunner running app.checks.runner on the plan `plan_factory` makes."""
+
+    def run(choice: DeviceChoice, progress: ProgressCallback, cancel: threading.Event) -> Report:
+        from app.checks.runner import run_equipment_check
+
+        report: Report = run_equipment_check(plan_factory(choice), progress, cancel)
+        return report
+
+    return run

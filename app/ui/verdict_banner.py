@@ -1,0 +1,61 @@
+"""The overall verdict at the top of the results: one sentence, an icon, what to look at."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.checks.result import VerdictSummary
+from app.ui.assets import icon
+from app.ui.wording import VERDICT_ICONS, VERDICT_TITLES, verdict_detail
+
+ICON_SIZE = QSize(36, 36)
+
+
+class VerdictBanner(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("verdictBanner")
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.icon_label = QLabel()
+        self.icon_label.setFixedSize(ICON_SIZE)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("verdictTitle")
+        self.title_label.setWordWrap(True)
+        self.detail_label = QLabel()
+        self.detail_label.setWordWrap(True)
+        text = QVBoxLayout()
+        text.setSpacing(4)
+        text.addWidget(self.title_label)
+        text.addWidget(self.detail_label)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setSpacing(14)
+        layout.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(text, 1)
+
+    def show_summary(self, summary: VerdictSummary) -> None:
+        verdict = summary.verdict
+        self.setProperty("verdict", verdict.value)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.icon_label.setPixmap(
+            icon(VERDICT_ICONS[verdict]).pixmap(ICON_SIZE, self.devicePixelRatioF())
+        )
+        self.title_label.setText(VERDICT_TITLES[verdict])
+        self.detail_label.setText(verdict_detail(verdict, summary.deciding_checks))
+        self.setAccessibleName(VERDICT_TITLES[verdict])
+        self.setAccessibleDescription(self.detail_label.text())
+        self.show()
+
+    def show_problem(self, title: str, detail: str) -> None:
+        """The check itself could not finish (a bug or an unexpected error), in plain words."""
+        self.setProperty("verdict", "not_ready")
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.icon_label.setPixmap(icon("fail").pixmap(ICON_SIZE, self.devicePixelRatioF()))
+        self.title_label.setText(title)
+        self.detail_label.setText(detail)
+        self.setAccessibleName(title)
+        self.setAccessibleDescription(detail)
+        self.show()

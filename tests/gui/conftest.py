@@ -1,0 +1,92 @@
+"""GUI test fixtures: Qt warnings fail the test; a bridge, fake devices and a window per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+from pytestqt.qtbot import QtBot
+
+from app.profile import ClinicProfile, PhoneNumber
+from app.ui.bridge import Bridge
+from app.ui.main import make_application
+from app.ui.main_window import MainWindow
+from tests.gui.fakes import FakeDevices, ScriptedCheck
+
+FAILING = (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+# The offscreen platform's own limitations, not problems in Tandem.
+PLATFORM_NOISE = (
+    "This plugin does not support propagateSizeHints()",
+    "This plugin does not support raise()",
+)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_qt_warnings() -> Iterator[list[str]]:
+    """Any Qt warning or critical message during the test fails it (after the test body)."""
+    seen: list[str] = []
+
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if kind in FAILING and message not in PLATFORM_NOISE:
+            seen.append(f"{kind.name}: {message}")
+        if previous is not None:
+            previous(kind, context, message)
+
+    previous = qInstallMessageHandler(handler)
+    yield seen
+    qInstallMessageHandler(previous)
+    if seen:
+        pytest.fail("Qt reported problems:\n" + "\n".join(seen), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def qapp_cls() -> type:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication
+
+
+@pytest.fixture
+def styled_app(qapp: object) -> object:
+    """The session QApplication with Tandem's font and stylesheet applied."""
+    return make_application()
+
+
+@pytest.fixture
+def bridge(styled_app: object) -> Iterator[Bridge]:
+    b = Bridge()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def profile() -> ClinicProfile:
+    return ClinicProfile(
+        clinic_name="Riverside Couples IOP",
+        clinic_phone=PhoneNumber("Clinic front desk", "+1 555 0100"),
+        dial_in_numbers=(PhoneNumber("Session dial-in (audio only)", "+1 555 0123,,4567#"),),
+    )
+
+
+@pytest.fixture
+def devices() -> FakeDevices:
+    return FakeDevices()
+
+
+@pytest.fixture
+def check(devices: FakeDevices) -> ScriptedCheck:
+    return ScriptedCheck(devices)
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, devices: FakeDevices, check: ScriptedCheck
+) -> Iterator[MainWindow]:
+    w = MainWindow(profile, bridge, devices, check)
+    qtbot.addWidget(w)
+    w.resize(1100, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.shutdown()

@@ -1,0 +1,59 @@
+"""Practice mode: the embedded server starts off the GUI thread, the banner says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from app.profile import ClinicProfile
+from app.server.embedded import start_practice_server
+from app.ui.main import load_profile_or_explain
+from app.ui.main_window import PRACTICE_TEXT, MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+def test_practice_mode_starts_the_local_server_and_stops_it(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    page = window.preflight
+    window.start_practice_mode(start_practice_server)
+    assert window.mode_banner.text() == "Starting practice mode…"
+    assert page.wait_note.text() == "Starting practice mode on this computer…"
+    assert not page.check_button.isEnabled()
+    with qtbot.waitSignal(window.practice_ready, timeout=10_000) as ready:
+        pass
+    url = ready.args[0]
+    assert url.startswith("http://127.0.0.1:")
+    assert window.mode_banner.text() == PRACTICE_TEXT
+    assert page.check_button.isEnabled()
+    assert page.choice().server_url == url
+    server = window.practice_server
+    assert server is not None
+    window.shutdown()
+    assert window.practice_server is None
+
+
+def test_a_practice_server_that_fails_is_explained(qtbot: QtBot, window: MainWindow) -> None:
+    def broken() -> object:
+        raise RuntimeError("The practice server could not start: address in use")
+
+    window.start_practice_mode(broken)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: "could not start" in window.mode_banner.text())
+    assert window.preflight.check_button.isEnabled()
+
+
+def test_a_broken_profile_is_explained_then_practice_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, styled_app: object
+) -> None:
+    bad = tmp_path / "clinic-profile.toml"
+    bad.write_text("[servers]\nsession = 'ftp://nope'\n", encoding="utf-8")
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append(text))
+    profile = load_profile_or_explain(bad)
+    assert profile == ClinicProfile()
+    assert profile.practice_mode
+    assert len(shown) == 1 and "servers.session" in shown[0] and "practice mode" in shown[0]

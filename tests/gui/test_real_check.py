@@ -1,0 +1,123 @@
+"""The page running the real equipment check (app.checks.runner): fake devices from
+app.devices.fakes, and the bandwidth measured against the practice server it starts itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.checks.progress import Progress
+from app.checks.runner import CheckPlan
+from app.devices.base import DeviceProblem
+from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
+from app.net.bandwidth_probe import SessionServerProbe
+from app.profile import ClinicProfile
+from app.server.embedded import start_practice_server
+from app.ui.bridge import Bridge
+from app.ui.main_window import PRACTICE_TEXT, MainWindow
+from app.ui.services import DeviceChoice, PlanFactory, equipment_check, system_plan
+from tests.gui.fakes import FakeDevices
+
+pytestmark = pytest.mark.gui
+
+
+def fake_plan(camera_fail: DeviceProblem | None = None) -> PlanFactory:
+    def make(choice: DeviceChoice) -> CheckPlan:
+        plan = system_plan(choice)  # the app's own plan, with fakes put in for the hardware
+        mic = FakeMicrophone(realtime=False)
+        plan.camera = FakeCamera(fail=camera_fail, realtime=False)
+        plan.microphone = mic
+        plan.speaker = FakeSpeaker(echo_into=mic, realtime=False)
+        if choice.server_url:
+            plan.bandwidth_probe = SessionServerProbe(choice.server_url, phase_s=0.4)
+        return plan
+
+    return make
+
+
+@pytest.fixture
+def practice_window(
+    qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, devices: FakeDevices
+) -> Iterator[MainWindow]:
+    w = MainWindow(profile, bridge, devices, equipment_check(fake_plan()))
+    qtbot.addWidget(w)
+    w.resize(1100, 1250)
+    w.show()
+    with qtbot.waitSignal(w.practice_ready, timeout=10_000):
+        w.start_practice_mode(start_practice_server)
+    yield w
+    w.shutdown()
+
+
+def test_a_real_check_in_practice_mode(
+    qtbot: QtBot, practice_window: MainWindow, artifacts_dir: Path
+) -> None:
+    window = practice_window
+    page = window.preflight
+    assert window.mode_banner.text() == PRACTICE_TEXT
+    pickers = (page.camera_picker, page.mic_picker, page.speaker_picker)
+    qtbot.waitUntil(lambda: all(p.has_device for p in pickers))
+    figures: list[str] = []
+
+    def collect(update: Progress) -> None:
+        if update.figure:
+            figures.append(update.figure)
+
+    page._bridge.progress.connect(collect)
+    with qtbot.waitSignal(page.check_finished, timeout=30_000) as finished:
+        page.start_check()
+    report = finished.args[0]
+    assert report is not None
+    statuses = {r.name: r.status.value for r in report.results}
+    assert statuses.keys() == {"camera", "microphone", "speaker", "bandwidth"}
+    assert statuses["camera"] == "pass"
+    for name, card in page.cards.items():
+        assert card.has_result, name
+        assert card.status_text in ("Working", "Works, but could be better", "Not working")
+    assert any(f.endswith("Mbps") for f in figures)
+    assert page.banner.isVisible()
+    assert report.practice_mode
+    window.grab().save(str(artifacts_dir / "preflight-practice-real-check.png"))
+
+
+def test_a_failed_practice_server_is_a_card_not_a_hang(
+    qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, devices: FakeDevices
+) -> None:
+    window = MainWindow(profile, bridge, devices, equipment_check(fake_plan()))
+    qtbot.addWidget(window)
+    window.show()
+
+    def broken() -> object:
+        raise RuntimeError("The practice server could not start")
+
+    window.start_practice_mode(broken)  # type: ignore[arg-type]
+    page = window.preflight
+    qtbot.waitUntil(lambda: page.check_button.isEnabled())
+    with qtbot.waitSignal(page.check_finished, timeout=30_000):
+        page.start_check()
+    card = page.cards["bandwidth"]
+    assert card.status_text == "Not working"
+    assert "practice mode could not start" in card.reason_label.text()
+    window.shutdown()
+
+
+def test_no_camera_in_a_real_check(qtbot: QtBot, bridge: Bridge, profile: ClinicProfile) -> None:
+    devices = FakeDevices(cameras=[])
+    window = MainWindow(
+        profile, bridge, devices, equipment_check(fake_plan(camera_fail=DeviceProblem.NOT_FOUND))
+    )
+    qtbot.addWidget(window)
+    window.show()
+    page = window.preflight
+    qtbot.waitUntil(lambda: page.camera_picker.combo.currentText() == "No camera found")
+    with qtbot.waitSignal(page.check_finished, timeout=30_000):
+        page.start_check()
+    camera = page.cards["camera"]
+    assert camera.status_text == "Not working"
+    assert camera.fix_label.isVisible() and camera.fix_label.text()
+    assert page.cards["bandwidth"].status_text == "Not checked"
+    assert page.banner.title_label.text() == "Some things need fixing before your session."
+    window.shutdown()
