@@ -1,3 +1,3 @@
-"""Tandem: the couples' telehealth client (equipment check, shared video room, emergency connect)."""
+"""Tandem: the couples' telehealth client (equipment check, video room, emergency connect)."""
 
 __version__ = "0.1.0"

@@ -39,5 +39,10 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[dev]"
+# pip's output goes to a log (this machine's pip config is chatty); shown only when it fails.
+log=.venv/setup-pip.log
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[dev]"; } >"$log" 2>&1; then
+  grep -v "^WARNING: Location" "$log" >&2 || true
+  echo "setup: installing the Python packages failed (full log: $log)" >&2
+  exit 1
+fi

@@ -1,1 +1,1 @@
-"""The session server (`tandem server`): speed test, rooms, tokens, signaling, clinicians' console."""
+"""The session server (`tandem server`): speed test, rooms, tokens, signaling, console."""

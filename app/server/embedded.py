@@ -28,7 +28,9 @@ class EmbeddedServer:
 
     def start(self, timeout: float = 10.0) -> str:
         """Start serving; returns the base URL (http://127.0.0.1:PORT)."""
-        self._thread = threading.Thread(target=self._run, name="tandem-embedded-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="tandem-embedded-server", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(timeout):
             raise RuntimeError("The practice server did not start in time")

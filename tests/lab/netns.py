@@ -29,12 +29,12 @@ class Host:
         """argv prefixed to run inside this host's namespace."""
         return ["ip", "netns", "exec", self.netns, *argv]
 
-    def run(
-        self, argv: Sequence[str], input: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(argv), check=True, capture_output=True, text=True, input=input
+    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run to completion (raises on failure); kwargs go to subprocess.run (input, env…)."""
+        done: subprocess.CompletedProcess[str] = subprocess.run(
+            self.command(argv), check=True, capture_output=True, text=True, **kwargs
         )
+        return done
 
     def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
         process: subprocess.Popen[str] = subprocess.Popen(self.command(argv), text=True, **kwargs)
