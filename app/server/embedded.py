@@ -64,10 +64,12 @@ class EmbeddedServer:
         self._ready.set()
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-
+        """Stop serving; safe to call more than once."""
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
 
 def start_practice_server() -> EmbeddedServer:
     server = EmbeddedServer(ServerConfig.for_practice())
