@@ -47,6 +47,9 @@ class PeerStats:
 
 @dataclass(frozen=True)
 class Joined:
+    """In the room. `peers` is the roster at that moment; PeerJoined follows only for
+    participants who arrive later."""
+
     at: float
     peer_id: str
     room: str
@@ -98,7 +101,7 @@ class RemoteFrame:
 class PeerLeft:
     at: float
     peer_id: str
-    reason: str  # "left" | "timeout" | "failed"
+    reason: str  # "left" | "timeout" | "replaced" (from the server) | "failed" (media failed)
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,14 @@ class Left:
 @dataclass(frozen=True)
 class CallError:
     """Something the user must be told. `code` is stable (e.g. token_expired); `message` is
-    plain words for a person."""
+    plain words for a person.
+
+    Codes: the server's (docs/protocol.md: token_invalid, token_expired, room_full, replaced,
+    ...) and the engine's own: `server_unreachable` (no answer at the address), `server_closed`
+    (closed before welcome), `server_lost` (the signaling connection dropped mid-call),
+    `protocol_error` (a malformed server message: before welcome the join fails, after it the
+    message is ignored and the call goes on). The engine is FAILED after every code except a
+    `protocol_error` during the call."""
 
     at: float
     code: str
@@ -118,7 +128,15 @@ class CallError:
 
 
 CallEvent = (
-    Joined | StateChanged | PeerJoined | PeerConnected | FirstFrame | StatsReport | RemoteFrame
-    | PeerLeft | Left | CallError
+    Joined
+    | StateChanged
+    | PeerJoined
+    | PeerConnected
+    | FirstFrame
+    | StatsReport
+    | RemoteFrame
+    | PeerLeft
+    | Left
+    | CallError
 )
 CallListener = Callable[[CallEvent], None]

@@ -3,23 +3,163 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
 
 HELP = "join a room without a window and print one JSON event per line"
 
+EXIT_LEFT = 0
+EXIT_FAILED = 1  # the call broke after joining (server lost, fatal server error)
+EXIT_REFUSED = 3  # the server refused the join (token_invalid, token_expired, room_full, ...)
+EXIT_UNREACHABLE = 4  # no session server at --server, or it does not speak the protocol
+LOOPBACK_ENV = "TANDEM_ICE_LOOPBACK"
+
+EPILOG = f"""\
+output: one JSON object per line on stdout, each with "type" and "t" (unix seconds):
+  joined, state, peer_joined, peer_connected, first_frame (ms_since_join), stats (once a second
+  per peer), peer_left (reason), left, error (code, message). Logs go to stderr.
+
+exit status:
+  {EXIT_LEFT}  left the call (--duration elapsed, SIGINT or SIGTERM)
+  {EXIT_FAILED}  the call failed after joining (an "error" line says why)
+  2  bad arguments
+  {EXIT_REFUSED}  the server refused to let us in (the "error" line carries the server's code)
+  {EXIT_UNREACHABLE}  the server could not be reached or did not answer in the protocol
+
+loopback: --allow-loopback (or {LOOPBACK_ENV}=1) offers 127.0.0.1 as an ICE candidate, needed
+  when every participant runs on the same machine (practice mode, local tests).
+"""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("size must look like 640x360") from None
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise argparse.ArgumentTypeError("width and height must be even and at least 16")
+    return width, height
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--headless", action="store_true", required=True,
-                        help="run without a window (the only mode for now)")
-    parser.add_argument("--server", required=True, metavar="URL",
-                        help="session server base URL (http[s]://host:port)")
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        required=True,
+        help="run without a window (the only mode for now)",
+    )
+    parser.add_argument(
+        "--server",
+        required=True,
+        metavar="URL",
+        help="session server base URL (http[s]://host:port)",
+    )
     parser.add_argument("--token", required=True, help="join token (tandem token)")
-    parser.add_argument("--camera", metavar="SRC", default="pattern",
-                        help="camera index, a video file, or 'pattern' for a moving test pattern")
-    parser.add_argument("--mic", metavar="SRC", default="tone",
-                        help="microphone device, an audio file, or 'tone' for a test tone")
-    parser.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="leave after S seconds (default: stay until interrupted)")
+    parser.add_argument(
+        "--camera",
+        metavar="SRC",
+        default="pattern",
+        help="camera index, a video file, 'pattern' for a moving test pattern, "
+        "or 'none' to send no video",
+    )
+    parser.add_argument(
+        "--mic",
+        metavar="SRC",
+        default="tone",
+        help="microphone device, 'tone' for a test tone, or 'none' to send no audio",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="leave after S seconds (default: stay until interrupted)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size,
+        default=(640, 360),
+        metavar="WxH",
+        help="video size sent (default 640x360)",
+    )
+    parser.add_argument("--fps", type=int, default=15, help="video frame rate sent (default 15)")
+    parser.add_argument(
+        "--allow-loopback",
+        action="store_true",
+        help=f"offer 127.0.0.1 to ICE (same-machine calls; or {LOOPBACK_ENV}=1)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("tandem join is being built (issue 3)")
+    return asyncio.run(_run(args))
+
+
+def _sources(args: argparse.Namespace) -> dict[str, Any]:
+    from app.call.media import PatternVideoTrack, ToneAudioTrack
+
+    sources: dict[str, Any] = {"camera": None, "microphone": None}
+    camera = args.camera.strip()
+    if camera == "pattern":
+        sources["video_track"] = PatternVideoTrack(args.size, args.fps)
+    elif camera.lower() != "none":
+        from app.devices.camera import open_camera
+
+        sources["camera"] = open_camera(camera)
+    mic = args.mic.strip()
+    if mic == "tone":
+        sources["audio_track"] = ToneAudioTrack()
+    elif mic.lower() != "none":
+        from app.devices.audio import SoundDeviceMicrophone
+
+        sources["microphone"] = SoundDeviceMicrophone(int(mic) if mic.isdigit() else mic)
+    return sources
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from app.call.engine import CallEngine, JoinError
+    from app.call.events import CallEvent, CallState, StateChanged
+    from app.call.headless import JsonLinesPrinter
+
+    printer = JsonLinesPrinter(sys.stdout)
+    stop = asyncio.Event()
+
+    def listener(event: CallEvent) -> None:
+        printer(event)
+        if isinstance(event, StateChanged) and event.new is CallState.FAILED:
+            stop.set()
+
+    try:
+        engine = CallEngine(
+            args.server,
+            args.token,
+            listener=listener,
+            video_size=args.size,
+            fps=args.fps,
+            allow_loopback=args.allow_loopback or os.environ.get(LOOPBACK_ENV, "") not in ("", "0"),
+            remote_frames=False,
+            **_sources(args),
+        )
+    except ValueError as exc:
+        printer.write({"type": "error", "code": "bad_server_url", "message": str(exc)})
+        return 2
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await engine.join()
+    except JoinError as exc:
+        unreachable = exc.code in ("server_unreachable", "server_closed", "protocol_error")
+        return EXIT_UNREACHABLE if unreachable else EXIT_REFUSED
+    try:
+        await asyncio.wait_for(stop.wait(), args.duration)
+    except TimeoutError:
+        pass
+    if engine.state is CallState.FAILED:
+        return EXIT_FAILED
+    await engine.leave()
+    return EXIT_LEFT

@@ -1,0 +1,89 @@
+"""Prints call events as JSON lines (one object per line, flushed) for `tandem join --headless`.
+
+Every line has `type` and `t` (unix seconds). Frames are never printed; names appear only in the
+roster events (`joined`, `peer_joined`), which is what stdout is for.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from app.call.events import (
+    CallError,
+    CallEvent,
+    FirstFrame,
+    Joined,
+    Left,
+    Peer,
+    PeerConnected,
+    PeerJoined,
+    PeerLeft,
+    RemoteFrame,
+    StateChanged,
+    StatsReport,
+)
+
+
+def _peer(peer: Peer) -> dict[str, str]:
+    return {"peer_id": peer.peer_id, "name": peer.name, "role": peer.role}
+
+
+def event_to_json(event: CallEvent) -> dict[str, Any] | None:
+    """The JSON object for `event` (without `t`), or None for events that are not printed."""
+    match event:
+        case Joined():
+            return {
+                "type": "joined",
+                "peer_id": event.peer_id,
+                "room": event.room,
+                "peers": [_peer(p) for p in event.peers],
+            }
+        case StateChanged():
+            return {"type": "state", "old": event.old.value, "new": event.new.value}
+        case PeerJoined():
+            return {"type": "peer_joined", **_peer(event.peer)}
+        case PeerConnected():
+            return {"type": "peer_connected", "peer_id": event.peer_id}
+        case FirstFrame():
+            return {
+                "type": "first_frame",
+                "peer_id": event.peer_id,
+                "ms_since_join": round(event.ms_since_join, 1),
+            }
+        case StatsReport():
+            stats = {
+                k: round(v, 3) if isinstance(v, float) else v
+                for k, v in asdict(event.stats).items()
+            }
+            return {"type": "stats", **stats}
+        case PeerLeft():
+            return {"type": "peer_left", "peer_id": event.peer_id, "reason": event.reason}
+        case Left():
+            return {"type": "left", "reason": event.reason}
+        case CallError():
+            return {"type": "error", "code": event.code, "message": event.message}
+        case RemoteFrame():
+            return None
+    return None
+
+
+class JsonLinesPrinter:
+    """A CallListener writing one JSON line per event to `out`."""
+
+    def __init__(self, out: TextIO, *, clock: Callable[[], float] = time.time) -> None:
+        self._out = out
+        self._clock = clock
+
+    def __call__(self, event: CallEvent) -> None:
+        body = event_to_json(event)
+        if body is not None:
+            self.write(body)
+
+    def write(self, body: dict[str, Any]) -> None:
+        line = json.dumps({"t": round(self._clock(), 3), **body}, separators=(",", ":"))
+        self._out.write(line + "\n")
+        self._out.flush()

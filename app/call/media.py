@@ -1,0 +1,356 @@
+"""aiortc tracks from Tandem's device interfaces, synthetic test sources, and the speaker sink.
+
+Local tracks pace themselves (`_Pacer`) and can be switched off: a disabled video track sends
+black frames (tiny once encoded, and the other side's frame watchdog stays quiet), a muted audio
+track sends silence. Device calls block, so they run on a worker thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import fractions
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from app.devices.base import (
+    AudioBlock,
+    AudioStream,
+    Camera,
+    DeviceError,
+    DeviceProblem,
+    Frame,
+    Microphone,
+    Speaker,
+)
+
+log = logging.getLogger(__name__)
+
+VIDEO_CLOCK_RATE = 90_000
+AUDIO_RATE = 48_000
+AUDIO_PTIME = 0.020
+
+
+class _Pacer:
+    """Frame n is due at start + n / rate; never bursts to catch up after a stall."""
+
+    def __init__(self, rate: float) -> None:
+        self._period = 1.0 / rate
+        self._next: float | None = None
+        self.count = 0
+
+    async def wait(self) -> int:
+        now = time.monotonic()
+        if self._next is None:
+            self._next = now
+        elif self._next > now:
+            await asyncio.sleep(self._next - now)
+        else:
+            self._next = max(self._next, now - self._period)
+        self._next += self._period
+        index, self.count = self.count, self.count + 1
+        return index
+
+
+def to_i420(image: Frame) -> Frame:
+    """BGR to planar YUV 4:2:0, the encoders' own format.
+
+    Frames must leave a shared track already in yuv420p: with bgr24, every peer's encoder calls
+    `frame.reformat()` on the same av.VideoFrame from aiortc's thread pool at once, which shares
+    one swscale context and crashed a three-party call (SIGSEGV) here.
+    """
+    import cv2
+
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), np.uint8)
+
+
+class LocalVideoTrack(MediaStreamTrack):
+    """A paced video source; `enabled = False` sends black frames instead."""
+
+    kind = "video"
+
+    def __init__(self, size: tuple[int, int], fps: int) -> None:
+        super().__init__()
+        self.size = size
+        self.fps = fps
+        self.enabled = True
+        self._pacer = _Pacer(fps)
+        self._time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+        self._black = np.zeros((size[1], size[0], 3), np.uint8)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = await self._pacer.wait()
+        image = await self.next_image(index) if self.enabled else self._black
+        frame = av.VideoFrame.from_ndarray(to_i420(image), format="yuv420p")
+        frame.pts = int(index * VIDEO_CLOCK_RATE / self.fps)
+        frame.time_base = self._time_base
+        return frame
+
+    async def next_image(self, index: int) -> Frame:
+        raise NotImplementedError
+
+
+class PatternVideoTrack(LocalVideoTrack):
+    """A moving colour gradient with a frame counter: a camera for tests and headless runs."""
+
+    def __init__(self, size: tuple[int, int] = (640, 360), fps: int = 15) -> None:
+        super().__init__(size, fps)
+        width, height = size
+        x = np.linspace(0, 255, width, dtype=np.float32)
+        y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+        self._base = np.dstack(
+            [
+                np.broadcast_to(x, (height, width)),
+                np.broadcast_to(y, (height, width)),
+                np.broadcast_to(255 - x, (height, width)),
+            ]
+        ).astype(np.uint8)
+
+    async def next_image(self, index: int) -> Frame:
+        import cv2
+
+        image = np.roll(self._base, (index * 4) % self.size[0], axis=1)
+        cv2.putText(
+            image,
+            str(index),
+            (10, max(self.size[1] // 4, 20)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            max(self.size[1] / 360, 0.4),
+            (255, 255, 255),
+            2,
+        )
+        return image
+
+
+class CameraVideoTrack(LocalVideoTrack):
+    """Frames from a `Camera`, read on a worker thread and scaled to `size`.
+
+    Disabling closes the device (the camera light goes off); enabling opens it again.
+    """
+
+    def __init__(self, camera: Camera, size: tuple[int, int] = (640, 360), fps: int = 15) -> None:
+        super().__init__(size, fps)
+        self._camera = camera
+        self._opened = False
+        self._failed = False
+        self._released = False
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-camera")
+
+    def _read(self) -> Frame:
+        import cv2
+
+        if self._released:  # a read queued behind release() must not open the camera again
+            raise DeviceError(DeviceProblem.FAILED, "the camera track has ended")
+        if not self._opened:
+            self._camera.open()
+            self._opened = True
+        image = self._camera.read()
+        if (image.shape[1], image.shape[0]) != self.size:
+            return np.asarray(cv2.resize(image, self.size, interpolation=cv2.INTER_AREA), np.uint8)
+        return image
+
+    def _close(self) -> None:
+        if self._opened:
+            self._opened = False
+            self._camera.close()
+
+    async def recv(self) -> av.VideoFrame:
+        if not self.enabled and self._opened:
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._close)
+        return await super().recv()
+
+    async def next_image(self, index: int) -> Frame:
+        if self.readyState != "live":  # stopped while the pacer waited: the worker is gone
+            raise MediaStreamError
+        try:
+            image = await asyncio.get_running_loop().run_in_executor(self._worker, self._read)
+        except DeviceError as exc:
+            if not self._failed and not self._released:  # once, not 15 times a second
+                log.warning("camera read failed (%s); sending black frames", exc.problem.value)
+                self._failed = True
+            return self._black
+        self._failed = False
+        return image
+
+    async def release(self) -> None:
+        """Stop and close the camera before returning (leave() means the device is let go)."""
+        self.stop()
+        if not self._released:
+            self._released = True
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._close)
+            self._worker.shutdown(wait=False)
+
+    def stop(self) -> None:
+        super().stop()
+        if not self._released:  # not from the loop (release() is): close in the background
+            self._released = True
+            self._worker.submit(self._close)
+            self._worker.shutdown(wait=False)
+
+
+class LocalAudioTrack(MediaStreamTrack):
+    """Paced 20 ms mono s16 frames; `muted = True` sends silence instead."""
+
+    kind = "audio"
+
+    def __init__(self, samplerate: int = AUDIO_RATE) -> None:
+        super().__init__()
+        self.samplerate = samplerate
+        self.samples = int(samplerate * AUDIO_PTIME)
+        self.muted = False
+        self._pacer = _Pacer(1 / AUDIO_PTIME)
+        self._time_base = fractions.Fraction(1, samplerate)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = await self._pacer.wait()
+        block = await self.next_block(index)
+        if self.muted:
+            block = np.zeros(self.samples, np.float32)
+        pcm = (np.clip(block, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = self.samplerate
+        frame.pts = index * self.samples
+        frame.time_base = self._time_base
+        return frame
+
+    async def next_block(self, index: int) -> AudioBlock:
+        raise NotImplementedError
+
+
+class ToneAudioTrack(LocalAudioTrack):
+    """A continuous sine (440 Hz by default): a microphone for tests and headless runs."""
+
+    def __init__(self, frequency: float = 440.0, level: float = 0.3) -> None:
+        super().__init__(AUDIO_RATE)
+        self._step = 2 * np.pi * frequency / self.samplerate
+        self._level = level
+
+    async def next_block(self, index: int) -> AudioBlock:
+        n = np.arange(index * self.samples, (index + 1) * self.samples, dtype=np.float64)
+        return (self._level * np.sin(self._step * n)).astype(np.float32)
+
+
+class MicrophoneAudioTrack(LocalAudioTrack):
+    """Blocks from a `Microphone` stream, buffered by its audio thread, sent 20 ms at a time."""
+
+    def __init__(self, microphone: Microphone) -> None:
+        super().__init__(microphone.samplerate)
+        self._microphone = microphone
+        self._buffer: collections.deque[AudioBlock] = collections.deque()
+        self._buffered = 0
+        self._lock = threading.Lock()
+        self._stream: AudioStream | None = None
+        self._starting = False
+
+    def _on_block(self, block: AudioBlock) -> None:  # audio thread: only buffers
+        with self._lock:
+            self._buffer.append(block.reshape(-1))
+            self._buffered += block.size
+            while self._buffered > self.samplerate:  # keep at most one second
+                self._buffered -= self._buffer.popleft().size
+
+    async def _start(self) -> None:
+        self._starting = True
+        try:
+            self._stream = await asyncio.to_thread(
+                self._microphone.start, self._on_block, self.samples
+            )
+        except DeviceError as exc:
+            log.warning("microphone failed to start (%s); sending silence", exc.problem.value)
+
+    async def next_block(self, index: int) -> AudioBlock:
+        if not self._starting:
+            await self._start()
+        out = np.zeros(self.samples, np.float32)
+        filled = 0
+        with self._lock:
+            while filled < self.samples and self._buffer:
+                block = self._buffer.popleft()
+                take = min(block.size, self.samples - filled)
+                out[filled : filled + take] = block[:take]
+                filled += take
+                self._buffered -= take
+                if take < block.size:
+                    self._buffer.appendleft(block[take:])
+        return out
+
+    def stop(self) -> None:
+        super().stop()
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
+
+
+class RemoteAudioSink:
+    """Drains a remote audio track; plays it on `speaker` from a worker thread (None: discard).
+
+    Draining matters even without a speaker: aiortc queues decoded frames without limit.
+    """
+
+    def __init__(self, track: MediaStreamTrack, speaker: Speaker | None) -> None:
+        self._track = track
+        self._speaker = speaker
+        self._blocks: queue.Queue[AudioBlock | None] = queue.Queue(maxsize=25)
+        self._thread: threading.Thread | None = None
+        self.frames = 0
+
+    async def run(self) -> None:
+        resampler = None
+        if self._speaker is not None:
+            resampler = av.AudioResampler(
+                format="flt", layout="mono", rate=self._speaker.samplerate
+            )
+            self._thread = threading.Thread(target=self._play, name="tandem-speaker", daemon=True)
+            self._thread.start()
+        try:
+            while True:
+                frame = await self._track.recv()
+                self.frames += 1
+                if resampler is None:
+                    continue
+                assert isinstance(frame, av.AudioFrame)
+                for out in resampler.resample(frame):
+                    try:
+                        self._blocks.put_nowait(out.to_ndarray().reshape(-1).astype(np.float32))
+                    except queue.Full:  # the speaker fell behind: drop rather than lag
+                        pass
+        except MediaStreamError:
+            pass
+        finally:
+            self.stop()
+
+    def _play(self) -> None:
+        assert self._speaker is not None
+        while (block := self._blocks.get()) is not None:
+            parts = [block]
+            while not self._blocks.empty() and len(parts) < 5:
+                extra = self._blocks.get_nowait()
+                if extra is None:
+                    self._blocks.put(None)
+                    break
+                parts.append(extra)
+            try:
+                self._speaker.play(np.concatenate(parts))
+            except DeviceError as exc:
+                log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
+                return
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            try:
+                self._blocks.put_nowait(None)
+            except queue.Full:
+                self._blocks.get_nowait()
+                self._blocks.put_nowait(None)
+            self._thread = None

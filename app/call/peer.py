@@ -1,0 +1,227 @@
+"""One RTCPeerConnection per remote participant, plus the opt-in loopback ICE patch.
+
+The newcomer offers, the peer already present answers; no trickle (aiortc gathers every
+candidate before setLocalDescription returns). Remote video is drained here, counted for the
+watchdog and, if asked, converted to BGR off the GUI thread. Callbacks into the engine never
+raise into aiortc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from app.call.events import Peer
+from app.call.media import RemoteAudioSink
+from app.call.signaling import IceServer
+from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
+from app.devices.base import Frame, Speaker
+
+log = logging.getLogger(__name__)
+
+
+class _WithholdSdp(logging.Filter):
+    """aiortc logs every SDP at DEBUG (ICE password, DTLS fingerprint, addresses): keep the
+    line, drop the SDP, so `tandem -v` stays within the privacy rule."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Description(" in str(record.msg) and isinstance(record.args, tuple) and record.args:
+            record.args = (*record.args[:-1], "[sdp withheld]")
+        return True
+
+
+_SDP_FILTER = _WithholdSdp()
+logging.getLogger("aiortc.rtcpeerconnection").addFilter(_SDP_FILTER)
+
+_loopback_users = 0
+_original_host_addresses: Callable[[bool, bool], list[str]] | None = None
+
+
+def enable_loopback_candidates() -> None:
+    """Make aioice offer 127.0.0.1 as a host candidate (it never does by itself).
+
+    Only for peers on one machine with no other shared address: practice mode and local tests.
+    Process-wide while at least one user holds it: every enable needs one
+    `disable_loopback_candidates()`. Nothing calls it unless asked (`allow_loopback=True`,
+    `--allow-loopback`, TANDEM_ICE_LOOPBACK=1).
+    """
+    global _loopback_users, _original_host_addresses
+    _loopback_users += 1
+    if _original_host_addresses is not None:
+        return
+    import aioice.ice
+
+    original = aioice.ice.get_host_addresses
+
+    def with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        addresses = original(use_ipv4=use_ipv4, use_ipv6=use_ipv6)
+        if use_ipv4 and "127.0.0.1" not in addresses:
+            addresses.append("127.0.0.1")
+        return addresses
+
+    _original_host_addresses = original
+    aioice.ice.get_host_addresses = with_loopback
+    log.info("ICE: offering 127.0.0.1 as a host candidate (loopback mode)")
+
+
+def disable_loopback_candidates() -> None:
+    """Release one enable; the last one restores aioice's own host-address gathering."""
+    global _loopback_users, _original_host_addresses
+    _loopback_users = max(_loopback_users - 1, 0)
+    if _loopback_users == 0 and _original_host_addresses is not None:
+        import aioice.ice
+
+        setattr(aioice.ice, "get_host_addresses", _original_host_addresses)  # noqa: B010
+        _original_host_addresses = None
+
+
+def rtc_configuration(ice_servers: Sequence[IceServer]) -> RTCConfiguration:
+    """Exactly the server's ICE servers; an empty list stays empty (no public STUN default)."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in ice_servers
+        ]
+    )
+
+
+class RemotePeer:
+    """The media link to one remote participant."""
+
+    def __init__(
+        self,
+        info: Peer,
+        *,
+        ice_servers: Sequence[IceServer],
+        relay: MediaRelay,
+        video: MediaStreamTrack | None,
+        audio: MediaStreamTrack | None,
+        speaker: Speaker | None,
+        now: Callable[[], float],
+        on_state: Callable[[RemotePeer, str], None],
+        on_frame: Callable[[RemotePeer, av.VideoFrame], None],
+    ) -> None:
+        self.info = info
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._relay = relay
+        self._video = video
+        self._audio = audio
+        self._speaker = speaker
+        self._now = now
+        self._on_state = on_state
+        self._on_frame = on_frame
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sinks: list[RemoteAudioSink] = []
+        self._closed: asyncio.Future[None] | None = None
+        self.connected = False
+        self.announced = False  # PeerConnected emitted
+        self.first_frame_seen = False
+        self.tracker = StatsTracker(info.peer_id, StatsSnapshot(at=now()))
+        self.frames_received = 0
+        self.last_frame_at: float | None = None
+        self.pc.on("connectionstatechange", self._connection_state_changed)
+        self.pc.on("track", self._track_arrived)
+
+    @property
+    def peer_id(self) -> str:
+        return self.info.peer_id
+
+    def _add_local_tracks(self) -> None:
+        for kind, track in (("audio", self._audio), ("video", self._video)):
+            if track is not None:
+                self.pc.addTrack(self._relay.subscribe(track, buffered=False))
+            elif not any(t.kind == kind for t in self.pc.getTransceivers()):
+                self.pc.addTransceiver(kind, direction="recvonly")
+
+    async def create_offer(self) -> str:
+        self._add_local_tracks()
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def accept_offer(self, sdp: str) -> str:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        self._add_local_tracks()
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription.sdp
+
+    async def accept_answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    async def snapshot(self) -> StatsSnapshot:
+        report = await self.pc.getStats()
+        return snapshot_from_report(
+            report,
+            at=self._now(),
+            frames_received=self.frames_received,
+            last_frame_at=self.last_frame_at,
+        )
+
+    async def close(self) -> None:
+        """Close once; shielded, because a close cut short by cancellation leaves aioice's
+        sockets open (seen: an engine leaving while its receive loop was closing a link)."""
+        if self._closed is None:
+            self._closed = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closed)
+
+    async def _close(self) -> None:
+        for sink in self._sinks:
+            sink.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.pc.close()
+
+    # aiortc callbacks: must never raise back into aiortc.
+
+    def _connection_state_changed(self) -> None:
+        state = self.pc.connectionState
+        self.connected = state == "connected"
+        log.debug("peer %s connection %s", self.peer_id, state)
+        try:
+            self._on_state(self, state)
+        except Exception:
+            log.exception("connection state handler failed")
+
+    def _track_arrived(self, track: MediaStreamTrack) -> None:
+        if track.kind == "video":
+            self._spawn(self._drain_video(track))
+        else:
+            sink = RemoteAudioSink(track, self._speaker)
+            self._sinks.append(sink)
+            self._spawn(sink.run())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain_video(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                self.frames_received += 1
+                self.last_frame_at = self._now()
+                assert isinstance(frame, av.VideoFrame)
+                try:
+                    self._on_frame(self, frame)
+                except Exception:
+                    log.exception("frame handler failed")
+        except MediaStreamError:
+            log.debug("peer %s video ended", self.peer_id)
+
+
+def to_bgr(frame: av.VideoFrame) -> Frame:
+    image = frame.to_ndarray(format="bgr24")
+    return np.asarray(image, dtype=np.uint8)
