@@ -71,6 +71,7 @@ class EmbeddedServer:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
 
+
 def start_practice_server() -> EmbeddedServer:
     server = EmbeddedServer(ServerConfig.for_practice())
     server.start()
