@@ -16,8 +16,9 @@ from tests.lab.requirements import need_program, need_root
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-ARTIFACTS = Path(os.environ.get("TANDEM_ARTIFACTS", Path(__file__).resolve().parent.parent
-                                / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("TANDEM_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
+)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from app.call.events import CallEvent
+from app.call.events import CallEvent, RemoteFrame
 from app.checks.progress import Progress
 from app.checks.result import CheckResult
 
@@ -35,7 +35,8 @@ class Bridge(QObject):
 
     progress = Signal(object)  # Progress
     check_result = Signal(object)  # CheckResult
-    call_event = Signal(object)  # CallEvent
+    call_event = Signal(object)  # CallEvent (never RemoteFrame: see call_listener)
+    video_frame = Signal(str)  # a finished image is ready for this source (FrameStore)
 
     # Internal: a zero-argument callable to run on the GUI thread.
     _deliver = Signal(object)
@@ -124,9 +125,28 @@ class Bridge(QObject):
     def result_callback(self) -> Callable[[CheckResult], None]:
         return self.check_result.emit
 
-    def call_listener(self) -> Callable[[CallEvent], None]:
-        """A CallListener for the call engine; events arrive as `call_event` on the GUI thread."""
-        return self.call_event.emit
+    def call_listener(
+        self, on_frame: Callable[[RemoteFrame], None] | None = None
+    ) -> Callable[[CallEvent], None]:
+        """A CallListener for the call engine; events arrive as `call_event` on the GUI thread.
+
+        RemoteFrame never crosses as a signal: `on_frame` handles it on the asyncio thread
+        (decode and scale there, e.g. FrameStore.put) and announces it with `video_frame`.
+        """
+        if on_frame is None:
+            return self.call_event.emit
+
+        def listen(event: CallEvent) -> None:
+            if isinstance(event, RemoteFrame):
+                on_frame(event)
+            else:
+                self.call_event.emit(event)
+
+        return listen
+
+    def video_frame_callback(self) -> Callable[[str], None]:
+        """FrameStore's `notify`: safe from any thread."""
+        return self.video_frame.emit
 
     # --- plumbing --------------------------------------------------------------------------
     def _route(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 from collections.abc import Callable
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QStackedWidget,
@@ -20,20 +23,48 @@ from PySide6.QtWidgets import (
 
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
+from app.ui.call_page import CallPage, CallSetup
 from app.ui.crisis_card import CrisisCard
 from app.ui.emergency_button import EmergencyButton
+from app.ui.practice_session import SimulatedTherapist, practice_tokens
 from app.ui.preflight_page import PreflightPage
 from app.ui.services import CheckRunner, DeviceProvider
 
 log = logging.getLogger(__name__)
 
 PRACTICE_TEXT = "Practice mode — this is on your computer only"
+PRACTICE_CALL_TEXT = (
+    "Practice session — on your computer only. The therapist is simulated: a moving test "
+    "picture and a tone."
+)
+JOIN_TOKEN_ENV = "TANDEM_JOIN_TOKEN"
+LOOPBACK_ENV = "TANDEM_ICE_LOOPBACK"
+
+
+class _HasSecret(Protocol):
+    @property
+    def secret(self) -> str: ...
 
 
 class PracticeServer(Protocol):
     url: str
 
     def stop(self) -> None: ...
+
+
+def needs_loopback_ice(server_url: str) -> bool:
+    """A session server on this very machine (tests, a local demo): ICE must offer 127.0.0.1.
+    Also on request, like `tandem join`: TANDEM_ICE_LOOPBACK=1."""
+    host = urlsplit(server_url).hostname or ""
+    forced = os.environ.get(LOOPBACK_ENV, "") not in ("", "0")
+    return forced or host in ("127.0.0.1", "localhost", "::1")
+
+
+def practice_secret(server: PracticeServer) -> str | None:
+    """The embedded server's token secret (EmbeddedServer.config.secret), if it has one."""
+    config: _HasSecret | None = getattr(server, "config", None)
+    secret = getattr(config, "secret", None)
+    return secret if isinstance(secret, str) and secret else None
 
 
 class MainWindow(QMainWindow):
@@ -50,6 +81,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.profile = profile
         self.bridge = bridge
+        self.devices = devices
         self.crisis_card: CrisisCard | None = None
         self._server_future: concurrent.futures.Future[PracticeServer] | None = None
         self.practice_server: PracticeServer | None = None
@@ -85,6 +117,10 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.preflight = PreflightPage(bridge, devices, runner, profile)
         self.pages.addWidget(self.preflight)
+        self.call_page = CallPage(bridge)
+        self.pages.addWidget(self.call_page)
+        self.preflight.join_requested.connect(self.join_session)
+        self.call_page.finished.connect(self._call_finished)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -142,9 +178,67 @@ class MainWindow(QMainWindow):
         self.mode_banner.setAccessibleDescription(text)
         self.mode_banner.show()
 
+    # --- the session --------------------------------------------------------------------------
+    def join_session(self, token: str | None = None) -> bool:
+        """Go to the call page: the practice room with a simulated therapist, or the clinic's
+        session with the join code the user was given. False if there is nothing to join."""
+        if self.call_page.in_call:
+            return False
+        choice = self.preflight.choice()
+        setup: CallSetup | None = None
+        server = self.practice_server
+        if self.profile.server_url:
+            token = token or os.environ.get(JOIN_TOKEN_ENV) or self._ask_join_code()
+            if token:
+                url = self.profile.server_url
+                setup = CallSetup(url, token.strip(), allow_loopback=needs_loopback_ice(url))
+        elif server is not None and (secret := practice_secret(server)):
+            tokens = practice_tokens(secret)
+            setup = CallSetup(
+                server.url,
+                token or tokens.user,
+                allow_loopback=True,
+                companion=SimulatedTherapist(server.url, tokens.therapist),
+            )
+        if setup is None:
+            return False
+        devices = self.devices
+        camera_id, mic_id = choice.camera, choice.microphone
+        setup = CallSetup(
+            setup.server_url,
+            setup.token,
+            make_camera=(lambda: devices.camera(camera_id)) if camera_id is not None else None,
+            make_microphone=(lambda: devices.microphone(mic_id)) if mic_id is not None else None,
+            allow_loopback=setup.allow_loopback,
+            companion=setup.companion,
+        )
+        if setup.companion is not None:
+            self._show_mode(PRACTICE_CALL_TEXT)
+        # Showing the call page hides the check page, which lets go of the camera and mic.
+        self.pages.setCurrentWidget(self.call_page)
+        self.call_page.start(setup)
+        self.call_page.controls.mute_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+
+    def _ask_join_code(self) -> str | None:
+        code, ok = QInputDialog.getText(
+            self,
+            "Join your session",
+            "Paste the join code from your clinic's message:",
+        )
+        return code.strip() if ok and code.strip() else None
+
+    def _call_finished(self, reason: str) -> None:
+        if self.practice_server is not None:
+            self._show_mode(PRACTICE_TEXT)
+        self.pages.setCurrentWidget(self.preflight)
+        self.preflight.join_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
     # --- shutdown ----------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop the live devices, any running check and the practice server (blocking)."""
+        """Stop the call, the live devices, any running check and the practice server
+        (blocking)."""
+        self.call_page.shutdown()
         self.preflight.stop_check()
         self.preflight.preview.stop()
         self.preflight.meter.stop()

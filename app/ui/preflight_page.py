@@ -88,6 +88,7 @@ class PreflightPage(QWidget):
         self._stop_timer.setSingleShot(True)
         self._stop_timer.setInterval(STOP_GRACE_MS)
         self._stop_timer.timeout.connect(self._give_up_on_check)
+        self._update_buttons()
 
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -176,8 +177,6 @@ class PreflightPage(QWidget):
         self.join_button = QPushButton("&Join session")
         self.join_button.setObjectName("primaryButton")
         self.join_button.setAccessibleName("Join session")
-        self.join_button.setAccessibleDescription("Joining a session from here comes soon")
-        self.join_button.setToolTip("Joining a session from here comes soon")
         self.join_button.setEnabled(False)
         self.join_button.clicked.connect(self.join_requested)
         actions = QHBoxLayout()
@@ -440,6 +439,20 @@ class PreflightPage(QWidget):
             self.check_button.setText("&Run again" if again else "C&heck my equipment")
             self.check_button.setAccessibleName("Run again" if again else "Check my equipment")
         self.save_button.setEnabled(self.report is not None and not running)
+        can_join = bool(self._server_url) and not running and not self._server_pending
+        self.join_button.setEnabled(can_join)
+        if self._practice:
+            about = "Starts a practice session on this computer, with a simulated therapist"
+        else:
+            about = "Joins your session with the code your clinic sent you"
+        if not can_join:
+            about = (
+                "Available once practice mode has started"
+                if self._practice or self._server_pending
+                else "Available when your clinic profile names a session server"
+            )
+        self.join_button.setAccessibleDescription(about)
+        self.join_button.setToolTip(about)
 
     # --- saving ----------------------------------------------------------------------------
     def save_report(self) -> bool:

@@ -1,0 +1,102 @@
+"""Microphone, camera and leave buttons. Each toggle says its state in words under it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+
+def _toggle_column(button: QPushButton, state: QLabel) -> QVBoxLayout:
+    column = QVBoxLayout()
+    column.setSpacing(4)
+    column.addWidget(button)
+    column.addWidget(state, 0, Qt.AlignmentFlag.AlignHCenter)
+    return column
+
+
+class CallControls(QWidget):
+    mute_changed = Signal(bool)  # True: muted
+    camera_changed = Signal(bool)  # True: camera on
+    leave_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("callControls")
+        self.mute_button = QPushButton()
+        self.mute_button.setObjectName("toggleButton")
+        self.mute_button.setCheckable(True)
+        self.mute_button.setAccessibleName("Mute microphone")
+        self.mute_state = QLabel()
+        self.mute_state.setObjectName("toggleState")
+        self.camera_button = QPushButton()
+        self.camera_button.setObjectName("toggleButton")
+        self.camera_button.setCheckable(True)
+        self.camera_button.setAccessibleName("Turn camera off")
+        self.camera_state = QLabel()
+        self.camera_state.setObjectName("toggleState")
+        self.leave_button = QPushButton("&Leave session")
+        self.leave_button.setObjectName("leaveButton")
+        self.leave_button.setAccessibleName("Leave session")
+        self.leave_button.setAccessibleDescription(
+            "Ends the call for you and goes back to the equipment check"
+        )
+        for button in (self.mute_button, self.camera_button, self.leave_button):
+            button.setAutoDefault(False)
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(16)
+        layout.addLayout(_toggle_column(self.mute_button, self.mute_state))
+        layout.addLayout(_toggle_column(self.camera_button, self.camera_state))
+        layout.addStretch(1)
+        layout.addWidget(self.leave_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        self.mute_button.toggled.connect(self._mute_toggled)
+        self.camera_button.toggled.connect(self._camera_toggled)
+        self.leave_button.clicked.connect(self.leave_requested)
+        self.reset()
+
+    @property
+    def muted(self) -> bool:
+        return self.mute_button.isChecked()
+
+    @property
+    def camera_on(self) -> bool:
+        return not self.camera_button.isChecked()
+
+    def reset(self) -> None:
+        """Microphone on, camera on (a new call), without emitting."""
+        for button in (self.mute_button, self.camera_button):
+            button.blockSignals(True)
+            button.setChecked(False)
+            button.blockSignals(False)
+        self._show_mute(False)
+        self._show_camera(True)
+        self.set_enabled(True)
+
+    def set_enabled(self, enabled: bool) -> None:
+        for button in (self.mute_button, self.camera_button, self.leave_button):
+            button.setEnabled(enabled)
+
+    def _show_mute(self, muted: bool) -> None:
+        self.mute_button.setText("Un&mute" if muted else "&Mute")
+        state = "You are muted" if muted else "Microphone is on"
+        self.mute_state.setText(state)
+        self.mute_button.setAccessibleDescription(state)
+        self.mute_button.setToolTip(f"{state} (Alt+M)")
+
+    def _show_camera(self, on: bool) -> None:
+        self.camera_button.setText("Stop &camera" if on else "Start &camera")
+        state = "Camera is on" if on else "Camera is off"
+        self.camera_state.setText(state)
+        self.camera_button.setAccessibleDescription(state)
+        self.camera_button.setToolTip(f"{state} (Alt+C)")
+
+    def _mute_toggled(self, muted: bool) -> None:
+        self._show_mute(muted)
+        self.mute_changed.emit(muted)
+
+    def _camera_toggled(self, off: bool) -> None:
+        self._show_camera(not off)
+        self.camera_changed.emit(not off)

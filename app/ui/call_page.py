@@ -1,0 +1,458 @@
+"""The call page: a tile per remote participant, the self view, the controls, a calm waiting
+state. The call engine runs on the bridge's asyncio loop; its events come back as
+`bridge.call_event` and finished video images as `bridge.video_frame`. No widget touches the
+network and nothing here decodes or scales video."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.call.engine import CallEngine
+from app.call.events import (
+    CallError,
+    CallEvent,
+    CallState,
+    Joined,
+    Peer,
+    PeerConnected,
+    PeerJoined,
+    PeerLeft,
+    StateChanged,
+    StatsReport,
+)
+from app.call.quality import assess
+from app.devices.base import Camera, DeviceError, Microphone, Speaker
+from app.ui.bridge import Bridge
+from app.ui.call_controls import CallControls
+from app.ui.practice_session import SimulatedTherapist
+from app.ui.video_frames import SELF, FrameStore, SharedCamera
+from app.ui.video_tile import VideoTile
+
+log = logging.getLogger(__name__)
+
+WAITING_TITLE = "Your therapist will join shortly"
+WAITING_TEXT = (
+    "You are in the session room. Take your time and stay on this screen: the others will "
+    "appear here as soon as they join. If you need help right now, press “Get help now” "
+    "at the top."
+)
+STATUS = {
+    CallState.IDLE: "Getting ready…",
+    CallState.JOINING: "Connecting to your session…",
+    CallState.WAITING: "In the session room",
+    CallState.CONNECTED: "In session",
+    CallState.LEFT: "You left the session",
+    CallState.FAILED: "The call stopped",
+}
+PAGE_STYLE = """
+#tileName { color: #ffffff; background: rgba(20, 26, 34, 190); border-radius: 6px;
+            padding: 3px 10px; }
+#waitingPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 12px; }
+#waitingTitle { font-size: 18pt; font-weight: 600; color: #1f3d6e; }
+#callStatus { font-size: 14pt; font-weight: 600; color: #1f3d6e; }
+#toggleState { color: #47505c; font-size: 11pt; }
+QPushButton#toggleButton { min-width: 110px; }
+QPushButton#toggleButton:checked { background: #fff4e5; border: 2px solid #a15c00; }
+QPushButton#leaveButton { min-width: 150px; color: #ffffff; background: #8c1d18;
+                          border: 2px solid #8c1d18; }
+QPushButton#leaveButton:focus { border: 3px solid #1f3d6e; }
+"""
+SELF_VIEW_SIZE = (224, 126)
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """Everything one call needs. Device factories may block; they run off the GUI thread."""
+
+    server_url: str
+    token: str
+    make_camera: Callable[[], Camera] | None = None
+    make_microphone: Callable[[], Microphone] | None = None
+    make_speaker: Callable[[], Speaker] | None = None
+    allow_loopback: bool = False
+    # Practice mode: started once we are in the room, stopped when we leave.
+    companion: SimulatedTherapist | None = None
+    video_size: tuple[int, int] = (640, 360)
+    fps: int = 15
+
+
+class _Call:
+    """One call's engine; every method runs on the asyncio loop."""
+
+    def __init__(self, setup: CallSetup, store: FrameStore, bridge: Bridge) -> None:
+        self.setup = setup
+        self._store = store
+        self._bridge = bridge
+        self.engine: CallEngine | None = None
+        self.camera: SharedCamera | None = None
+
+    async def join(self) -> None:
+        setup = self.setup
+        camera = microphone = speaker = None
+        if setup.make_camera is not None:
+            camera = SharedCamera(await asyncio.to_thread(setup.make_camera), self._store)
+            self.camera = camera
+            try:
+                await asyncio.to_thread(camera.open)
+            except DeviceError as exc:  # the call goes on without video; the page says so
+                log.warning("camera could not start: %s", exc.problem.value)
+        if setup.make_microphone is not None:
+            microphone = await asyncio.to_thread(setup.make_microphone)
+        if setup.make_speaker is not None:
+            speaker = await asyncio.to_thread(setup.make_speaker)
+        store = self._store
+        self.engine = CallEngine(
+            setup.server_url,
+            setup.token,
+            camera=camera,
+            microphone=microphone,
+            speaker=speaker,
+            listener=self._bridge.call_listener(lambda e: store.put(e.peer_id, e.frame)),
+            video_size=setup.video_size,
+            fps=setup.fps,
+            allow_loopback=setup.allow_loopback,
+        )
+        try:
+            await self.engine.join()
+        except BaseException:
+            await self.close_camera()
+            raise
+
+    async def close_camera(self) -> None:
+        if self.camera is not None:
+            await asyncio.to_thread(self.camera.close)
+
+    async def leave(self) -> None:
+        if self.engine is not None:
+            await self.engine.leave()
+        await self.close_camera()
+
+    async def set_muted(self, muted: bool) -> None:
+        if self.engine is not None:
+            self.engine.set_muted(muted)
+
+    async def set_camera_enabled(self, enabled: bool) -> None:
+        if self.engine is not None:
+            self.engine.set_camera_enabled(enabled)
+        if self.camera is not None:
+            try:
+                await asyncio.to_thread(self.camera.open if enabled else self.camera.close)
+            except DeviceError as exc:
+                log.warning("camera could not start again: %s", exc.problem.value)
+
+
+class CallPage(QWidget):
+    finished = Signal(str)  # "left" or "failed": the window goes back to the equipment check
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.setStyleSheet(PAGE_STYLE)
+        self._bridge = bridge
+        self.store = FrameStore(bridge.video_frame_callback())
+        self._call: _Call | None = None
+        self._leaving = False
+        self.state = CallState.IDLE
+        self.tiles: dict[str, VideoTile] = {}
+        self.error_text = ""
+        self._build()
+        bridge.call_event.connect(self._on_event)
+        bridge.video_frame.connect(self._on_video_frame)
+
+    # --- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.status = QLabel(STATUS[CallState.IDLE])
+        self.status.setObjectName("callStatus")
+        self.status.setAccessibleName("Call status")
+        self.note = QLabel()
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.note.hide()
+
+        self.waiting = QWidget()
+        self.waiting.setObjectName("waitingPanel")
+        self.waiting.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.waiting_title = QLabel(WAITING_TITLE)
+        self.waiting_title.setObjectName("waitingTitle")
+        self.waiting_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.waiting_title.setWordWrap(True)
+        waiting_text = QLabel(WAITING_TEXT)
+        waiting_text.setWordWrap(True)
+        waiting_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        waiting_layout = QVBoxLayout(self.waiting)
+        waiting_layout.setContentsMargins(48, 0, 48, 0)
+        waiting_layout.setSpacing(12)
+        waiting_layout.addStretch(1)
+        waiting_layout.addWidget(self.waiting_title)
+        waiting_layout.addWidget(waiting_text)
+        waiting_layout.addStretch(1)
+
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(12)
+
+        self.problem = QWidget()
+        self.problem_title = QLabel("The call could not continue")
+        self.problem_title.setObjectName("waitingTitle")
+        self.problem_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.problem_text = QLabel()
+        self.problem_text.setWordWrap(True)
+        self.problem_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.back_button = QPushButton("&Back to the equipment check")
+        self.back_button.setObjectName("primaryButton")
+        self.back_button.setAccessibleName("Back to the equipment check")
+        self.back_button.clicked.connect(lambda: self._finish("failed"))
+        problem_layout = QVBoxLayout(self.problem)
+        problem_layout.addStretch(1)
+        problem_layout.addWidget(self.problem_title)
+        problem_layout.addWidget(self.problem_text)
+        problem_layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        problem_layout.addStretch(1)
+
+        self.stage = QStackedWidget()
+        for widget in (self.waiting, self.grid_host, self.problem):
+            self.stage.addWidget(widget)
+
+        self.self_view = VideoTile(self.store, SELF, "You", remote=False)
+        self.self_view.setFixedSize(*SELF_VIEW_SIZE)
+        self.self_view.setAccessibleName("Your own video")
+        self.controls = CallControls()
+        self.controls.mute_changed.connect(self._set_muted)
+        self.controls.camera_changed.connect(self._set_camera)
+        self.controls.leave_requested.connect(self.leave)
+        heading = QVBoxLayout()
+        heading.addWidget(self.status)
+        heading.addWidget(self.note)
+        heading.addStretch(1)
+        top = QHBoxLayout()
+        top.setSpacing(16)
+        top.addLayout(heading, 1)
+        top.addWidget(self.self_view, 0, Qt.AlignmentFlag.AlignTop)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 20)
+        layout.setSpacing(12)
+        layout.addLayout(top)
+        layout.addWidget(self.stage, 1)
+        layout.addWidget(self.controls)
+
+    # --- the call's life -------------------------------------------------------------------
+    @property
+    def in_call(self) -> bool:
+        return self._call is not None
+
+    @property
+    def setup(self) -> CallSetup | None:
+        """The running call's setup (None between calls)."""
+        return None if self._call is None else self._call.setup
+
+    def start(self, setup: CallSetup) -> None:
+        """Join (on the asyncio loop). Events update the page as they come."""
+        if self._call is not None:
+            raise RuntimeError("a call is already running")
+        self._clear_tiles()
+        self._leaving = False
+        self.error_text = ""
+        self.controls.reset()
+        self.self_view.set_message(
+            "Starting your camera…" if setup.make_camera else "No camera: the others hear you"
+        )
+        self._set_state(CallState.JOINING)
+        self.stage.setCurrentWidget(self.waiting)
+        call = self._call = _Call(setup, self.store, self._bridge)
+
+        def joined(_: None) -> None:
+            if self._call is call and setup.companion is not None:
+                self._bridge.run_blocking(setup.companion.start)
+
+        def failed(exc: BaseException) -> None:
+            if self._call is not call:
+                return
+            log.warning("joining failed: %s", type(exc).__name__)
+            self._call = None
+            self._stop_companion(setup)
+            if not self.error_text:
+                self.error_text = "Tandem could not join the session."
+            self._show_problem()
+
+        self._bridge.submit(call.join(), on_done=joined, on_error=failed, context=self)
+
+    def leave(self) -> concurrent.futures.Future[None] | None:
+        """Leave the call; the page says `finished("left")` once it is done."""
+        call = self._call
+        if call is None or self._leaving:
+            return None
+        self._leaving = True
+        self.controls.set_enabled(False)
+        self.status.setText("Leaving the session…")
+
+        def done(_: object = None) -> None:
+            if self._call is call:
+                self._call = None
+                self._stop_companion(call.setup)
+                self._finish("left")
+
+        def failed(exc: BaseException) -> None:
+            log.warning("leaving failed: %s", exc)
+            done()
+
+        return self._bridge.submit(call.leave(), on_done=done, on_error=failed, context=self)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """App exit: leave and stop the simulated therapist (blocking, bounded)."""
+        call, self._call = self._call, None
+        if call is None:
+            return
+        try:
+            self._bridge.submit(call.leave()).result(timeout)
+        except Exception as exc:  # exiting anyway
+            log.warning("leaving on exit failed: %s", exc)
+        if call.setup.companion is not None:
+            call.setup.companion.stop()
+
+    def _stop_companion(self, setup: CallSetup) -> None:
+        if setup.companion is not None:
+            self._bridge.run_blocking(setup.companion.stop)
+
+    def _finish(self, reason: str) -> None:
+        self._clear_tiles()
+        self._set_state(CallState.IDLE)
+        self.finished.emit(reason)
+
+    # --- engine events (GUI thread) --------------------------------------------------------
+    def _on_event(self, event: CallEvent) -> None:
+        if self._call is None:
+            return
+        match event:
+            case Joined():
+                for peer in event.peers:
+                    self._add_tile(peer)
+            case StateChanged():
+                self._set_state(event.new)
+            case PeerJoined():
+                self._add_tile(event.peer)
+            case PeerConnected():
+                tile = self.tiles.get(event.peer_id)
+                if tile is not None:
+                    tile.set_message("Connected. Their video is on its way…")
+            case StatsReport():
+                tile = self.tiles.get(event.stats.peer_id)
+                if tile is not None and tile.quality is not None:
+                    tile.quality.set_quality(assess(event.stats))
+            case PeerLeft():
+                self._remove_tile(event.peer_id)
+            case CallError():
+                self.error_text = event.message
+        self._update_stage()
+
+    def _on_video_frame(self, source: str) -> None:
+        if source == SELF:
+            if self.controls.camera_on and self._call is not None:
+                self.self_view.take_frame()
+            else:
+                self.store.take(SELF)
+            return
+        tile = self.tiles.get(source)
+        if tile is not None:
+            tile.take_frame()
+        else:
+            self.store.take(source)
+
+    def _set_state(self, state: CallState) -> None:
+        self.state = state
+        if state is CallState.FAILED and not self._leaving:
+            call, self._call = self._call, None
+            if call is not None:
+                self._stop_companion(call.setup)
+            self._show_problem()
+        self._update_stage()
+
+    def _show_problem(self) -> None:
+        self.problem_text.setText(
+            (self.error_text or "The connection to the session was lost.")
+            + "\n\nYou can try again from the equipment check, or join by phone."
+        )
+        self.stage.setCurrentWidget(self.problem)
+        self.controls.set_enabled(False)
+        self.status.setText(STATUS[CallState.FAILED])
+        self.back_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _update_stage(self) -> None:
+        if self.stage.currentWidget() is self.problem or self._leaving:
+            return
+        self.stage.setCurrentWidget(self.grid_host if self.tiles else self.waiting)
+        self.status.setText(STATUS[self.state])
+        therapist_here = any(t.role == "therapist" for t in self.tiles.values())
+        show_note = bool(self.tiles) and not therapist_here
+        self.note.setText(WAITING_TITLE + "." if show_note else "")
+        self.note.setVisible(show_note)
+
+    # --- tiles -----------------------------------------------------------------------------
+    def _add_tile(self, peer: Peer) -> None:
+        tile = self.tiles.get(peer.peer_id)
+        if tile is not None:
+            tile.set_person(peer.name, peer.role)
+            return
+        tile = VideoTile(self.store, peer.peer_id, peer.name or "Participant", peer.role)
+        self.tiles[peer.peer_id] = tile
+        self._place_tiles()
+
+    def _remove_tile(self, peer_id: str) -> None:
+        tile = self.tiles.pop(peer_id, None)
+        if tile is None:
+            return
+        self.grid.removeWidget(tile)
+        tile.deleteLater()
+        self.store.forget(peer_id)
+        self._place_tiles()
+
+    def _clear_tiles(self) -> None:
+        for peer_id in list(self.tiles):
+            self._remove_tile(peer_id)
+        self.store.forget(SELF)
+
+    def _place_tiles(self) -> None:
+        tiles = list(self.tiles.values())
+        columns = 1 if len(tiles) <= 1 else 2
+        for index, tile in enumerate(tiles):
+            self.grid.removeWidget(tile)
+            self.grid.addWidget(tile, index // columns, index % columns)
+        # Keyboard order: each tile's connection bars, then the controls.
+        previous: QWidget | None = None
+        for tile in tiles:
+            if tile.quality is not None:
+                if previous is not None:
+                    self.setTabOrder(previous, tile.quality)
+                previous = tile.quality
+        if previous is not None:
+            self.setTabOrder(previous, self.controls.mute_button)
+
+    # --- controls --------------------------------------------------------------------------
+    def _set_muted(self, muted: bool) -> None:
+        if self._call is not None:
+            self._bridge.submit(self._call.set_muted(muted))
+
+    def _set_camera(self, on: bool) -> None:
+        if not on:
+            self.store.take(SELF)
+            self.self_view.set_message("Your camera is off. The others see a dark picture.")
+        else:
+            self.self_view.set_message("Starting your camera…")
+        if self._call is not None:
+            self._bridge.submit(self._call.set_camera_enabled(on))

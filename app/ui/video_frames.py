@@ -1,0 +1,176 @@
+"""Finished video images for the call page, made off the GUI thread (STYLE.md rule 5).
+
+Remote frames arrive as BGR numpy on the asyncio thread, the self view on the camera's worker
+thread. Each is scaled to its tile's current size and turned into a QImage right there; the GUI
+thread only takes the newest finished image per source and paints it 1:1.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QImage
+
+from app.devices.base import Camera, DeviceError, DeviceProblem, Frame
+
+log = logging.getLogger(__name__)
+
+SELF = "self"  # the source key of the self view
+
+
+def fit(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
+    """The largest size with width:height's aspect ratio that fits in `box` (at least 2x2)."""
+    box_w, box_h = box
+    scale = min(box_w / width, box_h / height)
+    return max(2, int(width * scale)), max(2, int(height * scale))
+
+
+def to_image(frame: Frame, box: tuple[int, int] | None) -> QImage:
+    """BGR frame -> an RGB QImage scaled to fit `box`, owning its pixels."""
+    height, width = frame.shape[:2]
+    if box is not None and box[0] > 1 and box[1] > 1:
+        size = fit(width, height, box)
+        if size != (width, height):
+            shrinking = size[0] < width
+            frame = np.asarray(
+                cv2.resize(
+                    frame,
+                    size,
+                    interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
+                ),
+                np.uint8,
+            )
+            height, width = frame.shape[:2]
+    rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class FrameStore:
+    """The newest finished image per source (peer_id or SELF); thread-safe.
+
+    `notify(source)` runs on the producing thread when a source's slot goes from empty to
+    full, so the GUI gets one wake-up per image it can actually show, never a backlog.
+    """
+
+    def __init__(self, notify: Callable[[str], None]) -> None:
+        self._notify = notify
+        self._lock = threading.Lock()
+        self._images: dict[str, QImage] = {}
+        self._boxes: dict[str, tuple[int, int]] = {}
+        self.converted = 0
+
+    def set_box(self, source: str, width: int, height: int) -> None:
+        """The tile's size in device pixels (GUI thread, on resize)."""
+        with self._lock:
+            self._boxes[source] = (width, height)
+
+    def put(self, source: str, frame: Frame) -> None:
+        """Convert and keep `frame` (any thread but the GUI's)."""
+        with self._lock:
+            box = self._boxes.get(source)
+        image = to_image(frame, box)
+        with self._lock:
+            was_empty = source not in self._images
+            self._images[source] = image
+            self.converted += 1
+        if was_empty:
+            self._notify(source)
+
+    def take(self, source: str) -> QImage | None:
+        with self._lock:
+            return self._images.pop(source, None)
+
+    def forget(self, source: str) -> None:
+        with self._lock:
+            self._images.pop(source, None)
+            self._boxes.pop(source, None)
+
+
+class SharedCamera:
+    """One camera feeding both the self view and the call.
+
+    A reader thread owns the device: it reads at the camera's pace, puts a finished image in
+    the self view (on its own thread) and keeps the newest frame for the call's video track,
+    whose `read()` waits for the next one. The self view so works in the waiting room, before
+    anyone is there to send video to. `close()` (the call switching the camera off) stops the
+    reader and lets go of the device; `open()` starts it again.
+    """
+
+    def __init__(self, camera: Camera, store: FrameStore) -> None:
+        self._camera = camera
+        self._store = store
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self._serial = 0
+        self._read_serial = 0
+        self._error: DeviceError | None = None
+        self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._stop is not None
+
+    def open(self, timeout: float = 3.0) -> None:
+        with self._cond:
+            if self._stop is not None:
+                return
+            self._camera.open(timeout)
+            self._error = None
+            stop = self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(stop,), name="tandem-self-view", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                frame = self._camera.read(timeout=1.0)
+                if stop.is_set():
+                    break
+                self._store.put(SELF, frame)
+                with self._cond:
+                    self._frame = frame
+                    self._serial += 1
+                    self._cond.notify_all()
+        except DeviceError as exc:
+            with self._cond:
+                self._error = exc
+                self._cond.notify_all()
+        except Exception:  # e.g. the window went away under us: stop, never kill the thread
+            log.exception("self view stopped")
+            with self._cond:
+                self._error = DeviceError(DeviceProblem.FAILED, "the self view stopped")
+                self._cond.notify_all()
+        finally:
+            self._camera.close()
+
+    def read(self, timeout: float = 1.0) -> Frame:
+        with self._cond:
+            if self._stop is None:
+                raise DeviceError(DeviceProblem.FAILED, "the camera is closed")
+            self._cond.wait_for(
+                lambda: self._serial != self._read_serial or self._error is not None, timeout
+            )
+            if self._error is not None:
+                raise self._error
+            if self._frame is None:
+                raise DeviceError(DeviceProblem.TIMEOUT, "no frame from the camera in time")
+            self._read_serial = self._serial
+            return self._frame
+
+    def close(self) -> None:
+        with self._cond:
+            stop, self._stop = self._stop, None
+            thread, self._thread = self._thread, None
+            self._frame = None
+            self._cond.notify_all()
+        if stop is not None:
+            stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(3.0)

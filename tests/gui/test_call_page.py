@@ -1,0 +1,154 @@
+"""The call page against the real embedded server and a real headless participant on loopback:
+tiles with name and role, remote video drawn, quality bars, mute, camera, leave, practice mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from app.call.events import CallState
+from app.profile import ClinicProfile
+from app.server.embedded import EmbeddedServer, start_practice_server
+from app.server.tokens import mint_token
+from app.ui.bridge import Bridge
+from app.ui.call_page import WAITING_TITLE
+from app.ui.main_window import JOIN_TOKEN_ENV, MainWindow
+from tests.gui.call_helpers import HeadlessPeer, headless_peers, session_server, start_headless
+from tests.gui.fakes import FakeDevices, ScriptedCheck
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+__all__ = ["headless_peers", "session_server"]  # fixtures
+
+ROOM = "couple-42"
+
+
+@pytest.fixture
+def clinic_window(
+    qtbot: QtBot,
+    bridge: Bridge,
+    profile: ClinicProfile,
+    devices: FakeDevices,
+    check: ScriptedCheck,
+    session_server: EmbeddedServer,
+) -> Iterator[MainWindow]:
+    """The window of a clinic setup whose session server is the embedded one."""
+    w = MainWindow(replace(profile, server_url=session_server.url), bridge, devices, check)
+    qtbot.addWidget(w)
+    w.resize(1100, 860)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.shutdown()
+
+
+def test_a_call_with_a_headless_therapist(
+    qtbot: QtBot,
+    clinic_window: MainWindow,
+    session_server: EmbeddedServer,
+    headless_peers: list[HeadlessPeer],
+    monkeypatch: pytest.MonkeyPatch,
+    artifacts_dir: Path,
+) -> None:
+    window, page = clinic_window, clinic_window.call_page
+    token = mint_token(session_server.config.secret, ROOM, "partner", "Sam", 600)
+    monkeypatch.setenv(JOIN_TOKEN_ENV, token)
+    assert window.preflight.join_button.isEnabled()
+    QTest.mouseClick(window.preflight.join_button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is page
+
+    # Nobody else yet: the calm waiting state, with our own camera in the corner.
+    qtbot.waitUntil(lambda: page.state is CallState.WAITING, timeout=15_000)
+    assert page.stage.currentWidget() is page.waiting
+    assert page.waiting_title.text() == WAITING_TITLE
+    qtbot.waitUntil(lambda: page.self_view.frames_drawn >= 2, timeout=10_000)
+    window.grab().save(str(artifacts_dir / "call-waiting.png"))
+
+    therapist = start_headless(session_server, ROOM, "therapist", "Dr. Rivera")
+    headless_peers.append(therapist)
+    qtbot.waitUntil(lambda: len(page.tiles) == 1, timeout=20_000)
+    tile = next(iter(page.tiles.values()))
+    assert tile.name_label.text() == "Dr. Rivera · Therapist"
+    assert tile.accessibleName() == "Video of Dr. Rivera"
+    qtbot.waitUntil(lambda: page.state is CallState.CONNECTED, timeout=20_000)
+    qtbot.waitUntil(lambda: tile.frames_drawn >= 5, timeout=20_000)
+    drawn = tile.frames_drawn
+    qtbot.waitUntil(lambda: tile.frames_drawn >= drawn + 10, timeout=20_000)
+    assert not page.note.isVisible()  # the therapist is here
+
+    quality = tile.quality
+    assert quality is not None
+    qtbot.waitUntil(lambda: quality.quality.bars is not None, timeout=15_000)
+    assert quality.accessibleDescription() == quality.quality.reason
+    assert quality.toolTip() == quality.quality.reason
+    assert quality.accessibleName().startswith("Connection: ")
+    window.grab().save(str(artifacts_dir / "call.png"))
+
+    # Mute and camera by keyboard; the state is in words, not only in colour.
+    controls = page.controls
+    controls.mute_button.setFocus()
+    QTest.keyClick(controls.mute_button, Qt.Key.Key_Space)
+    assert controls.muted
+    assert controls.mute_button.text() == "Un&mute"
+    assert controls.mute_state.text() == "You are muted"
+    assert controls.mute_button.accessibleDescription() == "You are muted"
+    call = page._call
+    assert call is not None and call.engine is not None
+    engine = call.engine
+    qtbot.waitUntil(lambda: engine._muted)  # applied on the asyncio loop
+    QTest.keyClick(controls.mute_button, Qt.Key.Key_Space)
+    assert controls.mute_state.text() == "Microphone is on"
+    qtbot.waitUntil(lambda: not engine._muted)
+    QTest.mouseClick(controls.camera_button, Qt.MouseButton.LeftButton)
+    assert controls.camera_state.text() == "Camera is off"
+    assert "camera is off" in page.self_view.message
+    qtbot.waitUntil(lambda: not engine._camera_enabled)
+    QTest.mouseClick(controls.camera_button, Qt.MouseButton.LeftButton)
+    assert controls.camera_state.text() == "Camera is on"
+
+    # The emergency button stays visible and works during the call.
+    assert window.emergency_button.isVisible()
+    QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
+    card = window.crisis_card
+    assert card is not None and card.isVisible()
+    card.close()
+    assert page.in_call
+
+    QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)
+    assert not page.in_call and page.tiles == {}
+    qtbot.waitUntil(lambda: therapist.printed("peer_left"), timeout=15_000)
+
+
+def test_a_refused_join_code_is_explained(qtbot: QtBot, clinic_window: MainWindow) -> None:
+    window, page = clinic_window, clinic_window.call_page
+    assert window.join_session(token="not-a-real-code")
+    qtbot.waitUntil(lambda: page.stage.currentWidget() is page.problem, timeout=15_000)
+    assert page.problem_text.text()
+    assert not page.controls.leave_button.isEnabled()
+    QTest.mouseClick(page.back_button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.preflight
+
+
+def test_practice_session_with_a_simulated_therapist(qtbot: QtBot, window: MainWindow) -> None:
+    window.start_practice_mode(start_practice_server)
+    qtbot.waitUntil(lambda: window.preflight.join_button.isEnabled(), timeout=10_000)
+    QTest.mouseClick(window.preflight.join_button, Qt.MouseButton.LeftButton)
+    page = window.call_page
+    assert "simulated" in window.mode_banner.text()
+    qtbot.waitUntil(lambda: len(page.tiles) == 1, timeout=30_000)
+    tile = next(iter(page.tiles.values()))
+    assert tile.name_label.text() == "Practice therapist · Therapist"
+    qtbot.waitUntil(lambda: tile.frames_drawn >= 5, timeout=30_000)
+    setup = page.setup
+    assert setup is not None and setup.companion is not None
+    process = setup.companion.process
+    assert process is not None
+    page.leave()
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)
+    qtbot.waitUntil(lambda: process.poll() is not None, timeout=15_000)
