@@ -29,6 +29,8 @@ from app.devices.base import (
     Frame,
     Microphone,
     Speaker,
+    SpeakerStream,
+    StreamingSpeaker,
 )
 
 log = logging.getLogger(__name__)
@@ -306,6 +308,9 @@ class RemoteAudioSink:
         self.frames = 0
 
     async def run(self) -> None:
+        if isinstance(self._speaker, StreamingSpeaker):
+            await self._run_streaming(self._speaker)
+            return
         resampler = None
         if self._speaker is not None:
             resampler = av.AudioResampler(
@@ -329,6 +334,29 @@ class RemoteAudioSink:
             pass
         finally:
             self.stop()
+
+    async def _run_streaming(self, speaker: StreamingSpeaker) -> None:
+        """One continuous output stream: blocks play back to back, without a gap each."""
+        stream: SpeakerStream | None = None
+        try:
+            stream = await asyncio.to_thread(speaker.start_stream)
+        except DeviceError as exc:
+            log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=speaker.samplerate)
+        try:
+            while True:
+                frame = await self._track.recv()
+                self.frames += 1
+                if stream is None:
+                    continue
+                assert isinstance(frame, av.AudioFrame)
+                for out in resampler.resample(frame):
+                    stream.write(out.to_ndarray().reshape(-1).astype(np.float32))
+        except MediaStreamError:
+            pass
+        finally:
+            if stream is not None:
+                await asyncio.to_thread(stream.stop)
 
     def _play(self) -> None:
         assert self._speaker is not None

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from app.devices.base import AudioBlock, AudioStream, DeviceError, DeviceInfo, DeviceProblem
+from app.devices.base import (
+    AudioBlock,
+    AudioStream,
+    DeviceError,
+    DeviceInfo,
+    DeviceProblem,
+    SpeakerStream,
+)
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +219,90 @@ class SoundDeviceSpeaker:
                 raise DeviceError(DeviceProblem.TIMEOUT, "the sound did not finish playing")
         finally:
             _Stream(stream).stop()
+
+    def start_stream(self, max_latency_s: float = 0.3) -> SpeakerStream:
+        """A continuous output for a call's remote audio: one stream, no gaps between blocks."""
+        sd = _sd()
+        _check_device(sd, self.device, "output")
+        fifo = SampleFifo(max_samples=int(max_latency_s * self.samplerate))
+
+        def callback(outdata: Any, frames: int, time: Any, status: Any) -> None:
+            outdata[:, 0] = fifo.read(frames)
+
+        def start() -> Any:
+            stream = sd.OutputStream(
+                device=self.device,
+                channels=1,
+                samplerate=self.samplerate,
+                dtype="float32",
+                callback=callback,
+            )
+            stream.start()
+            return stream
+
+        stream = _run_with_deadline(start, START_MARGIN_S, "opening the speakers")
+        return _PlaybackStream(_Stream(stream), fifo)
+
+
+class SampleFifo:
+    """Samples waiting for the audio callback. The network side writes, the callback reads.
+
+    Bounded: when more than `max_samples` wait (the network delivered a burst), the oldest are
+    dropped, because a call must stay live rather than fall behind. An underrun plays silence.
+    """
+
+    def __init__(self, max_samples: int) -> None:
+        self._max = max(max_samples, 1)
+        self._blocks: deque[AudioBlock] = deque()
+        self._queued = 0
+        self._lock = threading.Lock()
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    def write(self, samples: AudioBlock) -> None:
+        block = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        with self._lock:
+            self._blocks.append(block)
+            self._queued += block.size
+            while self._queued > self._max:
+                excess = self._queued - self._max
+                oldest = self._blocks[0]
+                if oldest.size <= excess:
+                    self._blocks.popleft()
+                    self._queued -= oldest.size
+                else:
+                    self._blocks[0] = oldest[excess:]
+                    self._queued -= excess
+
+    def read(self, count: int) -> AudioBlock:
+        out = np.zeros(count, dtype=np.float32)
+        filled = 0
+        with self._lock:
+            while filled < count and self._blocks:
+                block = self._blocks[0]
+                take = min(count - filled, block.size)
+                out[filled : filled + take] = block[:take]
+                filled += take
+                self._queued -= take
+                if take == block.size:
+                    self._blocks.popleft()
+                else:
+                    self._blocks[0] = block[take:]
+        return out
+
+
+class _PlaybackStream:
+    def __init__(self, stream: AudioStream, fifo: SampleFifo) -> None:
+        self._stream = stream
+        self._fifo = fifo
+
+    def write(self, samples: AudioBlock) -> None:
+        self._fifo.write(samples)
+
+    def stop(self) -> None:
+        self._stream.stop()
 
 
 def _list(kind: str) -> list[DeviceInfo]:

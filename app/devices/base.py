@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -71,4 +71,23 @@ class Speaker(Protocol):
 
     def play(self, samples: AudioBlock) -> None:
         """Play and return when done; raises DeviceError rather than blocking forever."""
+        ...
+
+
+class SpeakerStream(Protocol):
+    def write(self, samples: AudioBlock) -> None:
+        """Queue samples for playback; never blocks (too much queued: the oldest is dropped)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+@runtime_checkable
+class StreamingSpeaker(Protocol):
+    """A speaker that can also play a continuous stream (a call's remote audio) without gaps."""
+
+    samplerate: int
+
+    def start_stream(self) -> SpeakerStream:
+        """Open the output; raises DeviceError within seconds, never hangs."""
         ...

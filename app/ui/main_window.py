@@ -203,12 +203,13 @@ class MainWindow(QMainWindow):
         if setup is None:
             return False
         devices = self.devices
-        camera_id, mic_id = choice.camera, choice.microphone
+        camera_id, mic_id, speaker_id = choice.camera, choice.microphone, choice.speaker
         setup = CallSetup(
             setup.server_url,
             setup.token,
             make_camera=(lambda: devices.camera(camera_id)) if camera_id is not None else None,
             make_microphone=(lambda: devices.microphone(mic_id)) if mic_id is not None else None,
+            make_speaker=(lambda: devices.speaker(speaker_id)) if speaker_id is not None else None,
             allow_loopback=setup.allow_loopback,
             companion=setup.companion,
         )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.checks.progress import ProgressCallback
 from app.checks.result import CheckResult, Status, VerdictSummary
-from app.devices.base import Camera, DeviceInfo, Microphone
+from app.devices.base import Camera, DeviceInfo, Microphone, Speaker
 
 if TYPE_CHECKING:
     from app.checks.runner import CheckPlan
@@ -63,6 +63,7 @@ class DeviceProvider(Protocol):
     def list_speakers(self) -> list[DeviceInfo]: ...
     def camera(self, device_id: str | None) -> Camera: ...
     def microphone(self, device_id: str | None) -> Microphone: ...
+    def speaker(self, device_id: str | None) -> Speaker: ...
 
 
 def report_results(report: Report) -> list[CheckResult]:
@@ -101,6 +102,12 @@ class SystemDevices:
 
         mic: Microphone = SoundDeviceMicrophone(device=device_id)
         return mic
+
+    def speaker(self, device_id: str | None) -> Speaker:
+        from app.devices.audio import SoundDeviceSpeaker
+
+        speaker: Speaker = SoundDeviceSpeaker(device=device_id)
+        return speaker
 
 
 PlanFactory = Callable[[DeviceChoice], "CheckPlan"]

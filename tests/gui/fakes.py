@@ -12,7 +12,7 @@ from typing import Any
 from app.checks.progress import Progress, ProgressCallback
 from app.checks.result import CheckResult, Status, VerdictSummary, decide
 from app.devices.base import DeviceError, DeviceInfo, DeviceProblem
-from app.devices.fakes import FakeCamera, FakeMicrophone
+from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
 from app.ui.services import DeviceChoice
 
 
@@ -32,6 +32,7 @@ class FakeDevices:
         self.audio_error = audio_error
         self.opened_cameras: list[FakeCamera] = []
         self.opened_microphones: list[FakeMicrophone] = []
+        self.opened_speakers: list[FakeSpeaker] = []
 
     def list_cameras(self) -> list[DeviceInfo]:
         return list(self.cameras)
@@ -57,6 +58,13 @@ class FakeDevices:
         mic = FakeMicrophone()
         self.opened_microphones.append(mic)
         return mic
+
+    def speaker(self, device_id: str | None) -> FakeSpeaker:
+        if self.audio_error is not None:
+            raise self.audio_error
+        speaker = FakeSpeaker()
+        self.opened_speakers.append(speaker)
+        return speaker
 
 
 @dataclass

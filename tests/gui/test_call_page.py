@@ -52,6 +52,7 @@ def test_a_call_with_a_headless_therapist(
     clinic_window: MainWindow,
     session_server: EmbeddedServer,
     headless_peers: list[HeadlessPeer],
+    devices: FakeDevices,
     monkeypatch: pytest.MonkeyPatch,
     artifacts_dir: Path,
 ) -> None:
@@ -80,6 +81,9 @@ def test_a_call_with_a_headless_therapist(
     drawn = tile.frames_drawn
     qtbot.waitUntil(lambda: tile.frames_drawn >= drawn + 10, timeout=20_000)
     assert not page.note.isVisible()  # the therapist is here
+    # The therapist's tone reaches the chosen speaker.
+    speakers = devices.opened_speakers
+    qtbot.waitUntil(lambda: any(s.played for s in speakers), timeout=20_000)
 
     quality = tile.quality
     assert quality is not None

@@ -62,3 +62,10 @@ def test_without_a_sound_server_the_microphone_is_not_found() -> None:
     assert '"status": "fail"' in done.stdout
     # Without libportaudio2 the same situation reads as "the sound system is not working".
     assert "could not find a microphone" in done.stdout or "sound system" in done.stdout
+
+
+def test_a_calls_audio_stream_plays_without_gaps_into_the_speaker(pulse: PulseLab) -> None:
+    """The streaming output a call uses: 20 ms blocks written back to back reach the mic at the
+    tone's level (gaps between blocks would pull the level well below it)."""
+    result = pulse.run_check("stream")
+    assert result["level_dbfs"] == pytest.approx(-12.0, abs=2.0), result

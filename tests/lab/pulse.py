@@ -166,6 +166,20 @@ def _child(argv: list[str]) -> int:
         result = check_microphone(SoundDeviceMicrophone(device), duration_s=1.0)
     elif check == "speaker":
         result = check_speaker(SoundDeviceSpeaker(device), SoundDeviceMicrophone(device))
+    elif check == "stream":
+        # A call's remote audio: 20 ms blocks through one continuous stream, heard by the mic.
+        from app.checks.audio_analysis import sine
+
+        speaker = SoundDeviceSpeaker(device)
+        stream = speaker.start_stream(max_latency_s=2.0)
+        tone = sine(1000.0, 1.5, speaker.samplerate, -12.0)
+        for start in range(0, tone.size, 960):
+            stream.write(tone[start : start + 960])
+        heard = SoundDeviceMicrophone(device).record(1.0)
+        stream.stop()
+        level = float(20 * np.log10(max(float(np.sqrt(np.mean(heard**2))), 1e-9)))
+        print(json.dumps({"name": "stream", "level_dbfs": level}))
+        return 0
     elif check == "list":
         print(json.dumps({"inputs": [info.name for info in list_inputs()]}))
         return 0
