@@ -99,14 +99,32 @@ def _run_with_deadline(fn: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 class _Stream:
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, what: str) -> None:
         self._stream = stream
+        self._what = what
 
     def stop(self) -> None:
         try:
-            _run_with_deadline(self._stream.close, START_MARGIN_S, "closing the microphone")
+            _run_with_deadline(self._stream.close, START_MARGIN_S, f"closing {self._what}")
         except DeviceError as error:
-            log.warning("microphone stream did not close: %s", error)
+            log.warning("%s did not close: %s", self._what, error)
+
+
+def _open_stream(
+    sd: Any, kind: str, device: str | int | None, samplerate: int, **options: Any
+) -> _Stream:
+    """Open and start a mono float32 PortAudio stream ("input" or "output") within a deadline."""
+    stream_class = sd.InputStream if kind == "input" else sd.OutputStream
+    what = "the microphone" if kind == "input" else "the speakers"
+
+    def start() -> Any:
+        stream = stream_class(
+            device=device, channels=1, samplerate=samplerate, dtype="float32", **options
+        )
+        stream.start()
+        return stream
+
+    return _Stream(_run_with_deadline(start, START_MARGIN_S, f"opening {what}"), what)
 
 
 class SoundDeviceMicrophone:
@@ -135,25 +153,14 @@ class SoundDeviceMicrophone:
                 done.set()
                 raise sd.CallbackStop
 
-        def start() -> Any:
-            stream = sd.InputStream(
-                device=self.device,
-                channels=1,
-                samplerate=self.samplerate,
-                dtype="float32",
-                callback=callback,
-            )
-            stream.start()
-            return stream
-
-        stream = _run_with_deadline(start, START_MARGIN_S, "opening the microphone")
+        stream = _open_stream(sd, "input", self.device, self.samplerate, callback=callback)
         try:
             if not done.wait(seconds + START_MARGIN_S):
                 raise DeviceError(
                     DeviceProblem.TIMEOUT, f"recorded {filled} of {wanted} samples in time"
                 )
         finally:
-            _Stream(stream).stop()
+            stream.stop()
         return buffer
 
     def start(self, on_block: Callable[[AudioBlock], None], blocksize: int = 960) -> AudioStream:
@@ -163,19 +170,9 @@ class SoundDeviceMicrophone:
         def callback(indata: Any, frames: int, time: Any, status: Any) -> None:
             on_block(indata[:, 0].copy())
 
-        def start() -> Any:
-            stream = sd.InputStream(
-                device=self.device,
-                channels=1,
-                samplerate=self.samplerate,
-                blocksize=blocksize,
-                dtype="float32",
-                callback=callback,
-            )
-            stream.start()
-            return stream
-
-        return _Stream(_run_with_deadline(start, START_MARGIN_S, "opening the microphone"))
+        return _open_stream(
+            sd, "input", self.device, self.samplerate, blocksize=blocksize, callback=callback
+        )
 
 
 class SoundDeviceSpeaker:
@@ -201,24 +198,19 @@ class SoundDeviceSpeaker:
             if position >= data.size:
                 raise sd.CallbackStop
 
-        def start() -> Any:
-            stream = sd.OutputStream(
-                device=self.device,
-                channels=1,
-                samplerate=self.samplerate,
-                dtype="float32",
-                callback=callback,
-                finished_callback=finished.set,
-            )
-            stream.start()
-            return stream
-
-        stream = _run_with_deadline(start, START_MARGIN_S, "opening the speakers")
+        stream = _open_stream(
+            sd,
+            "output",
+            self.device,
+            self.samplerate,
+            callback=callback,
+            finished_callback=finished.set,
+        )
         try:
             if not finished.wait(data.size / self.samplerate + START_MARGIN_S):
                 raise DeviceError(DeviceProblem.TIMEOUT, "the sound did not finish playing")
         finally:
-            _Stream(stream).stop()
+            stream.stop()
 
     def start_stream(self, max_latency_s: float = 0.3) -> SpeakerStream:
         """A continuous output for a call's remote audio: one stream, no gaps between blocks."""
@@ -229,19 +221,8 @@ class SoundDeviceSpeaker:
         def callback(outdata: Any, frames: int, time: Any, status: Any) -> None:
             outdata[:, 0] = fifo.read(frames)
 
-        def start() -> Any:
-            stream = sd.OutputStream(
-                device=self.device,
-                channels=1,
-                samplerate=self.samplerate,
-                dtype="float32",
-                callback=callback,
-            )
-            stream.start()
-            return stream
-
-        stream = _run_with_deadline(start, START_MARGIN_S, "opening the speakers")
-        return _PlaybackStream(_Stream(stream), fifo)
+        stream = _open_stream(sd, "output", self.device, self.samplerate, callback=callback)
+        return _PlaybackStream(stream, fifo)
 
 
 class SampleFifo:
