@@ -22,11 +22,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "setup: installing system packages: ${missing[*]}" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   elif command -v apt-get >/dev/null && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
     echo "setup: installing system packages with sudo: ${missing[*]}" >&2
     sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: these system packages are missing and cannot be installed from here:" >&2
     echo "         ${missing[*]}" >&2
