@@ -26,25 +26,12 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 18080
 
-# Runs inside the client namespace: "wait" polls /health until the server answers;
-# "check" runs the real probe and check and prints the result as JSON.
+# Runs inside the client namespace: the real probe and check, printing the result as JSON.
 CLIENT = """
-import json, sys, time, urllib.request
-url, mode = sys.argv[1], sys.argv[2]
-if mode == "wait":
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-else:
-    from app.checks.bandwidth import check_bandwidth
-    from app.net.bandwidth_probe import SessionServerProbe
-    print(json.dumps(check_bandwidth(SessionServerProbe(url)).to_json()))
+import json, sys
+from app.checks.bandwidth import check_bandwidth
+from app.net.bandwidth_probe import SessionServerProbe
+print(json.dumps(check_bandwidth(SessionServerProbe(sys.argv[1])).to_json()))
 """
 
 
@@ -66,13 +53,16 @@ class Lab:
     def url(self) -> str:
         return f"http://{self.server_end.address}:{PORT}"
 
-    def client_run(self, mode: str) -> subprocess.CompletedProcess[str]:
-        return self.client.run(
-            [sys.executable, "-c", CLIENT, self.url, mode], cwd=str(ROOT), env=_child_env()
+    def wait_for_server(self) -> None:
+        self.client.run(
+            [sys.executable, "-m", "tests.lab.health", self.url], cwd=str(ROOT), env=_child_env()
         )
 
     def check(self) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(self.client_run("check").stdout)
+        done = self.client.run(
+            [sys.executable, "-c", CLIENT, self.url], cwd=str(ROOT), env=_child_env()
+        )
+        result: dict[str, Any] = json.loads(done.stdout)
         return result
 
 
@@ -91,7 +81,7 @@ def lab(netlab: NetLab, tmp_path: Path) -> Iterator[Lab]:
     )
     lab = Lab(netlab, client_host, server_end, client_end)
     try:
-        lab.client_run("wait")
+        lab.wait_for_server()
         yield lab
     finally:
         server.terminate()

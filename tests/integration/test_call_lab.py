@@ -126,19 +126,8 @@ class Lab:
                     stderr=subprocess.STDOUT,
                 )
             )
-        url = f"http://{self.server_addr}:{PORT}/health"
-        poll = (
-            "import time, urllib.request\n"
-            "deadline = time.monotonic() + 20\n"
-            "while True:\n"
-            "    try:\n"
-            f"        urllib.request.urlopen('{url}', timeout=1)\n"
-            "        break\n"
-            "    except OSError:\n"
-            "        if time.monotonic() > deadline: raise\n"
-            "        time.sleep(0.05)  # polling interval, not a synchronisation sleep\n"
-        )
-        self.router.run([sys.executable, "-c", poll])
+        url = f"http://{self.server_addr}:{PORT}"
+        self.router.run([sys.executable, "-m", "tests.lab.health", url], cwd=ROOT, env=self.env)
 
     def token(self, name: str, role: str = "partner", room: str = "lab-room") -> str:
         return mint_token(SECRET, room, role, name, 600)

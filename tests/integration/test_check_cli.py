@@ -14,8 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import numpy as np
 import pytest
 
 from app.checks.result import Verdict
+from tests.lab.health import wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_KEYS = {"status", "reason", "fix", "metrics"}
@@ -47,22 +46,6 @@ def free_port() -> int:
         return port
 
 
-def wait_for_health(url: str, process: subprocess.Popen[bytes], within_s: float = 20.0) -> None:
-    """Poll /health until the server answers; fail at once if the server process died."""
-    deadline = time.monotonic() + within_s
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"tandem server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if json.load(response).get("ok"):
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail("tandem server did not answer /health in time")
-            time.sleep(0.05)  # poll interval only: the loop waits for the answer, not the clock
-
-
 @pytest.fixture(scope="module")
 def session_server() -> Iterator[str]:
     port = free_port()
@@ -76,7 +59,7 @@ def session_server() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(url, process)
+        wait_for_health(url, process=process)
         yield url
     finally:
         process.terminate()
