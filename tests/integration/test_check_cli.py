@@ -280,3 +280,19 @@ def test_ctrl_c_stops_the_check_with_exit_130_and_no_traceback(
     assert code == 130
     assert out == ""
     assert "stopped" in err
+
+
+def test_the_app_without_a_display_explains_instead_of_aborting() -> None:
+    env = {k: v for k, v in os.environ.items()}
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no display" in done.stderr and "tandem check" in done.stderr
