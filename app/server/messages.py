@@ -99,7 +99,10 @@ def _check_fields(obj: dict[str, Any], schema: dict[str, tuple[type, bool]], kin
 
 def decode_object(text: str) -> dict[str, Any]:
     """A JSON object with a string `type`, from one text frame within the size limit."""
-    if len(text) > MAX_MESSAGE_BYTES or len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+    # UTF-8 takes at most 4 bytes a character: short texts need no encoding to be measured.
+    if len(text) > MAX_MESSAGE_BYTES or (
+        len(text) > MAX_MESSAGE_BYTES // 4 and len(text.encode("utf-8")) > MAX_MESSAGE_BYTES
+    ):
         raise MessageError("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
     try:
         obj = json.loads(text)

@@ -1,8 +1,11 @@
 """The /ws signaling endpoint: join, presence, offer/answer relay and heartbeats (docs/protocol.md).
 
-Each connection is a `Session` reading client messages in order, plus an `Outbox` task writing to
-that client, so one slow or dead client never stalls the others. All work per message touches one
-room (found by key) and one or a few connections, never the whole server.
+Each connection is a `Session` reading client messages in order, plus an `Outbox` that writes to
+that client from its own task, so one slow or dead client never stalls the others. The session's
+own replies (welcome, pong) are written at once when nothing is queued for that client, without a
+hop through the outbox: in a burst of joins each welcome leaves as soon as its join is handled,
+not after the whole batch. All work per message touches one room (found by key) and one or a few
+connections, never the whole server.
 
 Logs name a connection by peer_id and a room by a keyed hash; never a token, a name or an SDP.
 """
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +56,9 @@ log = logging.getLogger(__name__)
 TRANSPORT_LIMIT = 1024 * 1024
 # Messages waiting for a client that does not read them; past this it is dropped as timed out.
 OUTBOX_LIMIT = 256
+# A reply up to this size may be written straight from the session's task (see Outbox.reply).
+DIRECT_REPLY_LIMIT = 16 * 1024
+PONG_TEXT = json.dumps(PONG)
 HEARTBEAT_MISSES = 3
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -58,51 +66,97 @@ CLOSE_POLICY = 1008
 
 
 class Outbox:
-    """Writes queued text frames to one client, then closes it with the code given to close()."""
+    """Writes text frames to one client in order, then closes it with the code given to close().
 
-    def __init__(self, ws: web.WebSocketResponse, on_overflow: Callable[[], None]) -> None:
+    A drain task exists only while frames wait, so an idle connection costs no task.
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
+        on_overflow: Callable[[], None],
+    ) -> None:
         self._ws = ws
+        self._transport = transport
         self._on_overflow = on_overflow
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._pending: deque[str] = deque()
+        self._task: asyncio.Task[None] | None = None
         self._close_code = CLOSE_NORMAL
+        self._broken = False  # a write failed: the client is gone
         self.closing = False
-        self._task = asyncio.create_task(self._drain())
 
     def send(self, text: str) -> None:
-        if self.closing:
+        """Queue `text`; safe from any task, never waits on this client."""
+        if self.closing or self._broken:
             return
-        if self._queue.qsize() >= OUTBOX_LIMIT:
+        if len(self._pending) >= OUTBOX_LIMIT:
             self.closing = True
             self._on_overflow()
-            self._queue.put_nowait(None)
+            self._start_drain()
             return
-        self._queue.put_nowait(text)
+        self._pending.append(text)
+        self._start_drain()
 
     def send_obj(self, obj: dict[str, Any]) -> None:
         self.send(json.dumps(obj))
+
+    async def reply(self, text: str) -> None:
+        """Send from this client's own session task: written at once if nothing waits before it.
+
+        Only when the transport's buffer is empty: then one small frame cannot make aiohttp wait
+        for the client to read, so the session never blocks on a client that does not read (its
+        replies queue up in the outbox instead, and overflow as usual).
+        """
+        if self.closing or self._broken:
+            return
+        if (
+            self._task is not None
+            or self._transport is None
+            or self._transport.get_write_buffer_size()
+            or len(text) > DIRECT_REPLY_LIMIT
+        ):
+            self.send(text)
+            return
+        try:
+            await self._ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            self._broken = True  # the client is gone; the session notices on its side
 
     def close(self, code: int = CLOSE_NORMAL) -> None:
         """Close after everything queued so far has been written."""
         if not self.closing:
             self.closing = True
             self._close_code = code
-            self._queue.put_nowait(None)
+            self._start_drain()
 
     async def wait_closed(self) -> None:
         self.close()
-        await self._task
+        if self._task is not None:
+            await self._task
+
+    def _start_drain(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
-        while True:
-            text = await self._queue.get()
-            if text is None:
-                break
+        while self._pending and not self._broken:
+            text = self._pending.popleft()
             try:
                 await self._ws.send_str(text)
             except (ConnectionError, RuntimeError):
-                break  # the client is gone; the session notices on its side
+                self._broken = True  # the client is gone; the session notices on its side
+        if not (self.closing or self._broken):
+            self._task = None  # all written; the next send starts a new drain
+            return
+        self._pending.clear()
         with contextlib.suppress(ConnectionError, RuntimeError, TimeoutError):
             await self._ws.close(code=self._close_code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _room_tag(secret: str, room: str) -> str:
+    return hmac.new(secret.encode(), room.encode(), hashlib.sha256).hexdigest()[:12]
 
 
 class Hub:
@@ -115,8 +169,7 @@ class Hub:
 
     def room_tag(self, room: str) -> str:
         """A stable name for a room in logs that does not reveal the room id."""
-        digest = hmac.new(self.config.secret.encode(), room.encode(), hashlib.sha256).hexdigest()
-        return digest[:12]
+        return _room_tag(self.config.secret, room)
 
     def deliver(self, members: list[Member] | tuple[Member, ...], obj: dict[str, Any]) -> None:
         text = json.dumps(obj)
@@ -145,7 +198,7 @@ class Session:
         self.room = ""
         self.reason = "left"
         transport = request.transport
-        self.outbox = Outbox(ws, on_overflow=self._overflowed)
+        self.outbox = Outbox(ws, transport, on_overflow=self._overflowed)
         self._abort = transport.abort if transport is not None else (lambda: None)
 
     def _overflowed(self) -> None:
@@ -216,7 +269,7 @@ class Session:
 
     async def _handle(self, message: ClientMessage) -> None:
         if isinstance(message, Ping):
-            self.outbox.send_obj(PONG)
+            await self.outbox.reply(PONG_TEXT)
         elif isinstance(message, Join):
             if self.member is not None:
                 raise MessageError("bad_message", "already joined")
@@ -270,21 +323,22 @@ class Session:
             log.info(
                 "peer %s replaced by %s in room %s", outcome.replaced.peer_id, self.peer_id, tag
             )
-        self.outbox.send_obj(
-            welcome_msg(
-                peer_id=self.peer_id,
-                room=claims.room,
-                role=claims.role,
-                name=claims.name,
-                heartbeat_s=config.heartbeat_s,
-                ice_servers=ice_servers(config),
-                peers=[peer_info(m.peer_id, m.name, m.role) for m in outcome.others],
-            )
+        welcome = welcome_msg(
+            peer_id=self.peer_id,
+            room=claims.room,
+            role=claims.role,
+            name=claims.name,
+            heartbeat_s=config.heartbeat_s,
+            ice_servers=ice_servers(config),
+            peers=[peer_info(m.peer_id, m.name, m.role) for m in outcome.others],
         )
+        # The others are told (queued) before the newcomer hears it may offer; nothing since the
+        # registry join has waited, so no other message of this room came in between.
         self.hub.deliver(
             outcome.others, peer_joined_msg(peer_info(self.peer_id, claims.name, claims.role))
         )
         log.info("peer %s joined room %s as %s", self.peer_id, tag, claims.role)
+        await self.outbox.reply(json.dumps(welcome))
 
 
 HUB_KEY = web.AppKey("signaling_hub", Hub)
