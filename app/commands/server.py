@@ -94,7 +94,9 @@ async def serve(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> Non
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+        # A deep accept queue: when a whole clinic's sessions start on the hour, connections
+        # beyond aiohttp's default backlog of 128 would wait for TCP's 1 s SYN retry.
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context, backlog=1024)
         await site.start()
         host, port = runner.addresses[0][:2]
         scheme = "https" if ssl_context is not None else "http"
