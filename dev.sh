@@ -4,11 +4,17 @@
 #   ./dev.sh test   set everything up, then run the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")"
+setup() {
+  if ! scripts/setup.sh; then
+    echo "dev.sh: scripts/setup.sh failed (its message is above), so nothing else ran." >&2
+    exit 1
+  fi
+}
 what="${1:-}"
 shift || true
 case "$what" in
   app)
-    scripts/setup.sh
+    setup
     if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ "$(uname)" = "Linux" ]; then
       echo "No display here, so the equipment check runs on the command line instead of the window." >&2
       echo "(On a desktop this command opens the app.)" >&2
@@ -17,7 +23,7 @@ case "$what" in
     exec .venv/bin/tandem "$@"
     ;;
   test)
-    scripts/setup.sh
+    setup
     exec scripts/run-tests.sh "$@"
     ;;
   *)
