@@ -119,8 +119,12 @@ def test_twenty_megabit_each_way_passes(lab: Lab) -> None:
     result = lab.check()
     metrics = result["metrics"]
     assert result["status"] == "pass", result
-    assert 16 < metrics["download_mbps"] < 22
-    assert 16 < metrics["upload_mbps"] < 22
+    # Far above the 5 Mbps minimum and never above the link. How close each figure comes to
+    # 20 is the benchmark's question (benchmarks/equipment_check.py, within 6 % there): one TCP
+    # retransmission timeout in the ~1.2 s steady window costs up to a fifth of the figure, and
+    # on a busy CI machine it happens (one run measured 14.7 up).
+    assert 12 < metrics["download_mbps"] < 22
+    assert 12 < metrics["upload_mbps"] < 22
 
 
 def test_blackholed_server_fails_clearly(lab: Lab) -> None:
