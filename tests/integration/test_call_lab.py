@@ -7,79 +7,24 @@ on a LAN (aiortc never offers 127.0.0.1). Every wait is on a JSON line, with a d
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from app.server.tokens import mint_token
 from tests.lab.netns import Host, NetLab
+from tests.lab.participant import DEADLINE_S, Participant
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "lab-secret-" + "x" * 24
 PORT = 18443
-DEADLINE_S = 30.0
-Line = dict[str, Any]
-
-
-@dataclass
-class Participant:
-    name: str
-    proc: subprocess.Popen[str]
-    err_path: Path
-    lines: queue.Queue[Line | None] = field(default_factory=queue.Queue)
-    seen: list[Line] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for text in self.proc.stdout:
-            self.lines.put(json.loads(text))
-        self.lines.put(None)
-
-    def wait_for(
-        self, what: str, match: Callable[[Line], bool], timeout: float = DEADLINE_S
-    ) -> Line:
-        """The first line (already seen or still to come) that matches; fails at the deadline."""
-        for line in self.seen:
-            if match(line):
-                self.seen.remove(line)
-                return line
-        while True:
-            try:
-                next_line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                pytest.fail(f"{self.name}: no {what} within {timeout} s; saw {self.seen}")
-            if next_line is None:
-                pytest.fail(f"{self.name} ended (rc {self.proc.wait()}) before {what}: {self.seen}")
-            if match(next_line):
-                return next_line
-            self.seen.append(next_line)
-
-    def wait_type(self, kind: str, **fields: Any) -> Line:
-        def match(line: Line) -> bool:
-            return line["type"] == kind and all(line.get(k) == v for k, v in fields.items())
-
-        return self.wait_for(f"{kind} {fields}", match)
-
-    def stop(self) -> int:
-        """SIGTERM: the participant leaves cleanly, prints `left` and exits 0."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.wait_type("left")
-        return self.proc.wait(timeout=DEADLINE_S)
 
 
 class Lab:
@@ -194,6 +139,7 @@ def test_two_then_three_participants_see_every_other(lab: Lab) -> None:
         assert participant.stop() == 0
     # Privacy: even at DEBUG, logs carry no name, no token and no SDP (aiortc logs SDPs).
     for participant in (a, b, c):
+        assert participant.err_path is not None
         log = participant.err_path.read_text()
         assert "aiortc.rtcpeerconnection" in log  # DEBUG logging really was on
         for secret in (*tokens, *tokens.values(), "a=ice-pwd", "a=fingerprint"):

@@ -16,16 +16,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import queue
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,6 +29,7 @@ from app.server.config import ServerConfig
 from app.server.ice import ice_servers
 from app.server.tokens import mint_token
 from tests.lab.netns import Host, LinkEnd, NetLab
+from tests.lab.participant import Participant
 from tests.lab.requirements import need_program
 from tests.lab.turn import Coturn
 
@@ -43,53 +40,7 @@ TOKEN_SECRET = "turn-lab-token-secret-" + "x" * 16
 TURN_SECRET = "turn-lab-static-auth-secret-" + "y" * 8
 TURN_TTL_S = 900
 PORT = 18443
-DEADLINE_S = 30.0
 ISOLATION_TABLE = "tandem_isolate"
-Line = dict[str, Any]
-
-
-class Participant:
-    """A headless `tandem join` whose JSON lines are read on a thread."""
-
-    def __init__(self, name: str, proc: subprocess.Popen[str]) -> None:
-        self.name = name
-        self.proc = proc
-        self.lines: queue.Queue[Line | None] = queue.Queue()
-        self.seen: list[Line] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for text in self.proc.stdout:
-            self.lines.put(json.loads(text))
-        self.lines.put(None)
-
-    def wait_type(self, kind: str, **fields: Any) -> Line:
-        """The first line of `kind` with these fields (already seen or still to come)."""
-
-        def match(line: Line) -> bool:
-            return line["type"] == kind and all(line.get(k) == v for k, v in fields.items())
-
-        for old in self.seen:
-            if match(old):
-                self.seen.remove(old)
-                return old
-        while True:
-            try:
-                line = self.lines.get(timeout=DEADLINE_S)
-            except queue.Empty:
-                pytest.fail(f"{self.name}: no {kind} {fields} within {DEADLINE_S} s: {self.seen}")
-            if line is None:
-                pytest.fail(f"{self.name} ended (rc {self.proc.wait()}) before {kind}: {self.seen}")
-            if match(line):
-                return line
-            self.seen.append(line)
-
-    def stop(self) -> int:
-        """SIGTERM: the participant leaves cleanly, prints `left` and exits 0."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.wait_type("left")
-        return self.proc.wait(timeout=DEADLINE_S)
 
 
 class RelayLab:
