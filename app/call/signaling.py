@@ -1,15 +1,15 @@
 """The client side of docs/protocol.md behind four verbs: connect, send, receive, close.
 
-One JSON codec (`encode`/`decode`) serves the WebSocket transport and the in-memory pair used by
-tests; `parse_welcome` and friends turn server messages into typed values and raise
-`ProtocolError` on anything malformed, so a bad server message becomes a CallError, not a crash.
-Tokens and SDP are never logged.
+The codec, limits and version are the server's own (app/net/signaling_protocol.py); `encode`
+and `decode` here apply them to what this client sends and receives, for the WebSocket transport
+and the in-memory pair used by tests. `parse_welcome` and friends turn server messages into
+typed values and raise `ProtocolError` on anything malformed, so a bad server message becomes a
+CallError, not a crash. Tokens and SDP are never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from app.call.events import Peer
+from app.net import signaling_protocol as protocol
+from app.net.signaling_protocol import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
-
-PROTOCOL_VERSION = 1
-MAX_MESSAGE_BYTES = 64 * 1024
 
 Message = dict[str, Any]
 """One decoded JSON object; always has a string `type`."""
@@ -48,24 +47,23 @@ class Signaling(Protocol):
 
 
 def encode(message: Message) -> str:
-    if not isinstance(message.get("type"), str):
-        raise ProtocolError("a message needs a string 'type'")
-    text = json.dumps(message, separators=(",", ":"))
-    if len(text.encode()) > MAX_MESSAGE_BYTES:
+    """A message to send; never one the server would refuse as too large."""
+    try:
+        text = protocol.encode(message)
+    except protocol.MessageError as exc:
+        raise ProtocolError(exc.message) from None
+    if protocol.over_limit(text, MAX_MESSAGE_BYTES):
         raise ProtocolError("message too large")
     return text
 
 
 def decode(text: str | bytes) -> Message:
-    if len(text) > MAX_MESSAGE_BYTES:
-        raise ProtocolError("message too large")
+    """A message received: any frame up to the protocol's frame limit (the server's messages
+    may be larger than the client's, e.g. a relayed SDP with its JSON escapes)."""
     try:
-        value = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError("not JSON") from exc
-    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-        raise ProtocolError("not a JSON object with a string 'type'")
-    return value
+        return protocol.decode(text, MAX_FRAME_BYTES)
+    except protocol.MessageError as exc:
+        raise ProtocolError(exc.message) from None
 
 
 # --- typed server messages ----------------------------------------------------------------------
@@ -168,7 +166,7 @@ def parse_peer_left(message: Message) -> tuple[str, str]:
 
 
 def join_message(token: str) -> Message:
-    return {"type": "join", "v": PROTOCOL_VERSION, "token": token}
+    return protocol.join_msg(token)
 
 
 def websocket_url(server_url: str) -> str:
@@ -196,10 +194,12 @@ class WebSocketSignaling:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def connect(self) -> None:
-        self._session = aiohttp.ClientSession()
+        # Straight to the session server, never through a proxy from the environment (one would
+        # break practice mode on loopback, and media does not go through it anyway).
+        self._session = aiohttp.ClientSession(trust_env=False)
         try:
             self._ws = await asyncio.wait_for(
-                self._session.ws_connect(self._url, max_msg_size=MAX_MESSAGE_BYTES),
+                self._session.ws_connect(self._url, max_msg_size=MAX_FRAME_BYTES),
                 self._timeout,
             )
         except BaseException:

@@ -7,11 +7,7 @@ from aiohttp import web
 from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
 from app.server.rooms import RoomRegistry
-from app.server.signaling import HUB_KEY, Hub
-
-CONFIG_KEY = web.AppKey("config", ServerConfig)
-
-__all__ = ["CONFIG_KEY", "HUB_KEY", "create_app"]
+from app.server.signaling import Hub
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -24,7 +20,6 @@ def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> we
     The clinicians' console (/console) is static: it joins through /ws like any participant.
     """
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[CONFIG_KEY] = config
     app.router.add_get("/health", _health)
     speedtest.add_routes(app)
     signaling.add_routes(app, Hub(config, registry))

@@ -2,7 +2,7 @@
 
 The registry holds membership only (plain data), never connections, so a shared store can take
 its place later; the methods are async for that reason. Every operation touches one room, found
-by key: nothing here is O(number of rooms) except `rooms()`, which is for the console.
+by key: nothing here is O(number of rooms).
 """
 
 from __future__ import annotations
@@ -42,13 +42,7 @@ class RoomRegistry(Protocol):
         """Remove a member; returns it, or None if it was not there (e.g. already replaced)."""
         ...
 
-    async def get(self, room: str, peer_id: str) -> Member | None: ...
-
     async def members(self, room: str) -> list[Member]: ...
-
-    async def rooms(self) -> list[str]:
-        """Rooms with at least one member (for the clinicians' console)."""
-        ...
 
 
 class InMemoryRegistry:
@@ -80,11 +74,5 @@ class InMemoryRegistry:
             del self._rooms[room]
         return member
 
-    async def get(self, room: str, peer_id: str) -> Member | None:
-        return self._rooms.get(room, {}).get(peer_id)
-
     async def members(self, room: str) -> list[Member]:
         return list(self._rooms.get(room, {}).values())
-
-    async def rooms(self) -> list[str]:
-        return list(self._rooms)

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from collections import deque
@@ -26,10 +25,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from app.server.config import ServerConfig
-from app.server.ice import ice_servers
-from app.server.messages import (
-    MAX_MESSAGE_BYTES,
+from app.net.signaling_protocol import (
+    MAX_FRAME_BYTES,
     PONG,
     PROTOCOL_VERSION,
     ClientMessage,
@@ -38,7 +35,9 @@ from app.server.messages import (
     MessageError,
     Ping,
     Relay,
+    encode,
     error_msg,
+    expected_roles,
     parse_client_message,
     peer_info,
     peer_joined_msg,
@@ -46,19 +45,18 @@ from app.server.messages import (
     relayed_msg,
     welcome_msg,
 )
+from app.server.config import ServerConfig
+from app.server.ice import ice_servers
 from app.server.rooms import InMemoryRegistry, Member, RoomFull, RoomRegistry
-from app.server.tokens import ROLES, TokenError, verify_token
+from app.server.tokens import TokenError, verify_token
 
 log = logging.getLogger(__name__)
 
-# Frames above MAX_MESSAGE_BYTES are refused with a non-fatal `too_large`; above this hard cap the
-# WebSocket layer itself closes the connection (1009) without reading the frame into memory.
-TRANSPORT_LIMIT = 1024 * 1024
 # Messages waiting for a client that does not read them; past this it is dropped as timed out.
 OUTBOX_LIMIT = 256
 # A reply up to this size may be written straight from the session's task (see Outbox.reply).
 DIRECT_REPLY_LIMIT = 16 * 1024
-PONG_TEXT = json.dumps(PONG)
+PONG_TEXT = encode(PONG)
 HEARTBEAT_MISSES = 3
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -99,7 +97,7 @@ class Outbox:
         self._start_drain()
 
     def send_obj(self, obj: dict[str, Any]) -> None:
-        self.send(json.dumps(obj))
+        self.send(encode(obj))
 
     async def reply(self, text: str) -> None:
         """Send from this client's own session task: written at once if nothing waits before it.
@@ -172,7 +170,7 @@ class Hub:
         return _room_tag(self.config.secret, room)
 
     def deliver(self, members: list[Member] | tuple[Member, ...], obj: dict[str, Any]) -> None:
-        text = json.dumps(obj)
+        text = encode(obj)
         for member in members:
             session = self.sessions.get(member.peer_id)
             if session is not None:
@@ -301,8 +299,8 @@ class Session:
         for room in (join.room, self.expected_room):
             if room is not None and room != claims.room:
                 raise MessageError("token_wrong_room", "the token is for another room", True)
-        for role in (join.role, self.expected_role):
-            if role is not None and (role not in ROLES or role != claims.role):
+        for roles in (join.role, self.expected_role):
+            if roles is not None and claims.role not in expected_roles(roles):
                 raise MessageError("token_wrong_role", "the token is for another role", True)
         member = Member(peer_id=self.peer_id, jti=claims.jti, name=claims.name, role=claims.role)
         self.room = claims.room
@@ -338,7 +336,7 @@ class Session:
             outcome.others, peer_joined_msg(peer_info(self.peer_id, claims.name, claims.role))
         )
         log.info("peer %s joined room %s as %s", self.peer_id, tag, claims.role)
-        await self.outbox.reply(json.dumps(welcome))
+        await self.outbox.reply(encode(welcome))
 
 
 HUB_KEY = web.AppKey("signaling_hub", Hub)
@@ -346,7 +344,7 @@ HUB_KEY = web.AppKey("signaling_hub", Hub)
 
 async def handle_ws(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(
-        max_msg_size=TRANSPORT_LIMIT, compress=False, timeout=2.0, autoping=True
+        max_msg_size=MAX_FRAME_BYTES, compress=False, timeout=2.0, autoping=True
     )
     await ws.prepare(request)
     session = Session(request.app[HUB_KEY], ws, request)
@@ -362,10 +360,7 @@ async def _on_shutdown(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application, hub: Hub) -> None:
-    """Serve /ws with `hub`'s rooms; the hub is also kept at app[HUB_KEY] (e.g. for the console)."""
+    """Serve /ws with `hub`'s rooms (kept at app[HUB_KEY] for the handler and shutdown)."""
     app[HUB_KEY] = hub
     app.router.add_get("/ws", handle_ws)
     app.on_shutdown.append(_on_shutdown)
-
-
-assert MAX_MESSAGE_BYTES < TRANSPORT_LIMIT

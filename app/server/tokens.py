@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from app.net.signaling_protocol import ROLES
+
 TOKEN_VERSION = 1
-ROLES = frozenset({"partner", "therapist", "oncall"})
 MAX_TOKEN_CHARS = 4096
 MAX_ROOM_CHARS = 128
 MAX_NAME_CHARS = 64

@@ -79,6 +79,21 @@ def test_bad_token_is_explained_in_plain_words(
     )
 
 
+def test_console_joins_as_a_clinician_and_refuses_a_partner_token(
+    session_server: EmbeddedServer, chromium_page: Any
+) -> None:
+    page = chromium_page
+    partner = mint_token(session_server, "partner", "Sam", "room-console-role")
+    page.goto(f"{session_server.url}/console#token={partner}")
+    with page.expect_websocket() as opened:
+        page.click("#join-button")
+    assert "/ws?role=therapist%2Concall" in opened.value.url  # docs/protocol.md, "Session"
+    page.wait_for_selector("#alert:not([hidden])", timeout=10_000)
+    assert page.inner_text("#alert-title") == "This invitation is for another role"
+    assert "Partners join from the Tandem app" in page.inner_text("#alert-text")
+    assert page.evaluate("() => window.tandemConsole.selfId()") is None  # never in the room
+
+
 def _token_payload(token: str) -> dict[str, Any]:
     part = token.split(".")[0]
     decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))

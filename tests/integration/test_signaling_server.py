@@ -24,9 +24,11 @@ import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from app.call.signaling import WebSocketSignaling, encode, websocket_url
+from app.net import signaling_protocol as protocol
+from app.net.signaling_protocol import MAX_MESSAGE_BYTES, validate_server_message
 from app.server.app import create_app
 from app.server.config import ServerConfig
-from app.server.messages import validate_server_message
 from app.server.tokens import mint_token
 
 SECRET = "integration-test-secret-0123456789"
@@ -226,6 +228,25 @@ async def test_refused_tokens_and_what_is_logged(
         assert secret_thing not in text
 
 
+async def test_the_console_expects_a_clinician_role(server: Harness) -> None:
+    """The console connects to /ws?role=therapist,oncall (app/server/console/console.js)."""
+    query = "?role=therapist,oncall"
+    await server.refused(token(role="partner", name="Sam"), "token_wrong_role", query=query)
+    for role in ("therapist", "oncall"):
+        ws = await server.connect(query)
+        await ws.send_json({"type": "join", "v": 1, "token": token(role=role, name="Dr")})
+        welcome = await receive(ws)
+        assert (welcome["type"], welcome["role"]) == ("welcome", role)
+        await ws.close()
+    # The same list in the join message itself, and an unknown role in a list.
+    therapist = token(role="therapist", name="Dr")
+    await server.refused(therapist, "token_wrong_role", role="partner,oncall")
+    await server.refused(therapist, "token_wrong_role", query="?role=therapist,admin")
+    ws, welcome = await server.join(therapist, role="oncall,therapist")
+    assert welcome["role"] == "therapist"
+    await ws.close()
+
+
 async def test_join_must_come_in_time() -> None:
     async for harness in _harness(ServerConfig(secret=SECRET, join_timeout_s=0.2)):
         ws = await harness.connect()
@@ -423,3 +444,67 @@ async def test_tandem_server_command_with_tls(self_signed: tuple[Path, Path]) ->
     finally:
         process.terminate()
         await process.wait()
+
+
+# The desktop client's transport against the real server
+
+
+def sdp_of_size(target_bytes: int, to: str) -> str:
+    """An SDP with many candidate lines whose offer to `to` encodes to exactly `target_bytes`."""
+
+    def size(lines: list[str]) -> int:
+        sdp = "\r\n".join([*lines, "a=x-pad:"])
+        return len(protocol.encode({"type": "offer", "to": to, "sdp": sdp}))
+
+    lines = ["v=0", "o=- 1 2 IN IP4 0.0.0.0", "s=-", "t=0 0"]
+    for i in range(100_000):
+        host = f"10.{i // 250 % 250}.{i % 250}.7 {50000 + i % 10000}"
+        lines.append(f"a=candidate:{i} 1 udp 2122260223 {host} typ host")
+        if size(lines) > target_bytes:
+            lines.pop()
+            break
+    padding = "x" * (target_bytes - size(lines))
+    return "\r\n".join([*lines, "a=x-pad:" + padding])
+
+
+async def test_an_offer_at_the_size_limit_reaches_the_desktop_client(server: Harness) -> None:
+    """The server relays what it accepted; the client must read it, though the relay (with its
+    own envelope) is a few bytes larger than the offer was."""
+    url = websocket_url(str(server.client.make_url("")))
+    sender, receiver = WebSocketSignaling(url), WebSocketSignaling(url)
+    try:
+        await sender.connect()
+        await sender.send({"type": "join", "v": 1, "token": token(name="Sam")})
+        assert (await sender.receive() or {}).get("type") == "welcome"
+        await receiver.connect()
+        await receiver.send({"type": "join", "v": 1, "token": token(name="Alex")})
+        welcome = await receiver.receive()
+        assert welcome is not None and welcome["type"] == "welcome"
+        assert (await sender.receive() or {}).get("type") == "peer_joined"
+        target = welcome["peer_id"]
+        sdp = sdp_of_size(MAX_MESSAGE_BYTES, target)
+        offer = {"type": "offer", "to": target, "sdp": sdp}
+        assert len(encode(offer).encode()) == MAX_MESSAGE_BYTES
+        await sender.send(offer)
+        relayed = await asyncio.wait_for(receiver.receive(), HANG_GUARD_S)
+        assert relayed is not None, "the client dropped the connection on a relayed offer"
+        assert (relayed["type"], relayed["sdp"]) == ("offer", sdp)
+    finally:
+        await sender.close()
+        await receiver.close()
+
+
+async def test_the_desktop_client_ignores_proxy_settings(
+    server: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    signaling = WebSocketSignaling(websocket_url(str(server.client.make_url(""))))
+    try:
+        await signaling.connect()
+        await signaling.send({"type": "join", "v": 1, "token": token(name="Sam")})
+        assert (await signaling.receive() or {}).get("type") == "welcome"
+    finally:
+        await signaling.close()

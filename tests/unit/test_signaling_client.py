@@ -21,7 +21,6 @@ from app.call.events import (
     StateChanged,
 )
 from app.call.signaling import (
-    MAX_MESSAGE_BYTES,
     IceServer,
     MemorySignaling,
     ProtocolError,
@@ -33,6 +32,8 @@ from app.call.signaling import (
     parse_welcome,
     websocket_url,
 )
+from app.net import signaling_protocol as protocol
+from app.net.signaling_protocol import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 
 WELCOME: dict[str, Any] = {
     "type": "welcome",
@@ -62,13 +63,24 @@ def test_decode_refuses_what_is_not_a_message(text: str) -> None:
         decode(text)
 
 
-def test_size_limits() -> None:
+def test_size_limits_are_the_servers() -> None:
+    # Sent: never more than the server accepts from a client.
     with pytest.raises(ProtocolError):
         encode({"type": "offer", "sdp": "x" * MAX_MESSAGE_BYTES})
+    # Received: the server's relay of an offer at that limit is a little larger; any frame
+    # up to the protocol's frame limit is read.
+    relayed = '{"type":"offer","from":"p","sdp":"' + "x" * MAX_MESSAGE_BYTES + '"}'
+    assert len(decode(relayed)["sdp"]) == MAX_MESSAGE_BYTES
     with pytest.raises(ProtocolError):
-        decode('{"type":"x","p":"' + "x" * MAX_MESSAGE_BYTES + '"}')
+        decode('{"type":"x","p":"' + "x" * MAX_FRAME_BYTES + '"}')
     with pytest.raises(ProtocolError):
         encode({"kind": "no type"})
+
+
+def test_client_and_server_share_one_codec() -> None:
+    message = {"type": "offer", "to": "p1", "sdp": "v=0\r\na=é\r\n"}
+    assert encode(message) == protocol.encode(message)
+    assert protocol.decode(encode(message)) == decode(encode(message)) == message
 
 
 def test_parse_welcome() -> None:

@@ -10,6 +10,9 @@
   // STUN server), send what we have rather than hang; candidates are never sent later.
   const GATHER_TIMEOUT_MS = 5000;
   const STATS_EVERY_MS = 2000;
+  // The roles this page is for: the server refuses any other token here (token_wrong_role), so a
+  // partner's invitation opened in the console is explained instead of joining the room.
+  const CLINICIAN_ROLES = 'therapist,oncall';
 
   const SERVER_ERRORS = {
     token_invalid: ['This invitation was not accepted',
@@ -25,7 +28,9 @@
     token_wrong_room: ['This invitation is for another session',
       'Check that you opened the right invitation link, or ask the clinic for a new one.'],
     token_wrong_role: ['This invitation is for another role',
-      'Check that you opened the right invitation link, or ask the clinic for a new one.'],
+      'This page is for therapists and on-call clinicians. Partners join from the Tandem app ' +
+      'on their computer. Check that you opened the right invitation link, or ask the clinic ' +
+      'for a new one.'],
     replaced: ['You joined from somewhere else',
       'This invitation was used again in another window or on another device, so this page ' +
       'has left the session. Close it, or join again here to move the session back.'],
@@ -267,7 +272,8 @@
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
       let ws;
       try {
-        ws = new WebSocket(`${scheme}//${location.host}/ws`);
+        const query = `role=${encodeURIComponent(CLINICIAN_ROLES)}`;
+        ws = new WebSocket(`${scheme}//${location.host}/ws?${query}`);
       } catch (err) {
         this.fail('The session server cannot be reached',
           'Check your internet connection, then join again.');

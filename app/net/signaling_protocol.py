@@ -1,22 +1,29 @@
-"""The signaling messages of docs/protocol.md: one schema per type, checked on every message.
+"""The signaling protocol of docs/protocol.md, shared by the session server and the client.
 
-`parse_client_message` turns a text frame from a client into a typed message or raises
-MessageError; the `*_msg` builders make what the server sends, and `validate_server_message`
-checks those (the tests use it, and a client may too). Unknown extra fields are ignored so that
-either side can add optional fields without breaking the other.
+One place for the version, the size limits, the roles, the JSON codec and every message's
+schema: `parse_client_message` turns a client's text frame into a typed message (the server
+uses it), the `*_msg` builders make each message, and `validate_server_message` checks what the
+server sends (tests use it, and a client may). Unknown extra fields are ignored, so either side
+can add optional fields without breaking the other.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.server.tokens import ROLES
-
 PROTOCOL_VERSION = 1
+# A message a client sends, in UTF-8 bytes; the server refuses a larger one (`too_large`).
 MAX_MESSAGE_BYTES = 64 * 1024
+# Any frame either side reads. What the server sends can be larger than MAX_MESSAGE_BYTES (a
+# relayed SDP with its JSON escapes), so clients accept frames up to this size; above it the
+# WebSocket layer closes the connection (1009) without reading the frame into memory.
+MAX_FRAME_BYTES = 1024 * 1024
+assert MAX_MESSAGE_BYTES < MAX_FRAME_BYTES  # a too large message is read, and refused in words
 MAX_ID_CHARS = 128
+ROLES = frozenset({"partner", "therapist", "oncall"})
 PEER_LEFT_REASONS = frozenset({"left", "timeout", "replaced"})
 ERROR_CODES = frozenset(
     {
@@ -47,12 +54,59 @@ class MessageError(Exception):
         self.fatal = fatal
 
 
+# --- the codec ---------------------------------------------------------------------------------
+
+
+def encode(message: Mapping[str, Any]) -> str:
+    """One message as the text of a frame: compact JSON (non-ASCII escaped, so always valid)."""
+    if not isinstance(message.get("type"), str):
+        raise MessageError("bad_message", "a message needs a string field 'type'")
+    return json.dumps(message, separators=(",", ":"))
+
+
+def over_limit(text: str | bytes, limit: int) -> bool:
+    """Whether `text` takes more than `limit` bytes in UTF-8."""
+    if isinstance(text, bytes) or len(text) > limit:
+        return len(text) > limit
+    # UTF-8 takes at most 4 bytes a character: short texts need no encoding to be measured.
+    return len(text) > limit // 4 and len(text.encode("utf-8")) > limit
+
+
+def decode(text: str | bytes, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    """A JSON object with a string `type`, from one text frame of at most `limit` bytes."""
+    if over_limit(text, limit):
+        raise MessageError("too_large", f"messages are limited to {limit} bytes")
+    try:
+        obj = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise MessageError("bad_message", "the message is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise MessageError("bad_message", "a message must be a JSON object")
+    if not isinstance(obj.get("type"), str):
+        raise MessageError("bad_message", "a message needs a string field 'type'")
+    return obj
+
+
+def expected_roles(text: str) -> frozenset[str]:
+    """The roles a client says it expects: one role, or several separated by commas.
+
+    Raises MessageError (token_wrong_role, fatal) for an unknown or empty role.
+    """
+    roles = frozenset(part.strip() for part in text.split(","))
+    if not roles or not roles <= ROLES:
+        raise MessageError("token_wrong_role", "join: unknown role", fatal=True)
+    return roles
+
+
+# --- what a client sends -------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Join:
     v: int
     token: str
     room: str | None = None  # the room the client expects; must match the token's
-    role: str | None = None  # the role the client expects; must match the token's
+    role: str | None = None  # the role(s) the client expects; the token's must be one of them
 
 
 @dataclass(frozen=True)
@@ -97,27 +151,9 @@ def _check_fields(obj: dict[str, Any], schema: dict[str, tuple[type, bool]], kin
             raise MessageError("bad_message", f"{kind}: field {name!r} must be {expected.__name__}")
 
 
-def decode_object(text: str) -> dict[str, Any]:
-    """A JSON object with a string `type`, from one text frame within the size limit."""
-    # UTF-8 takes at most 4 bytes a character: short texts need no encoding to be measured.
-    if len(text) > MAX_MESSAGE_BYTES or (
-        len(text) > MAX_MESSAGE_BYTES // 4 and len(text.encode("utf-8")) > MAX_MESSAGE_BYTES
-    ):
-        raise MessageError("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError:
-        raise MessageError("bad_message", "the message is not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise MessageError("bad_message", "a message must be a JSON object")
-    if not isinstance(obj.get("type"), str):
-        raise MessageError("bad_message", "a message needs a string field 'type'")
-    return obj
-
-
 def parse_client_message(text: str) -> ClientMessage:
     """Validate one client message against its schema; raises MessageError."""
-    obj = decode_object(text)
+    obj = decode(text)
     kind: str = obj["type"]
     schema = _CLIENT_SCHEMAS.get(kind)
     if schema is None:
@@ -125,8 +161,8 @@ def parse_client_message(text: str) -> ClientMessage:
     _check_fields(obj, schema, kind)
     if kind == "join":
         role = obj.get("role")
-        if role is not None and role not in ROLES:
-            raise MessageError("token_wrong_role", "join: unknown role", fatal=True)
+        if role is not None:
+            expected_roles(role)
         return Join(v=obj["v"], token=obj["token"], room=obj.get("room"), role=role)
     if kind in ("offer", "answer"):
         if not obj["to"] or len(obj["to"]) > MAX_ID_CHARS:
@@ -139,7 +175,16 @@ def parse_client_message(text: str) -> ClientMessage:
     return Leave()
 
 
-# What the server sends.
+def join_msg(token: str, room: str | None = None, role: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "join", "v": PROTOCOL_VERSION, "token": token}
+    if room is not None:
+        message["room"] = room
+    if role is not None:
+        message["role"] = role
+    return message
+
+
+# --- what the server sends -----------------------------------------------------------------------
 
 
 def peer_info(peer_id: str, name: str, role: str) -> dict[str, Any]:
