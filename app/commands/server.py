@@ -35,8 +35,11 @@ Config file (TOML), every key optional:
   stun = ["stun:turn.example.org:3478"]
   turn_url = ["turn:turn.example.org:3478", "turns:turn.example.org:5349"]
   turn_secret = "..."            # coturn static-auth-secret; TANDEM_TURN_SECRET overrides
-  turn_ttl = 21600               # seconds a TURN credential stays valid
+  turn_ttl = 21600               # seconds a TURN credential stays valid (a whole number)
+  heartbeat_s = 2.0              # seconds between client pings; --heartbeat overrides
 With no STUN/TURN configured, clients get no ICE servers (host candidates only: LAN use).
+Command-line options override the file. An unknown key or a value of the wrong kind stops the
+server with a message naming the setting (exit 2).
 """
 
 
@@ -53,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="seconds between client pings; silent clients are dropped after 3x (default 2)",
+        help="seconds between client pings; silent clients are dropped after 3x "
+        "(default: heartbeat_s from --config, else 2)",
     )
     parser.add_argument(
         "--insecure-dev-secret",
@@ -77,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
         server_log.setLevel(logging.INFO)  # joins, leaves and refusals (never tokens or names)
     if len(config.secret) < 16:
         logging.getLogger(__name__).warning("the token secret is short; use 32+ random characters")
-    asyncio.run(serve(config, ssl_context))
+    try:
+        asyncio.run(serve(config, ssl_context))
+    except ConfigError as exc:
+        print(f"tandem server: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -86,6 +94,7 @@ async def serve(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> Non
     from aiohttp import web
 
     from app.server.app import create_app
+    from app.server.config import ConfigError
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -97,7 +106,11 @@ async def serve(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> Non
         # A deep accept queue: when a whole clinic's sessions start on the hour, connections
         # beyond aiohttp's default backlog of 128 would wait for TCP's 1 s SYN retry.
         site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context, backlog=1024)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{config.host} port {config.port}"
+            raise ConfigError(f"cannot listen on {where}: {exc.strerror or exc}") from None
         host, port = runner.addresses[0][:2]
         scheme = "https" if ssl_context is not None else "http"
         shown = f"[{host}]" if ":" in host else host

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import os
 import secrets
 import ssl
@@ -15,6 +16,22 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# The keys of the config file's [server] table (documented in `tandem server --help`).
+FILE_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "secret",
+        "cert",
+        "key",
+        "stun",
+        "turn_url",
+        "turn_secret",
+        "turn_ttl",
+        "heartbeat_s",
+    }
+)
 
 # Well known and therefore worthless: accepted only on a loopback address (--insecure-dev-secret).
 DEV_SECRET = "tandem-insecure-development-secret-do-not-use"
@@ -70,8 +87,17 @@ class ServerConfig:
             raise ConfigError("TLS needs both --cert and --key")
         if self.turn_urls and not self.turn_secret:
             raise ConfigError("TURN URLs are set but turn_secret (TANDEM_TURN_SECRET) is not")
-        if self.heartbeat_s <= 0 or self.join_timeout_s <= 0 or self.turn_ttl_s <= 0:
-            raise ConfigError("heartbeat, join timeout and TURN credential lifetime must be > 0")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(
+                f"the port (--port or [server] port) must be 0-65535, not {self.port}"
+            )
+        for value, setting in (
+            (self.heartbeat_s, "the heartbeat (--heartbeat or [server] heartbeat_s)"),
+            (self.join_timeout_s, "the join timeout"),
+            (self.turn_ttl_s, "[server] turn_ttl"),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{setting} must be a positive number of seconds, not {value}")
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server TLS context from cert and key, or None for plain HTTP/WS."""
@@ -94,17 +120,18 @@ class ServerConfig:
         cert = getattr(args, "cert", None) or _str(file, "cert")
         key = getattr(args, "key", None) or _str(file, "key")
         heartbeat = getattr(args, "heartbeat", None)
+        port = getattr(args, "port", None)
         return cls(
             host=getattr(args, "host", None) or _str(file, "host") or cls.host,
-            port=_port(getattr(args, "port", None), file),
+            port=port if port is not None else _whole(file, "port", cls.port),
             secret=secret,
             cert=Path(cert) if cert else None,
             key=Path(key) if key else None,
-            stun_urls=_urls(file, "stun"),
-            turn_urls=_urls(file, "turn_url"),
+            stun_urls=_urls(file, "stun", ("stun:", "stuns:")),
+            turn_urls=_urls(file, "turn_url", ("turn:", "turns:")),
             turn_secret=os.environ.get("TANDEM_TURN_SECRET") or _str(file, "turn_secret"),
-            turn_ttl_s=int(file.get("turn_ttl", cls.turn_ttl_s)),
-            heartbeat_s=float(heartbeat if heartbeat is not None else file.get("heartbeat_s", 2.0)),
+            turn_ttl_s=_whole(file, "turn_ttl", cls.turn_ttl_s),
+            heartbeat_s=heartbeat if heartbeat is not None else _seconds(file, "heartbeat_s", 2.0),
         )
 
     @classmethod
@@ -127,6 +154,12 @@ def load_file(path: str | Path | None) -> dict[str, Any]:
     table = data.get("server", {})
     if not isinstance(table, dict):
         raise ConfigError(f"[server] in {path} must be a table")
+    unknown = sorted(set(table) - FILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {', '.join(unknown)} in [server] of {path}; the settings are: "
+            f"{', '.join(sorted(FILE_KEYS))}"
+        )
     return table
 
 
@@ -142,22 +175,31 @@ def _str(table: dict[str, Any], key: str) -> str:
     return value
 
 
-def _urls(table: dict[str, Any], key: str) -> tuple[str, ...]:
+def _urls(table: dict[str, Any], key: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
     value = table.get(key, [])
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
         raise ConfigError(f"[server] {key} must be a URL or a list of URLs")
+    for url in value:
+        if not url.startswith(schemes):
+            raise ConfigError(f"[server] {key}: {url!r} must start with {' or '.join(schemes)}")
     return tuple(value)
 
 
-def _port(cli: int | None, table: dict[str, Any]) -> int:
-    if cli is not None:
-        return cli
-    value = table.get("port", ServerConfig.port)
-    if not isinstance(value, int):
-        raise ConfigError("[server] port must be an integer")
+def _whole(table: dict[str, Any], key: str, default: int) -> int:
+    """A whole number; TOML's own type, never a string that looks like one."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"[server] {key} must be a whole number, not {value!r}")
     return value
+
+
+def _seconds(table: dict[str, Any], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"[server] {key} must be a number of seconds, not {value!r}")
+    return float(value)
 
 
 def _is_loopback(host: str) -> bool:
