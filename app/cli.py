@@ -2,6 +2,7 @@
 
 Each command module exposes `HELP`, `add_arguments(parser)` and `run(args) -> int` and keeps heavy
 imports (Qt, aiortc, OpenCV) inside `run`, so `tandem check` never needs Qt or a display.
+`tandem-gui` (the windowed launcher) takes the same arguments as `tandem gui`.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ COMMANDS: dict[str, ModuleType] = {
     "gui": gui,
 }
 
+DESCRIPTION = (
+    "Tandem: equipment check, shared video room and emergency connect for couples in a virtual "
+    "intensive outpatient program."
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tandem",
-        description="Tandem: equipment check, shared video room and emergency connect for "
-        "couples in a virtual intensive outpatient program. With no command, opens the app.",
-    )
-    parser.add_argument("--version", action="version", version=f"tandem {__version__}")
+
+def _add_common_options(parser: argparse.ArgumentParser, prog: str) -> None:
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -39,27 +40,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="clinic profile (TOML) to use instead of the one in the user's config folder",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tandem", description=f"{DESCRIPTION} With no command, opens the app."
+    )
+    _add_common_options(parser, "tandem")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
         module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def build_gui_parser(prog: str = "tandem-gui") -> argparse.ArgumentParser:
+    """The app's own arguments: `tandem-gui ARGS` and `tandem ARGS` mean `tandem gui ARGS`."""
+    parser = argparse.ArgumentParser(prog=prog, description=f"{DESCRIPTION} {gui.HELP}.")
+    _add_common_options(parser, prog)
+    gui.add_arguments(parser)
+    parser.set_defaults(command="gui")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    command = args.command or "gui"
-    if args.command is None:
-        args = parser.parse_args([*(argv or sys.argv[1:]), "gui"])
-    result: int = COMMANDS[command].run(args)
+    result: int = COMMANDS[args.command].run(args)
     return result
 
 
-def main_gui() -> int:
-    """Entry point of the windowed launcher (`gui-scripts`)."""
-    return main(["gui"])
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args, _ = build_parser().parse_known_args(arguments)
+    if args.command is None:  # no command: the app, with the app's own options
+        args = build_gui_parser("tandem").parse_args(arguments)
+    else:
+        args = build_parser().parse_args(arguments)
+    return _run(args)
+
+
+def main_gui(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the windowed launcher (`gui-scripts`): the arguments of `tandem gui`."""
+    return _run(build_gui_parser().parse_args(argv))

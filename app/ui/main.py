@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -47,13 +48,23 @@ def load_profile_or_explain(path: Path | None) -> ClinicProfile:
         return ClinicProfile()
 
 
+def practice_profile(profile: ClinicProfile) -> ClinicProfile:
+    """The clinic's profile without its servers: practice always runs on the local server.
+
+    Everything else (the clinic's name, minimum speeds, crisis and phone numbers) still applies.
+    """
+    return dataclasses.replace(profile, server_url=None, backup_server_url=None)
+
+
 def run_app(profile_path: Path | None, force_practice: bool) -> int:
     app = make_application()
     profile = load_profile_or_explain(profile_path)
+    if force_practice:
+        profile = practice_profile(profile)
     _import_speedtest_now()
     bridge = Bridge()
     window = MainWindow(profile, bridge, SystemDevices(), equipment_check())
-    if force_practice or profile.practice_mode:
+    if profile.practice_mode:
         from app.server.embedded import start_practice_server
 
         window.start_practice_mode(start_practice_server)
