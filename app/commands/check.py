@@ -243,7 +243,9 @@ VERDICT_LABELS = {
 def _speeds(metrics: dict[str, Any]) -> str:
     down, up = metrics.get("download_mbps"), metrics.get("upload_mbps")
     if isinstance(down, int | float) and isinstance(up, int | float):
-        return f"{down:.1f} Mbps down, {up:.1f} Mbps up."
+        estimated = metrics.get("upload_basis") == "sender_estimate"
+        note = " (this computer's estimate)" if estimated else ""
+        return f"{down:.1f} Mbps down, {up:.1f} Mbps up{note}."
     return ""
 
 

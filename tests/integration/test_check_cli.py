@@ -209,6 +209,24 @@ def test_practice_mode_measures_against_its_own_server(
     assert report["checks"]["bandwidth"]["metrics"]["min_download_mbps"] == 1.0
 
 
+def test_practice_mode_ignores_a_proxy_in_the_environment(
+    camera_video: Path, no_user_profile: dict[str, str]
+) -> None:
+    with socket.socket() as closed:  # a proxy that refuses every connection
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    env = {k: v for k, v in no_user_profile.items() if k.lower() != "no_proxy"}
+    env.update({name: proxy for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "all_proxy")})
+    args = check_cmd("--json", "--camera", str(camera_video), "--no-speaker", "--min-mbps", "1")
+    code, out, _ = finish(start(args, env))
+    report = json.loads(out)
+    assert_report_shape(report, code)
+    assert report["practice_mode"] is True
+    bandwidth = report["checks"]["bandwidth"]
+    assert bandwidth["status"] == "pass", bandwidth
+    assert bandwidth["metrics"]["upload_basis"] == "received"
+
+
 def test_human_summary_with_the_clinic_profile(
     session_server: str, camera_video: Path, tmp_path: Path, no_user_profile: dict[str, str]
 ) -> None:

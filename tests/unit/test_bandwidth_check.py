@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.checks.bandwidth import check_bandwidth, judge
+from app.checks.bandwidth import SENDER_ESTIMATE_MARGIN, check_bandwidth, judge
 from app.checks.progress import Progress, ProgressCallback
 from app.checks.result import Status
 from app.net.bandwidth_probe import (
@@ -17,6 +17,7 @@ from app.net.bandwidth_probe import (
     BandwidthMeasurement,
     PublicSpeedtestProbe,
     SessionServerProbe,
+    UploadBasis,
     bucket_events,
     classify_error,
     rtt_stats,
@@ -25,7 +26,11 @@ from app.net.bandwidth_probe import (
 
 
 def measurement(
-    down: float = 20.0, up: float = 20.0, latency: float = 20.0, jitter: float = 2.0
+    down: float = 20.0,
+    up: float = 20.0,
+    latency: float = 20.0,
+    jitter: float = 2.0,
+    upload_basis: UploadBasis = "received",
 ) -> BandwidthMeasurement:
     return BandwidthMeasurement(
         download_mbps=down,
@@ -36,6 +41,7 @@ def measurement(
         engine_upload_mbps=up * 1.3,
         engine_download_mbps=down,
         duration_s=3.2,
+        upload_basis=upload_basis,
     )
 
 
@@ -95,6 +101,43 @@ def test_close_to_the_minimum_warns(down: float, up: float, slow: str) -> None:
     assert result.status is Status.WARN
     assert f"{slow} is only just fast enough" in result.reason
     assert result.fix
+
+
+def test_upload_measured_at_the_server_is_marked_so() -> None:
+    assert judge(measurement()).metrics["upload_basis"] == "received"
+
+
+@pytest.mark.parametrize("up", [5.0, 5.5, 5.99])
+def test_an_estimated_upload_just_above_the_minimum_warns_in_plain_words(up: float) -> None:
+    # speedtest-cli's own upload figure (public servers) runs high on slow links.
+    result = judge(measurement(up=up, upload_basis="sender_estimate"))
+    assert up < 5.0 * (1 + SENDER_ESTIMATE_MARGIN)
+    assert result.status is Status.WARN
+    assert result.metrics["upload_basis"] == "sender_estimate"
+    assert result.reason.startswith("Your internet upload may be too slow for video.")
+    assert "estimated" in result.reason and "cannot confirm how much arrived" in result.reason
+    assert "only just fast enough" not in result.reason
+    assert "clinic's server instead of a public speed test" in result.fix
+
+
+def test_an_estimated_upload_well_above_the_minimum_passes() -> None:
+    up = 5.0 * (1 + SENDER_ESTIMATE_MARGIN) + 0.01
+    result = judge(measurement(up=up, upload_basis="sender_estimate"))
+    assert result.status is Status.PASS
+    assert result.metrics["upload_basis"] == "sender_estimate"
+
+
+def test_the_estimate_margin_is_its_own_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.checks.bandwidth.SENDER_ESTIMATE_MARGIN", 0.5)
+    estimated = judge(measurement(up=7.0, upload_basis="sender_estimate"))
+    assert estimated.status is Status.WARN and "may be too slow" in estimated.reason
+    assert judge(measurement(up=7.0)).status is Status.PASS  # measured at the server: enough
+
+
+def test_an_estimated_upload_below_the_minimum_fails() -> None:
+    result = judge(measurement(up=4.0, upload_basis="sender_estimate"))
+    assert result.status is Status.FAIL
+    assert "upload is too slow for video" in result.reason
 
 
 def test_exactly_the_minimum_is_not_a_fail() -> None:

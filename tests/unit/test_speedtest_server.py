@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator
 
@@ -151,3 +153,31 @@ async def test_probe_measures_against_the_endpoints_on_loopback(
     assert measured.latency_ms > 0
     assert measured.jitter_ms >= 0
     assert measured.server == f"{client.host}:{client.port}"
+
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")
+
+
+@pytest.fixture
+def bogus_proxy(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every proxy variable points at a closed port on loopback: a request sent there fails."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{s.getsockname()[1]}"
+    for name in PROXY_VARIABLES:
+        monkeypatch.setenv(name, proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert urllib.request.getproxies()["http"] == proxy  # urllib would use it
+    return proxy
+
+
+async def test_probe_never_sends_the_session_server_test_through_a_proxy(
+    client: TestClient[web.Request, web.Application], bogus_proxy: str
+) -> None:
+    base = str(client.make_url("")).rstrip("/")
+    measured = await asyncio.to_thread(SessionServerProbe(base, phase_s=0.4).measure)
+    assert measured.download_mbps > 5
+    assert measured.upload_mbps > 5
+    assert measured.engine_download_mbps is not None and measured.engine_download_mbps > 5
+    assert measured.upload_basis == "received"
