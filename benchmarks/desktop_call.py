@@ -108,7 +108,7 @@ def main() -> int:
     secret = server.config.secret
     peers = [
         subprocess.Popen(
-            headless_command(server.url, mint_token(secret, ROOM, role, name, 600)),
+            [*headless_command(server.url), "--token", mint_token(secret, ROOM, role, name, 600)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -16,6 +16,9 @@ EXIT_FAILED = 1  # the call broke after joining (server lost, fatal server error
 EXIT_REFUSED = 3  # the server refused the join (token_invalid, token_expired, room_full, ...)
 EXIT_UNREACHABLE = 4  # no session server at --server, or it does not speak the protocol
 LOOPBACK_ENV = "TANDEM_ICE_LOOPBACK"
+# A token on the command line is visible to every local user (ps, /proc); programs that start
+# a participant (practice mode) hand it over in the environment instead.
+TOKEN_ENV = "TANDEM_JOIN_TOKEN"
 
 EPILOG = f"""\
 output: one JSON object per line on stdout, each with "type" and "t" (unix seconds):
@@ -28,6 +31,8 @@ exit status:
   2  bad arguments
   {EXIT_REFUSED}  the server refused to let us in (the "error" line carries the server's code)
   {EXIT_UNREACHABLE}  the server could not be reached or did not answer in the protocol
+
+token: --token T, or the environment variable {TOKEN_ENV} (kept out of the process list).
 
 loopback: --allow-loopback (or {LOOPBACK_ENV}=1) offers 127.0.0.1 as an ICE candidate, needed
   when every participant runs on the same machine (practice mode, local tests).
@@ -59,7 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="session server base URL (http[s]://host:port)",
     )
-    parser.add_argument("--token", required=True, help="join token (tandem token)")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help=f"join token (tandem token); default: the environment variable {TOKEN_ENV}",
+    )
     parser.add_argument(
         "--camera",
         metavar="SRC",
@@ -96,6 +105,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.token = args.token or os.environ.get(TOKEN_ENV, "")
+    if not args.token:
+        print(f"tandem join: a join token is needed (--token or {TOKEN_ENV})", file=sys.stderr)
+        return 2
     return asyncio.run(_run(args))
 
 

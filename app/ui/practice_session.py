@@ -3,12 +3,17 @@ in a subprocess, joining the same practice room on the app's own local server.""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import secrets
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from typing import IO
 
+from app.commands.join import TOKEN_ENV
 from app.server.tokens import mint_token
 
 log = logging.getLogger(__name__)
@@ -35,14 +40,33 @@ def practice_tokens(secret: str, user_name: str = PRACTICE_NAME) -> PracticeToke
     )
 
 
-def headless_command(
-    server_url: str, token: str, *, camera: str = "pattern", mic: str = "tone"
-) -> list[str]:
+def headless_command(server_url: str, *, camera: str = "pattern", mic: str = "tone") -> list[str]:
+    """The participant's command line; its token goes in the environment (TOKEN_ENV), never
+    here, because any local user can read another process's arguments."""
     return [
         sys.executable, "-m", "app", "join", "--headless",
-        "--server", server_url, "--token", token,
+        "--server", server_url,
         "--camera", camera, "--mic", mic, "--allow-loopback",
     ]  # fmt: skip
+
+
+def _log_events(stream: IO[bytes]) -> None:
+    """Reads the participant's JSON lines so a failure shows in our log (codes only: the
+    messages may name people)."""
+    with stream:
+        for line in stream:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("type") == "error":
+                log.warning("simulated therapist: error %s", event.get("code"))
+
+
+def _log_stderr(stream: IO[bytes]) -> None:
+    with stream:
+        for line in stream:
+            log.debug("simulated therapist: %s", line.decode(errors="replace").rstrip())
 
 
 class SimulatedTherapist:
@@ -50,24 +74,44 @@ class SimulatedTherapist:
     off the GUI thread (Bridge.run_blocking)."""
 
     def __init__(self, server_url: str, token: str) -> None:
-        self._command = headless_command(server_url, token)
+        self._command = headless_command(server_url)
+        self._token = token
         self.process: subprocess.Popen[bytes] | None = None
+        self._readers: list[threading.Thread] = []
+        # start() and stop() run on worker threads; without the lock a stop that overtakes a
+        # start would leave a therapist in the room after the user left.
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        if self.process is None:
-            self.process = subprocess.Popen(
-                self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        with self._lock:
+            if self.process is not None:
+                return
+            process = subprocess.Popen(
+                self._command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, TOKEN_ENV: self._token},
             )
-            log.info("simulated therapist started (pid %d)", self.process.pid)
+            self.process = process
+        for reader, stream in ((_log_events, process.stdout), (_log_stderr, process.stderr)):
+            if stream is not None:
+                thread = threading.Thread(target=reader, args=(stream,), daemon=True)
+                thread.start()
+                self._readers.append(thread)
+        log.info("simulated therapist started (pid %d)", process.pid)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask it to leave (SIGTERM: it says goodbye to the server), kill it if it will not."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        with self._lock:
+            process, self.process = self.process, None
+            readers, self._readers = self._readers, []
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout)
+        for reader in readers:  # the pipes end with the process: its last lines get logged
+            reader.join(timeout)

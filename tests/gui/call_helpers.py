@@ -53,7 +53,7 @@ class HeadlessPeer:
 def start_headless(server: EmbeddedServer, room: str, role: str, name: str) -> HeadlessPeer:
     token = mint_token(server.config.secret, room, role, name, 600)
     process = subprocess.Popen(
-        headless_command(server.url, token),
+        [*headless_command(server.url), "--token", token],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

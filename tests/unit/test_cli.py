@@ -87,3 +87,11 @@ def test_the_check_summary_says_when_upload_is_only_an_estimate() -> None:
 
     assert line("sender_estimate") == "20.0 Mbps down, 5.5 Mbps up (this computer's estimate)."
     assert line("received") == "20.0 Mbps down, 5.5 Mbps up."
+
+
+def test_join_without_a_token_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TANDEM_JOIN_TOKEN", raising=False)
+    assert cli.main(["join", "--headless", "--server", "http://127.0.0.1:9"]) == 2
+    assert "--token or TANDEM_JOIN_TOKEN" in capsys.readouterr().err
