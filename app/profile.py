@@ -2,15 +2,22 @@
 
 A sample lives in resources/clinic-profile.sample.toml; the user's copy lives in the platform's
 config folder. With no profile the app runs in practice mode against a server it starts itself.
+
+`read_profile` never gives up on a whole file for one bad value: it keeps every setting it can
+use and lists the ones it left out (`ClinicProfile.problems`), so a typo in a speed cannot take
+the clinic's phone numbers off the crisis card. `load_profile` is the strict form for the
+command line, which stops at the first problem.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -19,6 +26,11 @@ APP_NAME = "Tandem"
 PROFILE_FILENAME = "clinic-profile.toml"
 DEFAULT_MIN_MBPS = 5.0
 DEFAULT_CRISIS_LINE = "988"
+# 911 goes with the default crisis line, 988, which is also US-only; a clinic elsewhere sets both.
+DEFAULT_EMERGENCY_NUMBER = "911"
+WHOLE_FILE = ""  # ProfileProblem.setting when the file as a whole could not be used
+
+T = TypeVar("T")
 
 
 class ProfileError(ValueError):
@@ -29,6 +41,19 @@ class ProfileError(ValueError):
 class PhoneNumber:
     label: str
     number: str
+
+
+@dataclass(frozen=True)
+class ProfileProblem:
+    """One thing in the profile file that Tandem left out.
+
+    `setting` is the key in the file ("phones.clinic"), or WHOLE_FILE. `detail` is the precise
+    message for the clinic and the log; `plain` is the same in words for the couple.
+    """
+
+    setting: str
+    detail: str
+    plain: str
 
 
 @dataclass(frozen=True)
@@ -43,42 +68,141 @@ class ClinicProfile:
         default_factory=lambda: PhoneNumber("988 Suicide & Crisis Lifeline (call or text)", "988")
     )
     clinic_phone: PhoneNumber | None = None
-    source: Path | None = None
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+    # Where the settings came from and what was left out say nothing about what they configure,
+    # so two profiles with the same settings are equal however they were read.
+    source: Path | None = field(default=None, compare=False)
+    problems: tuple[ProfileProblem, ...] = field(default=(), compare=False)
 
     @property
     def practice_mode(self) -> bool:
         """No clinic server configured: the app runs against its own local server."""
         return self.server_url is None
 
+    @property
+    def unreadable(self) -> bool:
+        """The file was there (or named) but nothing in it could be used."""
+        return any(p.setting == WHOLE_FILE for p in self.problems)
+
+    @property
+    def phones_incomplete(self) -> bool:
+        """Some of the clinic's own numbers were in the file but are not in this profile."""
+        return self.unreadable or any(p.setting.startswith("phones") for p in self.problems)
+
 
 def user_profile_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / PROFILE_FILENAME
 
 
-def _phone(value: Any, where: str) -> PhoneNumber:
-    if isinstance(value, str):
+# What each setting is, for a person who has never seen the file.
+SETTING_WORDS = {
+    "clinic": "The clinic's details",
+    "servers": "The clinic's server addresses",
+    "servers.session": "The session server address",
+    "servers.backup": "The backup server address",
+    "bandwidth": "The minimum internet speeds",
+    "bandwidth.min_mbps": "The minimum internet speed",
+    "bandwidth.min_download_mbps": "The minimum download speed",
+    "bandwidth.min_upload_mbps": "The minimum upload speed",
+    "phones": "The clinic's phone numbers",
+    "phones.crisis_line": "The crisis line number",
+    "phones.clinic": "The clinic's phone number",
+    "phones.emergency": "The emergency number",
+    "phones.dial_in": "The dial-in numbers",
+}
+
+# What Tandem uses instead, where that is worth knowing.
+FALLBACK_WORDS = {
+    "bandwidth": f"Tandem uses {DEFAULT_MIN_MBPS:g} Mbps each way instead.",
+    "bandwidth.min_mbps": f"Tandem uses {DEFAULT_MIN_MBPS:g} Mbps instead.",
+    "bandwidth.min_download_mbps": f"Tandem uses {DEFAULT_MIN_MBPS:g} Mbps instead.",
+    "bandwidth.min_upload_mbps": f"Tandem uses {DEFAULT_MIN_MBPS:g} Mbps instead.",
+    "phones.crisis_line": f"The help card shows the {DEFAULT_CRISIS_LINE} crisis line instead.",
+    "phones.emergency": f"The help card says {DEFAULT_EMERGENCY_NUMBER} instead.",
+}
+
+_DIAL_IN_ITEM = re.compile(r"phones\.dial_in\[(\d+)\]")
+
+
+def setting_words(setting: str) -> str:
+    item = _DIAL_IN_ITEM.fullmatch(setting)
+    if item:
+        return f"Dial-in number {int(item.group(1)) + 1}"
+    return SETTING_WORDS.get(setting, f"The setting {setting}")
+
+
+def _setting_problem(setting: str, rule: str) -> ProfileProblem:
+    detail = f"{setting} {rule}"
+    fallback = FALLBACK_WORDS.get(setting, "")
+    words = setting_words(setting)
+    plain = f"Tandem left out {words[0].lower()}{words[1:]} ({setting} in the file): it {rule}."
+    return ProfileProblem(setting, detail, f"{plain} {fallback}".strip())
+
+
+class _Invalid(Exception):
+    """A value broke its rule; `rule` finishes the sentence "<setting> …"."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
+
+
+class _Salvage:
+    """Collects the settings that could not be used while the rest of the profile is built."""
+
+    def __init__(self) -> None:
+        self.problems: list[ProfileProblem] = []
+
+    def value(self, setting: str, build: Callable[[Any], T], raw: Any, default: T) -> T:
+        """`build(raw)`, or `default` (and a problem noted) when `raw` breaks its rule."""
+        try:
+            return build(raw)
+        except _Invalid as bad:
+            self.problems.append(_setting_problem(setting, bad.rule))
+            return default
+
+    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        table = data.get(name, {})
+        if isinstance(table, dict):
+            return table
+        self.problems.append(_setting_problem(name, "must be a table, like [" + name + "]"))
+        return {}
+
+
+def _phone(value: Any) -> PhoneNumber:
+    if isinstance(value, str) and value.strip():
         return PhoneNumber(label=value, number=value)
-    if isinstance(value, dict) and isinstance(value.get("number"), str):
-        return PhoneNumber(label=str(value.get("label", value["number"])), number=value["number"])
-    raise ProfileError(f"{where} must be a phone number or a table with a 'number' key")
+    if isinstance(value, dict):
+        number = value.get("number")
+        # A blank number on the crisis card is worse than the default: treat it as missing.
+        if isinstance(number, str) and number.strip():
+            return PhoneNumber(label=str(value.get("label", number)), number=number)
+    raise _Invalid(f'must be a phone number in quotes, like "+1 555 0100" (got {value!r})')
 
 
-def _url(value: Any, where: str) -> str | None:
+def _emergency(value: Any) -> str:
+    # Short and dialable: it is read out under stress, so no labels and nothing to decode.
+    if isinstance(value, str) and re.fullmatch(r"[0-9+*#()\- ]*[0-9][0-9+*#()\- ]*", value):
+        return value.strip()
+    raise _Invalid(f'must be a phone number in quotes, like "112" (got {value!r})')
+
+
+def _url(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise ProfileError(f"{where} must start with http:// or https:// (got {value!r})")
+        raise _Invalid(f"must start with http:// or https:// (got {value!r})")
     parts = urlsplit(value)
     try:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a port
     except ValueError:
         parts = parts._replace(netloc="")
     if not parts.hostname:
-        raise ProfileError(f"{where} must name a server, like https://host:port (got {value!r})")
+        raise _Invalid(f"must name a server, like https://host:port (got {value!r})")
     return value.rstrip("/")
 
 
-def _mbps(value: Any, where: str) -> float:
+def _mbps(value: Any) -> float:
     # TOML allows nan and inf; a minimum of either would make every comparison meaningless.
     if (
         isinstance(value, bool)
@@ -86,58 +210,128 @@ def _mbps(value: Any, where: str) -> float:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ProfileError(f"{where} must be a positive number of Mbps (got {value!r})")
+        raise _Invalid(f"must be a positive number of Mbps (got {value!r})")
     return float(value)
 
 
-def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicProfile:
-    """Build a profile from parsed TOML; unknown keys are ignored so newer files still load."""
-    clinic = data.get("clinic", {})
-    servers = data.get("servers", {})
-    bandwidth = data.get("bandwidth", {})
-    phones = data.get("phones", {})
-    for name, table in (
-        ("clinic", clinic),
-        ("servers", servers),
-        ("bandwidth", bandwidth),
-        ("phones", phones),
-    ):
-        if not isinstance(table, dict):
-            raise ProfileError(f"[{name}] must be a table")
-    min_mbps = bandwidth.get("min_mbps", DEFAULT_MIN_MBPS)
-    dial_in = phones.get("dial_in", [])
-    if not isinstance(dial_in, list):
-        raise ProfileError("phones.dial_in must be a list")
-    crisis = phones.get("crisis_line")
-    clinic_phone = phones.get("clinic")
+def _dial_in(phones: dict[str, Any], salvage: _Salvage) -> tuple[PhoneNumber, ...]:
+    entries = phones.get("dial_in", [])
+    if not isinstance(entries, list):
+        salvage.problems.append(_setting_problem("phones.dial_in", "must be a list, like [ … ]"))
+        return ()
+    numbers: list[PhoneNumber] = []
+    for index, entry in enumerate(entries):
+        # One bad entry is left out; the other dial-in numbers still work.
+        number = salvage.value(f"phones.dial_in[{index}]", _phone, entry, None)
+        if number is not None:
+            numbers.append(number)
+    return tuple(numbers)
+
+
+def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicProfile:
+    """Build a profile from parsed TOML, leaving out (and listing) each value it cannot use.
+
+    Unknown keys are ignored so newer files still load.
+    """
+    salvage = _Salvage()
+    clinic = salvage.table(data, "clinic")
+    servers = salvage.table(data, "servers")
+    bandwidth = salvage.table(data, "bandwidth")
+    phones = salvage.table(data, "phones")
+    tables = {"servers": servers, "bandwidth": bandwidth, "phones": phones}
+    default = ClinicProfile()
+
+    def setting(name: str, build: Callable[[Any], T], fallback: T) -> T:
+        table, key = name.split(".")
+        value = tables[table].get(key)
+        if value is None:
+            return fallback
+        return salvage.value(name, build, value, fallback)
+
+    shared_mbps = setting("bandwidth.min_mbps", _mbps, DEFAULT_MIN_MBPS)
     return ClinicProfile(
         clinic_name=str(clinic.get("name", "")),
-        server_url=_url(servers.get("session"), "servers.session"),
-        backup_server_url=_url(servers.get("backup"), "servers.backup"),
-        min_download_mbps=_mbps(
-            bandwidth.get("min_download_mbps", min_mbps), "bandwidth.min_download_mbps"
-        ),
-        min_upload_mbps=_mbps(
-            bandwidth.get("min_upload_mbps", min_mbps), "bandwidth.min_upload_mbps"
-        ),
-        dial_in_numbers=tuple(_phone(v, "phones.dial_in[]") for v in dial_in),
-        crisis_line=_phone(crisis, "phones.crisis_line")
-        if crisis is not None
-        else ClinicProfile().crisis_line,
-        clinic_phone=_phone(clinic_phone, "phones.clinic") if clinic_phone is not None else None,
+        server_url=setting("servers.session", _url, None),
+        backup_server_url=setting("servers.backup", _url, None),
+        min_download_mbps=setting("bandwidth.min_download_mbps", _mbps, shared_mbps),
+        min_upload_mbps=setting("bandwidth.min_upload_mbps", _mbps, shared_mbps),
+        dial_in_numbers=_dial_in(phones, salvage),
+        crisis_line=setting("phones.crisis_line", _phone, default.crisis_line),
+        clinic_phone=setting("phones.clinic", _phone, None),
+        emergency_number=setting("phones.emergency", _emergency, default.emergency_number),
         source=source,
+        problems=tuple(salvage.problems),
     )
 
 
-def load_profile(path: Path | None = None) -> ClinicProfile:
-    """Load the given profile, or the user's one; a missing file means practice mode."""
+def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicProfile:
+    """Build a profile from parsed TOML; the first value it cannot use is a ProfileError."""
+    profile = salvage_profile(data, source)
+    if profile.problems:
+        raise ProfileError(profile.problems[0].detail)
+    return profile
+
+
+def _unreadable(path: Path, detail: str, plain: str) -> ClinicProfile:
+    return ClinicProfile(source=path, problems=(ProfileProblem(WHOLE_FILE, detail, plain),))
+
+
+_TOML_POSITION = re.compile(r"at line (\d+), column \d+")
+
+
+def read_profile(path: Path | None = None) -> ClinicProfile:
+    """The given profile, or the user's one, with whatever in it can be used; never raises.
+
+    A missing user profile means practice mode with no problems. A named file that is missing,
+    or a file that is not valid TOML, gives the defaults and one WHOLE_FILE problem.
+    """
     target = path if path is not None else user_profile_path()
     if not target.exists():
-        if path is not None:
-            raise ProfileError(f"No clinic profile at {target}")
-        return ClinicProfile()
+        if path is None:
+            return ClinicProfile()
+        return _unreadable(
+            target,
+            f"No clinic profile at {target}",
+            f"Tandem could not find your clinic's settings file at {target}.",
+        )
     try:
-        data = tomllib.loads(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProfileError(f"Cannot read the clinic profile {target}: {exc}") from exc
-    return parse_profile(data, source=target)
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return _unreadable(
+            target,
+            f"Cannot read the clinic profile {target}: it is not UTF-8 text ({exc.reason})",
+            f"Tandem could not read your clinic's settings file ({target.name}): "
+            "it is not a text file.",
+        )
+    except OSError as exc:
+        return _unreadable(
+            target,
+            f"Cannot read the clinic profile {target}: {exc.strerror or exc}",
+            f"Tandem could not open your clinic's settings file ({target}): "
+            f"{(exc.strerror or 'the system refused').lower()}.",
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message is for programmers; the couple only needs to know where to look.
+        position = _TOML_POSITION.search(str(exc))
+        where = (
+            f"line {position.group(1)} is not written correctly" if position else "it is damaged"
+        )
+        return _unreadable(
+            target,
+            f"Cannot read the clinic profile {target}: {exc}",
+            f"Tandem could not read your clinic's settings file ({target.name}): {where}.",
+        )
+    return salvage_profile(data, source=target)
+
+
+def load_profile(path: Path | None = None) -> ClinicProfile:
+    """Load the given profile, or the user's one; a missing user profile means practice mode.
+
+    Strict: the first problem in the file is a ProfileError (the command line stops on it).
+    """
+    profile = read_profile(path)
+    if profile.problems:
+        raise ProfileError(profile.problems[0].detail)
+    return profile

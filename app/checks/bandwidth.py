@@ -22,7 +22,7 @@ SLOW_FIX = (
 
 ESTIMATE_FIX = (
     "To measure what actually arrives, run the check against your clinic's server instead of "
-    "a public speed test."
+    "a public speed test (leave out --public)."
 )
 
 _ERRORS: dict[str, tuple[str, str]] = {

@@ -26,7 +26,7 @@ READ_TIMEOUT_S = 2.0
 PROGRESS_EVERY_S = 0.25
 MAX_FPS = 120.0  # caps the frames kept when a source delivers faster than any real camera
 
-_RETRY = "Then press “Check again”."
+_RETRY = "Then run the check again."
 DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
     DeviceProblem.NOT_FOUND: (
         "We could not find a camera",

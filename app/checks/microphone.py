@@ -17,7 +17,7 @@ QUIET_LEVEL_DBFS = -55.0  # a voice this quiet is hard to follow (warn)
 CLIPPING_RATIO = 0.01  # 1 % of samples at full scale: audibly distorted (warn)
 INVALID_RATIO = 0.001  # samples that are not numbers: a broken driver (fail)
 
-_RETRY = "Then press “Check again”."
+_RETRY = "Then run the check again."
 DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
     DeviceProblem.NOT_FOUND: (
         "We could not find a microphone",
@@ -25,7 +25,7 @@ DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
     ),
     DeviceProblem.NO_AUDIO_SYSTEM: (
         "The sound system of your computer is not working",
-        "Restart your computer. If this message comes back, please call the clinic's support line.",
+        "Restart your computer. If this message comes back, please call your clinic.",
     ),
     DeviceProblem.BUSY: (
         "Another program is using your microphone",
@@ -96,7 +96,7 @@ def judge(stats: LevelStats, samplerate: int) -> CheckResult:
             Status.FAIL,
             "We could not hear you: your microphone may be muted",
             "Check the mute button on your headset, keyboard or microphone, and make sure the "
-            f"right microphone is chosen in Tandem's settings. {_RETRY}",
+            f"right microphone is chosen in Tandem's Microphone list. {_RETRY}",
         )
     if stats.clipping_ratio > CLIPPING_RATIO:
         return result(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.profile import ClinicProfile, PhoneNumber
+from app.ui.accessibility import Politeness, announce
 
 SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | (
     Qt.TextInteractionFlag.TextSelectableByKeyboard
@@ -44,8 +45,8 @@ class CrisisCard(QDialog):
         layout.addWidget(title)
 
         lead = QLabel(
-            "You can call or text the crisis line at any time, day or night. "
-            "If you are in immediate danger, call 911."
+            "You can call the crisis line at any time, day or night. "
+            f"If you are in immediate danger, call {profile.emergency_number}."
         )
         lead.setObjectName("crisisLead")
         lead.setWordWrap(True)
@@ -62,14 +63,24 @@ class CrisisCard(QDialog):
             row = self._add_phone(grid, row, dial_in, "phoneNumber", key=f"dial_in_{index}")
         layout.addLayout(grid)
 
-        if profile.clinic_phone is None and not profile.dial_in_numbers:
-            note = QLabel(
-                "Your clinic has not set up its phone numbers in Tandem yet. "
-                "Use the number your care team gave you."
+        self.note: QLabel | None = None
+        note_text = missing_numbers_note(profile)
+        if note_text:
+            self.note = QLabel(note_text)
+            self.note.setObjectName("hint")
+            self.note.setWordWrap(True)
+            layout.addWidget(self.note)
+        crisis = profile.crisis_line
+        self.announcement = " ".join(
+            part
+            for part in (
+                title.text(),
+                lead.text(),
+                f"{crisis.label}: {crisis.number}.",
+                note_text,
             )
-            note.setObjectName("hint")
-            note.setWordWrap(True)
-            layout.addWidget(note)
+            if part
+        )
 
         buttons = QDialogButtonBox()
         close = QPushButton("&Close")
@@ -79,6 +90,13 @@ class CrisisCard(QDialog):
         layout.addWidget(buttons)
         close.setDefault(False)
         close.setAutoDefault(False)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        # Opening the card makes a reader say its title; the numbers are what a person in crisis
+        # needs, and without this they would hear them only by tabbing through the card.
+        # Assertive: nothing else on screen matters more at this moment.
+        announce(self, self.announcement, Politeness.Assertive)
 
     def _add_phone(
         self, grid: QGridLayout, row: int, phone: PhoneNumber, style: str, key: str
@@ -107,6 +125,26 @@ class CrisisCard(QDialog):
         grid.addWidget(separator, row + 2, 0, 1, 2)
         self.number_labels[key] = number
         return row + 3
+
+
+def missing_numbers_note(profile: ClinicProfile) -> str:
+    """Why the clinic's own numbers are not (all) on the card, and what to do; "" if they are."""
+    if profile.unreadable:
+        return (
+            "Tandem could not read your clinic's settings file, so your clinic's own numbers "
+            "are not shown here. Call your clinic on the number your care team gave you."
+        )
+    if profile.phones_incomplete:
+        return (
+            "Some of your clinic's numbers could not be read from its settings file, so they "
+            "are missing here. Call your clinic on the number your care team gave you."
+        )
+    if profile.clinic_phone is None and not profile.dial_in_numbers:
+        return (
+            "Your clinic has not set up its phone numbers in Tandem yet. "
+            "Use the number your care team gave you."
+        )
+    return ""
 
 
 def _copy(number: str, button: QPushButton) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.profile import ClinicProfile, ProfileError, load_profile
+from app.profile import ClinicProfile, read_profile
 from app.ui.assets import stylesheet
 from app.ui.bridge import Bridge
 from app.ui.main_window import MainWindow
@@ -34,18 +34,42 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def load_profile_or_explain(path: Path | None) -> ClinicProfile:
-    """The clinic profile; if it cannot be used, say why and carry on in practice mode."""
-    try:
-        return load_profile(path)
-    except ProfileError as exc:
-        log.warning("clinic profile not used: %s", exc)
-        QMessageBox.warning(
-            None,
-            "Tandem: clinic profile problem",
-            f"{exc}\n\nTandem will open in practice mode, on this computer only. "
-            "Ask your clinic for a new profile file.",
-        )
-        return ClinicProfile()
+    """The clinic profile with every setting that can be used; say in plain words what was not.
+
+    A bad value costs only that setting, so the crisis card keeps the clinic's numbers; a file
+    that cannot be read at all leaves the defaults, and the crisis card says to call the clinic.
+    """
+    profile = read_profile(path)
+    if not profile.problems:
+        return profile
+    for problem in profile.problems:
+        log.warning("clinic profile: %s", problem.detail)
+    title, text = profile_problem_message(profile)
+    QMessageBox.warning(None, title, text)
+    return profile
+
+
+def profile_problem_message(profile: ClinicProfile) -> tuple[str, str]:
+    """The title and text of the warning about a profile with problems."""
+    practice = (
+        "Tandem will open in practice mode, on this computer only." if profile.practice_mode else ""
+    )
+    if profile.unreadable:
+        lines = [
+            profile.problems[0].plain,
+            practice,
+            "The “Get help now” card still shows the crisis line. Call your clinic for their "
+            "phone numbers and ask them for a new settings file.",
+        ]
+        return "Tandem: clinic settings not read", "\n\n".join(line for line in lines if line)
+    left_out = "\n".join(f"• {problem.plain}" for problem in profile.problems)
+    lines = [
+        "Tandem could not use everything in your clinic's settings file:",
+        left_out,
+        f"Everything else in the file is in use. {practice}".strip(),
+        "Ask your clinic for a corrected settings file.",
+    ]
+    return "Tandem: some clinic settings left out", "\n\n".join(lines)
 
 
 def practice_profile(profile: ClinicProfile) -> ClinicProfile:

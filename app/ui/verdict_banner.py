@@ -6,6 +6,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.checks.result import VerdictSummary
+from app.ui.accessibility import announce
 from app.ui.assets import icon
 from app.ui.wording import VERDICT_ICONS, VERDICT_TITLES, verdict_detail
 
@@ -47,6 +48,7 @@ class VerdictBanner(QFrame):
         self.setAccessibleName(VERDICT_TITLES[verdict])
         self.setAccessibleDescription(self.detail_label.text())
         self.show()
+        self._announce()
 
     def show_problem(self, title: str, detail: str) -> None:
         """The check itself could not finish (a bug or an unexpected error), in plain words."""
@@ -59,3 +61,14 @@ class VerdictBanner(QFrame):
         self.setAccessibleName(title)
         self.setAccessibleDescription(detail)
         self.show()
+        self._announce()
+
+    @property
+    def spoken_text(self) -> str:
+        """What a screen reader is asked to say when a verdict or problem appears."""
+        return f"{self.title_label.text()} {self.detail_label.text()}".strip()
+
+    def _announce(self) -> None:
+        # The banner appears while focus is still on the check button: without an announcement
+        # a screen-reader user would not learn that the check has finished, or how it went.
+        announce(self, self.spoken_text)

@@ -1,4 +1,4 @@
-"""The "Get help now" button and the crisis card."""
+"""The "Get help now" button and the crisis card, also when the clinic profile is broken."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from app.profile import ClinicProfile
+from app.profile import ClinicProfile, PhoneNumber
+from app.ui.bridge import Bridge
 from app.ui.crisis_card import CrisisCard
+from app.ui.main import load_profile_or_explain
 from app.ui.main_window import MainWindow
+from tests.gui.fakes import FakeDevices, ScriptedCheck
 
 pytestmark = pytest.mark.gui
 
@@ -84,3 +87,134 @@ def test_crisis_card_needs_no_network(
     card.show()
     qtbot.waitExposed(card)
     assert card.number_labels["crisis"].text() == "988"
+
+
+def card_text(card: CrisisCard) -> str:
+    """Everything the card shows or gives a screen reader, as one string."""
+    labels = card.findChildren(QLabel)
+    parts = [label.text() for label in labels] + [label.accessibleName() for label in labels]
+    return "\n".join([*parts, card.announcement])
+
+
+def test_the_emergency_number_comes_from_the_profile(qtbot: QtBot, styled_app: object) -> None:
+    profile = ClinicProfile(
+        crisis_line=PhoneNumber("Telefonseelsorge", "0800 111 0 111"), emergency_number="112"
+    )
+    card = CrisisCard(profile)
+    qtbot.addWidget(card)
+    text = card_text(card)
+    assert "If you are in immediate danger, call 112." in text
+    assert "911" not in text
+
+
+def test_without_a_profile_the_emergency_number_is_911(qtbot: QtBot, styled_app: object) -> None:
+    card = CrisisCard(ClinicProfile())
+    qtbot.addWidget(card)
+    assert "If you are in immediate danger, call 911." in card_text(card)
+
+
+@pytest.fixture
+def warnings_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        QMessageBox, "warning", lambda parent, title, text, *a: shown.append((title, text))
+    )
+    return shown
+
+
+ONE_BAD_VALUE = """\
+[clinic]
+name = "Riverside Couples IOP"
+
+[servers]
+session = "https://sessions.example-clinic.org"
+
+[bandwidth]
+min_mbps = "fast"
+
+[phones]
+clinic = { label = "Clinic front desk", number = "+1 555 0100" }
+emergency = "112"
+dial_in = [{ label = "Session dial-in (audio only)", number = "+1 555 0123,,4567#" }]
+"""
+
+
+def start_window(
+    qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, devices: FakeDevices
+) -> MainWindow:
+    window = MainWindow(profile, bridge, devices, ScriptedCheck(devices))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
+    qtbot: QtBot,
+    tmp_path: Path,
+    bridge: Bridge,
+    devices: FakeDevices,
+    warnings_shown: list[tuple[str, str]],
+) -> None:
+    path = tmp_path / "clinic-profile.toml"
+    path.write_text(ONE_BAD_VALUE, encoding="utf-8")
+    profile = load_profile_or_explain(path)
+
+    assert len(warnings_shown) == 1
+    title, text = warnings_shown[0]
+    assert title == "Tandem: some clinic settings left out"
+    assert "Tandem left out the minimum internet speed (bandwidth.min_mbps in the file)" in text
+    assert "Everything else in the file is in use." in text
+    assert "practice mode" not in text  # the clinic's server is still there
+    assert "Traceback" not in text and "Error" not in text
+
+    window = start_window(qtbot, bridge, profile, devices)
+    try:
+        card = window.open_crisis_card()
+        qtbot.waitExposed(card)
+        numbers = {key: label.text() for key, label in card.number_labels.items()}
+        assert numbers == {
+            "crisis": "988",
+            "clinic": "+1 555 0100",
+            "dial_in_0": "+1 555 0123,,4567#",
+        }
+        assert "call 112." in card_text(card)
+        assert card.note is None  # every number arrived: nothing to apologise for
+    finally:
+        window.shutdown()
+
+
+def test_a_file_that_cannot_be_read_says_so_and_the_card_says_call_the_clinic(
+    qtbot: QtBot,
+    tmp_path: Path,
+    bridge: Bridge,
+    devices: FakeDevices,
+    warnings_shown: list[tuple[str, str]],
+) -> None:
+    path = tmp_path / "clinic-profile.toml"
+    path.write_text('[phones]\nclinic = "+1 555 0100"\nemergency = 112"\n', encoding="utf-8")
+    profile = load_profile_or_explain(path)
+
+    assert profile == ClinicProfile() and profile.practice_mode
+    ((title, text),) = warnings_shown
+    assert title == "Tandem: clinic settings not read"
+    assert text.startswith(
+        "Tandem could not read your clinic's settings file (clinic-profile.toml): "
+        "line 3 is not written correctly."
+    )
+    assert "practice mode" in text and "Call your clinic" in text
+    assert "Invalid" not in text and "column" not in text  # not tomllib's own words
+
+    window = start_window(qtbot, bridge, profile, devices)
+    try:
+        card = window.open_crisis_card()
+        qtbot.waitExposed(card)
+        assert {key: label.text() for key, label in card.number_labels.items()} == {"crisis": "988"}
+        assert card.note is not None and card.note.isVisible()
+        assert card.note.text() == (
+            "Tandem could not read your clinic's settings file, so your clinic's own numbers "
+            "are not shown here. Call your clinic on the number your care team gave you."
+        )
+        assert "call 911." in card_text(card)
+    finally:
+        window.shutdown()

@@ -1,4 +1,7 @@
-"""The clinic profile: the sample parses, bad values say what to change, none is practice mode."""
+"""The clinic profile: the sample parses, bad values say what to change, none is practice mode.
+
+`read_profile` keeps every usable setting of a file with a bad value; `load_profile` is strict.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from app import profile as profile_module
-from app.profile import ClinicProfile, PhoneNumber, ProfileError, load_profile, parse_profile
+from app.profile import (
+    WHOLE_FILE,
+    ClinicProfile,
+    PhoneNumber,
+    ProfileError,
+    load_profile,
+    parse_profile,
+    read_profile,
+    salvage_profile,
+)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "clinic-profile.sample.toml"
 
@@ -30,7 +42,9 @@ def test_the_sample_profile_parses() -> None:
     assert profile.dial_in_numbers == (
         PhoneNumber("Session dial-in (audio only)", "+1 555 0123,,4567#"),
     )
+    assert profile.emergency_number == "911"
     assert profile.source == SAMPLE
+    assert profile.problems == ()
     assert not profile.practice_mode
 
 
@@ -84,7 +98,8 @@ def test_unknown_keys_are_ignored() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[bandwidth]\nmin_mbps = -1\n", "bandwidth.min_download_mbps must be a positive number"),
+        ("[bandwidth]\nmin_mbps = -1\n", "bandwidth.min_mbps must be a positive number"),
+        ("[bandwidth]\nmin_download_mbps = -1\n", "bandwidth.min_download_mbps must be a posit"),
         ("[bandwidth]\nmin_mbps = 0\n", "must be a positive number of Mbps"),
         ('[bandwidth]\nmin_upload_mbps = "fast"\n', "bandwidth.min_upload_mbps .*'fast'"),
         ("[bandwidth]\nmin_mbps = true\n", "positive number"),
@@ -94,10 +109,18 @@ def test_unknown_keys_are_ignored() -> None:
         ('[servers]\nsession = "http://host:99999"\n', "servers.session must name a server"),
         ("[bandwidth]\nmin_mbps = nan\n", "must be a positive number of Mbps"),
         ("[bandwidth]\nmin_download_mbps = inf\n", "must be a positive number of Mbps"),
-        ('clinic = "Riverside"\n', r"\[clinic\] must be a table"),
+        ('clinic = "Riverside"\n', r"clinic must be a table, like \[clinic\]"),
         ('[phones]\ndial_in = "+1 555"\n', "phones.dial_in must be a list"),
         ('[phones]\nclinic = { label = "Desk" }\n', "phones.clinic must be a phone number"),
         ("[phones]\ncrisis_line = 988\n", "phones.crisis_line must be a phone number"),
+        ('[phones]\ncrisis_line = ""\n', "phones.crisis_line must be a phone number"),
+        ('[phones]\nclinic = { number = " " }\n', "phones.clinic must be a phone number"),
+        ('[phones]\ndial_in = ["+1 555", 5]\n', r"phones.dial_in\[1\] must be a phone number"),
+        (
+            "[phones]\nemergency = 112\n",
+            'phones.emergency must be a phone number in quotes, like "112"',
+        ),
+        ('[phones]\nemergency = "the police"\n', "phones.emergency must be a phone number"),
         ("[servers\nsession = 1\n", "Cannot read the clinic profile"),
     ],
 )
@@ -111,3 +134,96 @@ def test_a_file_that_is_not_text_is_a_profile_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(ProfileError, match="Cannot read the clinic profile"):
         load_profile(path)
+
+
+def test_the_emergency_number_comes_from_the_profile() -> None:
+    assert ClinicProfile().emergency_number == "911"
+    assert parse_profile({"phones": {"emergency": " 112 "}}).emergency_number == "112"
+
+
+BROKEN_SPEED = """\
+[servers]
+session = "https://sessions.example-clinic.org"
+
+[bandwidth]
+min_mbps = "fast"
+
+[phones]
+crisis_line = { label = "Samaritans", number = "116 123" }
+clinic = { label = "Clinic front desk", number = "+44 20 7946 0100" }
+emergency = "999"
+dial_in = ["+44 20 7946 0123", { label = "no number" }, "+44 20 7946 0124"]
+"""
+
+
+def test_one_bad_value_leaves_every_other_setting_in_place(tmp_path: Path) -> None:
+    path = write(tmp_path, BROKEN_SPEED)
+    profile = read_profile(path)
+    assert profile.server_url == "https://sessions.example-clinic.org"
+    assert profile.crisis_line == PhoneNumber("Samaritans", "116 123")
+    assert profile.clinic_phone == PhoneNumber("Clinic front desk", "+44 20 7946 0100")
+    assert profile.emergency_number == "999"
+    # Only the broken dial-in entry is dropped; its neighbours stay.
+    assert [n.number for n in profile.dial_in_numbers] == ["+44 20 7946 0123", "+44 20 7946 0124"]
+    assert profile.min_download_mbps == profile.min_upload_mbps == 5.0
+    assert profile.source == path
+    assert [p.setting for p in profile.problems] == ["bandwidth.min_mbps", "phones.dial_in[1]"]
+    assert not profile.unreadable
+    assert profile.phones_incomplete
+
+
+def test_a_left_out_setting_is_named_in_plain_words() -> None:
+    profile = salvage_profile({"bandwidth": {"min_mbps": "fast"}})
+    (problem,) = profile.problems
+    assert problem.plain == (
+        "Tandem left out the minimum internet speed (bandwidth.min_mbps in the file): it must be "
+        "a positive number of Mbps (got 'fast'). Tandem uses 5 Mbps instead."
+    )
+    assert problem.detail == "bandwidth.min_mbps must be a positive number of Mbps (got 'fast')"
+
+
+def test_a_bad_table_costs_only_that_table() -> None:
+    profile = salvage_profile({"clinic": "Riverside", "phones": {"clinic": "+1 555 0100"}})
+    assert [p.setting for p in profile.problems] == ["clinic"]
+    assert profile.clinic_phone == PhoneNumber("+1 555 0100", "+1 555 0100")
+    assert not profile.phones_incomplete
+
+
+def test_the_strict_loader_still_stops_at_a_bad_value(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="bandwidth.min_mbps must be a positive number"):
+        load_profile(write(tmp_path, BROKEN_SPEED))
+
+
+def test_a_file_that_is_not_toml_gives_the_defaults_and_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[phones]\nclinic = "+1 555 0100"\n[servers\nsession = 1\n')
+    profile = read_profile(path)
+    assert profile == ClinicProfile()
+    assert profile.unreadable and profile.phones_incomplete
+    (problem,) = profile.problems
+    assert problem.setting == WHOLE_FILE
+    assert problem.plain == (
+        "Tandem could not read your clinic's settings file (clinic-profile.toml): "
+        "line 3 is not written correctly."
+    )
+    # tomllib's own wording is for the log and the command line, not for the couple.
+    assert "Expected" in problem.detail and "Expected" not in problem.plain
+
+
+def test_a_named_profile_that_is_missing_is_read_as_unreadable(tmp_path: Path) -> None:
+    profile = read_profile(tmp_path / "nope.toml")
+    assert profile == ClinicProfile() and profile.unreadable
+    assert "could not find your clinic's settings file" in profile.problems[0].plain
+
+
+def test_a_file_that_is_not_text_is_read_as_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "clinic-profile.toml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    profile = read_profile(path)
+    assert profile.unreadable
+    assert profile.problems[0].plain.endswith("it is not a text file.")
+
+
+def test_no_user_profile_has_no_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profile_module, "user_profile_path", lambda: tmp_path / "missing.toml")
+    profile = read_profile()
+    assert profile.problems == () and not profile.phones_incomplete
