@@ -13,17 +13,18 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.checks import report_privacy
 from app.checks.result import CheckResult, MetricValue, Verdict, VerdictSummary, decide
 
 CHECK_NAMES: tuple[str, ...] = ("camera", "microphone", "speaker", "bandwidth")
 SKIPPED = "skipped"
-PUBLIC_SERVER = "public"
+PUBLIC_SERVER = report_privacy.PUBLIC_SERVER
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class EquipmentReport:
     the bandwidth was not measured. `practice_mode` is true when no clinic server was involved
     (the bandwidth was measured against a server this computer started for the check).
     `note` and `couple_label` are only what the user typed, and appear in the JSON only if set.
+    Nothing else personal goes out: metrics and the server pass through report_privacy (no
+    device names, file paths or credentials), for the JSON and the HTML page alike.
     """
 
     results: tuple[CheckResult, ...]
@@ -66,6 +69,14 @@ class EquipmentReport:
                 return r
         return None
 
+    def with_result(self, result: CheckResult) -> EquipmentReport:
+        """This report with `result` in place of the check of the same name (e.g. the speaker
+        check once the person said whether they heard the tone)."""
+        results = tuple(result if r.name == result.name else r for r in self.results)
+        if result.name not in {r.name for r in self.results}:
+            raise ValueError(f"no {result.name} check in this report")
+        return replace(self, results=results)
+
     def check_json(self, name: str) -> dict[str, Any]:
         """One check's entry of the JSON report."""
         r = self.result(name)
@@ -73,7 +84,8 @@ class EquipmentReport:
             reason = self.skipped.get(name, "Not checked")
             return {"status": SKIPPED, "reason": reason, "fix": "", "metrics": {}}
         entry = r.to_json()
-        entry["metrics"] = {k: _json_safe(v) for k, v in r.metrics.items()}
+        metrics = report_privacy.report_metrics(r.metrics)
+        entry["metrics"] = {k: _json_safe(v) for k, v in metrics.items()}
         return entry
 
     def to_json(self) -> dict[str, Any]:
@@ -86,7 +98,7 @@ class EquipmentReport:
             "created_at": _iso_utc(self.created_at),
             "app_version": self.app_version,
             "practice_mode": self.practice_mode,
-            "server": self.server,
+            "server": report_privacy.report_server(self.server),
         }
         if self.note:
             data["note"] = self.note

@@ -104,7 +104,8 @@ def render_report_html(report: EquipmentReport) -> str:
     for name in CHECK_NAMES:
         parts.extend(_check_section(name, data["checks"][name]))
     parts.append("<footer>")
-    parts.append(f"<p>Measured against: {_e(_server_words(report.server))}. ")
+    server = data["server"] or (None if report.server is None else "the clinic's server")
+    parts.append(f"<p>Measured against: {_e(_server_words(server))}. ")
     parts.append(f"The check took {data['duration_s']:.1f} seconds.</p>")
     parts.append(
         "<p>This page lists only what was measured on this computer. It holds no names or "

@@ -20,7 +20,7 @@ TONE_DBFS = -12.0
 LISTEN_EXTRA_S = 0.6  # the microphone may start a little after the tone does
 JOIN_MARGIN_S = 3.0
 
-_RETRY = "Then press “Check again”."
+_RETRY = "Then run the check again."
 DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
     DeviceProblem.NOT_FOUND: (
         "We could not find speakers or headphones",
@@ -28,7 +28,7 @@ DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
     ),
     DeviceProblem.NO_AUDIO_SYSTEM: (
         "The sound system of your computer is not working",
-        "Restart your computer. If this message comes back, please call the clinic's support line.",
+        "Restart your computer. If this message comes back, please call your clinic.",
     ),
     DeviceProblem.BUSY: (
         "Another program is using your speakers",
@@ -51,14 +51,41 @@ DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
 }
 
 
+UNCONFIRMED_REASON = "We played a test tone but could not confirm you heard it"
+UNCONFIRMED_FIX = (
+    "Listen for a short beep when the check runs. If you hear nothing, turn the volume up, make "
+    "sure the right speakers or headphones are chosen, and check that your headphones are "
+    "plugged in, then run the check again."
+)
+NOT_HEARD_REASON = "You did not hear the test tone"
+NOT_HEARD_FIX = (
+    "Turn the volume up on your computer and on your speakers, choose the right speakers or "
+    "headphones in Tandem's Speaker list, and check that your headphones are plugged in all "
+    f"the way. {_RETRY}"
+)
+# Who confirmed that the tone came out: the microphone (it heard it), the person (they said
+# so), or nobody yet. The app asks the person when it is "nobody"; the command line cannot.
+CONFIRMED_BY = "confirmed_by"
+NOBODY = "nobody"
+
+
 class _Listener:
-    """Records with the microphone on a worker thread while the tone plays."""
+    """Records with the microphone on a worker thread while the tone plays.
+
+    Constructing it does nothing; `start()` opens the microphone, so the tone and the recording
+    begin together and a listener made but never started leaves no device open.
+    """
 
     def __init__(self, mic: Microphone, seconds: float) -> None:
         self.samples: AudioBlock | None = None
         self.error: DeviceError | None = None
         self._mic = mic
         self._seconds = seconds
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
         self._thread = threading.Thread(target=self._run, name="speaker-check-mic", daemon=True)
         self._thread.start()
 
@@ -69,18 +96,57 @@ class _Listener:
             self.error = error
 
     def join(self) -> bool:
+        """Wait for the recording; True when it ended (an unstarted listener never ends)."""
+        if self._thread is None:
+            return False
         self._thread.join(self._seconds + JOIN_MARGIN_S)
         return not self._thread.is_alive()
+
+
+def needs_confirmation(result: CheckResult) -> bool:
+    """True for a speaker result that only the person can confirm (nothing heard the tone)."""
+    return (
+        result.name == NAME
+        and result.status is Status.WARN
+        and result.metrics.get(CONFIRMED_BY) == NOBODY
+    )
+
+
+def confirm_heard(result: CheckResult, heard: bool) -> CheckResult:
+    """The person's answer to "Did you hear the tone?": yes is a pass, no is a fail with a fix."""
+    metrics: dict[str, MetricValue] = {**result.metrics, CONFIRMED_BY: "person"}
+    metrics["person_heard"] = heard
+    if heard:
+        return CheckResult(NAME, Status.PASS, metrics=metrics)
+    return CheckResult(NAME, Status.FAIL, NOT_HEARD_REASON, NOT_HEARD_FIX, metrics)
+
+
+def _unconfirmed(metrics: dict[str, MetricValue]) -> CheckResult:
+    return CheckResult(
+        NAME,
+        Status.WARN,
+        UNCONFIRMED_REASON,
+        UNCONFIRMED_FIX,
+        {**metrics, CONFIRMED_BY: NOBODY},
+    )
 
 
 def check_speaker(
     speaker: Speaker, mic: Microphone | None, progress: ProgressCallback | None = None
 ) -> CheckResult:
-    """Play a 1 kHz tone; if `mic` hears it, warn that a shared laptop's speakers will echo."""
+    """Play a 1 kHz tone and listen for it with `mic`.
+
+    Only the microphone hearing the tone proves that sound came out; it then warns that a
+    shared laptop's speakers will echo. Otherwise (headphones, no microphone, a microphone that
+    could not listen) the result is a warning that nobody confirmed the tone, which the app
+    turns into a question for the person (`needs_confirmation`, `confirm_heard`).
+    """
     report = progress or ignore_progress
     report(Progress(NAME, 0.0, "Playing a short test sound…"))
     tone = sine(TONE_HZ, TONE_S, speaker.samplerate, TONE_DBFS)
     listener = _Listener(mic, TONE_S + LISTEN_EXTRA_S) if mic is not None else None
+    if listener is not None:
+        listener.start()
     try:
         speaker.play(tone)
     except DeviceError as error:
@@ -90,22 +156,21 @@ def check_speaker(
     metrics: dict[str, MetricValue] = {"tone_hz": TONE_HZ, "samplerate": speaker.samplerate}
     if listener is None or mic is None:
         report(Progress(NAME, 1.0, "Test sound played"))
-        return CheckResult(NAME, Status.PASS, metrics={**metrics, "tone_heard": None})
+        return _unconfirmed({**metrics, "tone_heard": None})
     report(Progress(NAME, 0.7, "Listening for the test sound…"))
     finished = listener.join()
     if not finished or listener.error is not None or listener.samples is None:
-        # The speaker worked; only the echo test could not run, which is the microphone's business.
+        # The microphone could not listen (its own check says why); only the person can say.
         problem = listener.error.problem.value if listener.error else "timeout"
         log.info("speaker check: could not listen for the tone (%s)", problem)
         report(Progress(NAME, 1.0, "Test sound played"))
-        return CheckResult(
-            NAME, Status.PASS, metrics={**metrics, "tone_heard": None, "listen_problem": problem}
-        )
+        return _unconfirmed({**metrics, "tone_heard": None, "listen_problem": problem})
     try:
         detection = detect_tone(listener.samples, mic.samplerate, TONE_HZ)
     except ValueError as error:
         log.info("speaker check: unusable recording: %s", error)
-        return CheckResult(NAME, Status.PASS, metrics={**metrics, "tone_heard": None})
+        report(Progress(NAME, 1.0, "Test sound played"))
+        return _unconfirmed({**metrics, "tone_heard": None})
     metrics.update(
         tone_heard=detection.heard,
         tone_level_dbfs=round(detection.tone_level_dbfs, 1),
@@ -120,6 +185,7 @@ def check_speaker(
             "of themselves",
             "Use headphones if you can (a headphone splitter lets you both listen from one "
             "computer). If you must use the speakers, turn them down a little.",
-            metrics,
+            {**metrics, CONFIRMED_BY: "microphone"},
         )
-    return CheckResult(NAME, Status.PASS, metrics=metrics)
+    # Headphones, most likely: good for echo, but nothing proves the tone was heard.
+    return _unconfirmed(metrics)

@@ -74,22 +74,49 @@ def _check_device(sd: Any, device: str | int | None, kind: str) -> None:
         raise DeviceError(DeviceProblem.NOT_FOUND, f"{info.get('name')} has no {kind} channels")
 
 
-def _run_with_deadline(fn: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Run a possibly blocking PortAudio call on a daemon thread, waiting at most `timeout`."""
+def _run_with_deadline(
+    fn: Callable[[], Any],
+    timeout: float,
+    what: str,
+    release_late: Callable[[Any], None] | None = None,
+) -> Any:
+    """Run a possibly blocking PortAudio call on a daemon thread, waiting at most `timeout`.
+
+    A call that succeeds after the caller gave up has opened something nobody will ever close:
+    `release_late` is then called with its value on the worker thread, so a stream that opened
+    too late does not keep the microphone or the speakers busy for the life of the process.
+    """
     outcome: dict[str, Any] = {}
     done = threading.Event()
+    lock = threading.Lock()  # decides, once, whether the value goes to the caller or is released
+    abandoned = False
 
     def run() -> None:
         try:
-            outcome["value"] = fn()
+            value = fn()
         except Exception as error:  # handed to the caller
             outcome["error"] = error
-        finally:
             done.set()
+            return
+        with lock:
+            late = abandoned
+            if not late:
+                outcome["value"] = value
+                done.set()
+        if late and release_late is not None:
+            log.info("%s finished after its deadline; releasing what it opened", what)
+            try:
+                release_late(value)
+            except Exception as error:  # nobody is waiting for it any more
+                log.warning("releasing after %s failed: %s", what, error)
 
     threading.Thread(target=run, name=f"audio-{what}", daemon=True).start()
     if not done.wait(timeout):
-        raise DeviceError(DeviceProblem.TIMEOUT, f"{what} took longer than {timeout:g} s")
+        with lock:
+            if not done.is_set():
+                abandoned = True
+        if abandoned:
+            raise DeviceError(DeviceProblem.TIMEOUT, f"{what} took longer than {timeout:g} s")
     if "error" in outcome:
         error = outcome["error"]
         if isinstance(error, DeviceError):
@@ -124,7 +151,13 @@ def _open_stream(
         stream.start()
         return stream
 
-    return _Stream(_run_with_deadline(start, START_MARGIN_S, f"opening {what}"), what)
+    def close_late(stream: Any) -> None:
+        stream.close()
+
+    return _Stream(
+        _run_with_deadline(start, START_MARGIN_S, f"opening {what}", release_late=close_late),
+        what,
+    )
 
 
 class SoundDeviceMicrophone:

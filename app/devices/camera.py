@@ -42,7 +42,19 @@ class _Worker:
         while (job := self._jobs.get()) is not None:
             job()
 
-    def call(self, fn: Callable[[], T], timeout: float, what: str) -> T:
+    def call(
+        self,
+        fn: Callable[[], T],
+        timeout: float,
+        what: str,
+        release_late: Callable[[T], None] | None = None,
+    ) -> T:
+        """Run `fn` on this thread, waiting at most `timeout`.
+
+        A job already running when the deadline passes cannot be stopped; if it then succeeds,
+        what it opened belongs to nobody. `release_late` gets that value (on this worker, after
+        the job) so a camera that opened too late is closed instead of staying on, light and all.
+        """
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def job() -> None:
@@ -57,13 +69,29 @@ class _Worker:
         try:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
-            future.cancel()
+            if not future.cancel() and release_late is not None:
+                future.add_done_callback(_released_if_succeeded(release_late, what))
             raise DeviceError(
                 DeviceProblem.TIMEOUT, f"{what} took longer than {timeout:g} s"
             ) from None
 
     def stop(self) -> None:
         self._jobs.put(None)
+
+
+def _released_if_succeeded(
+    release: Callable[[T], None], what: str
+) -> Callable[[concurrent.futures.Future[T]], None]:
+    def done(future: concurrent.futures.Future[T]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        log.info("%s finished after its deadline; releasing what it opened", what)
+        try:
+            release(future.result())
+        except Exception as error:  # nobody is waiting for it any more
+            log.warning("releasing after %s failed: %s", what, error)
+
+    return done
 
 
 def _cv2() -> Any:
@@ -112,7 +140,9 @@ class OpenCVCamera:
         self._precheck()
         worker = _Worker(f"camera-{self.source}")
         try:
-            capture = worker.call(self._open_capture, timeout, "opening the camera")
+            capture = worker.call(
+                self._open_capture, timeout, "opening the camera", release_late=_release
+            )
         except DeviceError:
             worker.stop()
             raise
@@ -207,6 +237,10 @@ class OpenCVCamera:
             except DeviceError as error:
                 log.warning("camera %s did not close: %s", self.source, error)
         worker.stop()
+
+
+def _release(capture: Any) -> None:
+    capture.release()
 
 
 def open_camera(source: str | None) -> Camera:

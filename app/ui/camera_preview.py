@@ -65,6 +65,10 @@ class CameraPreview(QWidget):
         self._image: QImage | None = None
         self._message = "Camera is off"
         self.frames_shown = 0
+        # Workers that may still hold the camera (stop() only asks them to let go), and who is
+        # waiting for them to finish: the call must not open a camera the preview still holds.
+        self._holders = 0
+        self._release_waiters: list[Callable[[], None]] = []
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // PREVIEW_FPS)
         self._timer.timeout.connect(self._take_frame)
@@ -86,6 +90,28 @@ class CameraPreview(QWidget):
     def message(self) -> str:
         return self._message
 
+    @property
+    def holds_camera(self) -> bool:
+        """True while a worker may still have the camera open (even after stop())."""
+        return self._holders > 0
+
+    def when_released(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the GUI thread once no worker holds the camera (now if none does).
+
+        Only stop() makes that happen; a start() meanwhile delays it until that one ends too.
+        """
+        if self._holders == 0:
+            callback()
+        else:
+            self._release_waiters.append(callback)
+
+    def _worker_ended(self) -> None:
+        self._holders -= 1
+        if self._holders == 0:
+            waiters, self._release_waiters = self._release_waiters, []
+            for waiter in waiters:
+                waiter()
+
     def start(self, make_camera: Callable[[], Camera]) -> None:
         self.stop("Starting the camera…")
         stop = threading.Event()
@@ -94,10 +120,12 @@ class CameraPreview(QWidget):
         slot = self._slot
 
         def ended(_: None) -> None:
+            self._worker_ended()
             if self._stop is stop:
                 self.stop("Camera is off")
 
         def failed(exc: BaseException) -> None:
+            self._worker_ended()
             if self._stop is not stop:
                 return
             if isinstance(exc, DeviceError):
@@ -110,6 +138,7 @@ class CameraPreview(QWidget):
         self._bridge.run_blocking(
             read_frames, make_camera, slot, stop, on_done=ended, on_error=failed, context=self
         )
+        self._holders += 1
         self._timer.start()
 
     def stop(self, message: str = "Camera is off") -> None:

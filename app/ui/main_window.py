@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -39,6 +39,9 @@ PRACTICE_CALL_TEXT = (
 )
 JOIN_TOKEN_ENV = "TANDEM_JOIN_TOKEN"
 LOOPBACK_ENV = "TANDEM_ICE_LOOPBACK"
+# Longest wait for the preview and meter to close the camera and microphone before a call
+# (their own deadlines: open 3 s + read 1 s + close 2 s for the camera).
+RELEASE_GRACE_MS = 8000
 
 
 class _HasSecret(Protocol):
@@ -85,6 +88,11 @@ class MainWindow(QMainWindow):
         self.crisis_card: CrisisCard | None = None
         self._server_future: concurrent.futures.Future[PracticeServer] | None = None
         self.practice_server: PracticeServer | None = None
+        self._joining: CallSetup | None = None  # waiting for the preview to release the devices
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setInterval(RELEASE_GRACE_MS)
+        self._release_timer.timeout.connect(self._devices_not_released)
         self.setWindowTitle("Tandem")
         self.resize(1100, 860)
 
@@ -182,7 +190,7 @@ class MainWindow(QMainWindow):
     def join_session(self, token: str | None = None) -> bool:
         """Go to the call page: the practice room with a simulated therapist, or the clinic's
         session with the join code the user was given. False if there is nothing to join."""
-        if self.call_page.in_call:
+        if self.call_page.in_call or self._joining is not None:
             return False
         choice = self.preflight.choice()
         setup: CallSetup | None = None
@@ -215,11 +223,29 @@ class MainWindow(QMainWindow):
         )
         if setup.companion is not None:
             self._show_mode(PRACTICE_CALL_TEXT)
-        # Showing the call page hides the check page, which lets go of the camera and mic.
+        # Showing the call page hides the check page, which stops the preview and the meter;
+        # the call opens the camera and microphone only once they have really let go of them.
         self.pages.setCurrentWidget(self.call_page)
+        self._joining = setup
+        self._release_timer.start()
+        self.preflight.release_devices(lambda: self._start_call(setup))
+        return True
+
+    def _start_call(self, setup: CallSetup) -> None:
+        if self._joining is not setup:  # already started (or given up on) by the other path
+            return
+        self._joining = None
+        self._release_timer.stop()
         self.call_page.start(setup)
         self.call_page.controls.mute_button.setFocus(Qt.FocusReason.OtherFocusReason)
-        return True
+
+    def _devices_not_released(self) -> None:
+        # The devices' own deadlines end a preview within seconds; this is a last resort so a
+        # stuck driver cannot keep the person out of their session (the call says if it's busy).
+        setup = self._joining
+        if setup is not None:
+            log.warning("the preview did not release the devices in time; joining anyway")
+            self._start_call(setup)
 
     def _ask_join_code(self) -> str | None:
         code, ok = QInputDialog.getText(
@@ -239,6 +265,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the call, the live devices, any running check and the practice server
         (blocking)."""
+        self._joining = None
+        self._release_timer.stop()
         self.call_page.shutdown()
         self.preflight.stop_check()
         self.preflight.preview.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -26,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.checks.progress import Progress
+from app.checks.report import EquipmentReport
 from app.checks.result import CheckResult
+from app.checks.speaker import confirm_heard
 from app.devices.base import DeviceError, DeviceInfo
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
@@ -46,6 +49,7 @@ from app.ui.services import (
     report_results,
     report_skipped,
 )
+from app.ui.speaker_card import SpeakerCard
 from app.ui.verdict_banner import VerdictBanner
 from app.ui.wording import CHECK_ORDER
 
@@ -102,7 +106,7 @@ class PreflightPage(QWidget):
         title.setObjectName("sectionTitle")
         intro = QLabel(
             "Let's make sure your camera, microphone, speaker and internet connection are "
-            "ready for your session. It takes about a minute, and nothing is shared with "
+            "ready for your session. It takes a few seconds, and nothing is shared with "
             "anyone while you check."
         )
         intro.setWordWrap(True)
@@ -160,10 +164,12 @@ class PreflightPage(QWidget):
         self.banner.hide()
         outer.addWidget(self.banner)
 
+        self.speaker_card = SpeakerCard()
+        self.speaker_card.question.answered.connect(self._on_tone_answered)
         self.cards_grid = QGridLayout()
         self.cards_grid.setSpacing(12)
         for name in CHECK_ORDER:
-            self.cards[name] = ResultCard(name)
+            self.cards[name] = ResultCard(name) if name != "speaker" else self.speaker_card
         self._place_cards(columns=2)
         outer.addLayout(self.cards_grid)
 
@@ -199,6 +205,11 @@ class PreflightPage(QWidget):
         for name in CHECK_ORDER:
             self.setTabOrder(previous, self.cards[name])
             previous = self.cards[name]
+            if previous is self.speaker_card:  # its answers, when it asks, come right after it
+                question = self.speaker_card.question
+                for answer in (question.yes_button, question.no_button):
+                    self.setTabOrder(previous, answer)
+                    previous = answer
         self.setTabOrder(previous, self.save_button)
         self.setTabOrder(self.save_button, self.join_button)
         self.camera_picker.changed.connect(self._restart_camera)
@@ -299,6 +310,23 @@ class PreflightPage(QWidget):
             self.meter.start(lambda: self._devices.microphone(mic_id))
         else:
             self.meter.stop("No microphone found")
+
+    def release_devices(self, then: Callable[[], None]) -> None:
+        """Stop the preview and the meter; call `then` once both have closed their devices.
+
+        Stopping only asks their workers to let go (closing a camera can take a moment); a call
+        that opened the camera before that would find it busy. `then` runs on the GUI thread.
+        """
+        self._stop_live()
+        waiting = {"camera", "microphone"}
+
+        def released(device: str) -> None:
+            waiting.discard(device)
+            if not waiting:
+                then()
+
+        self.preview.when_released(lambda: released("camera"))
+        self.meter.when_released(lambda: released("microphone"))
 
     def _stop_live(self, why: str = "") -> None:
         self.preview.stop(why or "Camera is off")
@@ -405,6 +433,9 @@ class PreflightPage(QWidget):
             for name, reason in report_skipped(report).items():
                 if name in self.cards:
                     self.cards[name].show_skipped(reason)
+            speaker = next((r for r in report_results(report) if r.name == "speaker"), None)
+            if speaker is not None:
+                self.speaker_card.ask_if_unconfirmed(speaker)
             self.banner.show_summary(report.summary)
         elif cancelled:
             self.banner.show_problem(
@@ -425,6 +456,25 @@ class PreflightPage(QWidget):
         self.banner.setFocus(Qt.FocusReason.OtherFocusReason)
         self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
         self.check_finished.emit(report)
+
+    def _on_tone_answered(self, heard: bool) -> None:
+        """The person's answer replaces the unconfirmed speaker result, in the report too."""
+        report = self.report
+        if report is None or self.running:
+            return
+        current = next((r for r in report_results(report) if r.name == "speaker"), None)
+        if current is None:
+            return
+        answered = confirm_heard(current, heard)
+        if isinstance(report, EquipmentReport):
+            report = report.with_result(answered)
+        else:  # another Report implementation: the card still shows the answer
+            log.info("the report cannot take the speaker answer; only the card shows it")
+        self.report = report
+        self.speaker_card.show_result(answered)
+        self.banner.show_summary(report.summary)
+        # The buttons just vanished: keep keyboard focus on the card that now says the outcome.
+        self.speaker_card.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _update_buttons(self) -> None:
         running = self.running

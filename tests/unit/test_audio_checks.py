@@ -19,8 +19,14 @@ from app.checks.audio_analysis import (
 )
 from app.checks.microphone import QUIET_LEVEL_DBFS, check_microphone
 from app.checks.progress import Progress
-from app.checks.result import Status
-from app.checks.speaker import TONE_HZ, check_speaker
+from app.checks.result import CheckResult, Status
+from app.checks.speaker import (
+    TONE_HZ,
+    _Listener,
+    check_speaker,
+    confirm_heard,
+    needs_confirmation,
+)
 from app.devices.base import AudioBlock, DeviceError, DeviceProblem
 from app.devices.fakes import FakeMicrophone, FakeSpeaker, MicMode
 
@@ -221,25 +227,80 @@ def test_echo_heard_by_the_microphone_warns_about_headphones() -> None:
     assert_plain(result.reason + " " + result.fix)
 
 
-def test_tone_not_heard_passes() -> None:
+def assert_unconfirmed(result: CheckResult) -> None:
+    """Nothing proved the tone was heard: a warning in plain words, never a plain pass."""
+    assert result.status is Status.WARN
+    assert result.reason == "We played a test tone but could not confirm you heard it"
+    assert "volume" in result.fix and "headphones" in result.fix
+    assert_plain(result.reason + " " + result.fix)
+    assert needs_confirmation(result)
+
+
+def test_tone_not_heard_is_not_a_pass() -> None:
     microphone = mic("noise", level_dbfs=-45.0)
     result = check_speaker(FakeSpeaker(realtime=False), microphone)
-    assert result.status is Status.PASS and result.reason == ""
+    assert_unconfirmed(result)
     assert result.metrics["tone_heard"] is False
 
 
 def test_without_a_microphone_the_speaker_check_only_plays() -> None:
     speaker = FakeSpeaker(realtime=False)
     result = check_speaker(speaker, None)
-    assert result.status is Status.PASS and result.metrics["tone_heard"] is None
+    assert_unconfirmed(result)
+    assert result.metrics["tone_heard"] is None
     played = speaker.played[0]
     assert played.size == 48000 and detect_tone(played, 48000, TONE_HZ).heard
 
 
 def test_a_broken_microphone_does_not_fail_the_speaker() -> None:
     result = check_speaker(FakeSpeaker(realtime=False), mic(fail=DeviceProblem.BUSY))
-    assert result.status is Status.PASS
+    assert_unconfirmed(result)
     assert result.metrics["listen_problem"] == "busy"
+
+
+def test_a_tone_the_microphone_heard_needs_no_question() -> None:
+    microphone = mic("noise", level_dbfs=-45.0)
+    result = check_speaker(FakeSpeaker(echo_into=microphone, realtime=False), microphone)
+    assert result.metrics["confirmed_by"] == "microphone"
+    assert not needs_confirmation(result)
+
+
+def test_the_person_hearing_the_tone_turns_it_into_a_pass() -> None:
+    result = confirm_heard(check_speaker(FakeSpeaker(realtime=False), None), heard=True)
+    assert result.status is Status.PASS and result.reason == "" and result.fix == ""
+    assert result.metrics["confirmed_by"] == "person" and result.metrics["person_heard"] is True
+    assert result.metrics["tone_hz"] == TONE_HZ  # the measured figures stay
+    assert not needs_confirmation(result)
+
+
+def test_the_person_not_hearing_the_tone_is_a_fail_with_a_fix() -> None:
+    result = confirm_heard(check_speaker(FakeSpeaker(realtime=False), None), heard=False)
+    assert result.status is Status.FAIL and result.reason
+    for words in ("volume", "speakers or headphones", "plugged in"):
+        assert words in result.fix
+    assert_plain(result.reason + " " + result.fix)
+    assert result.metrics["person_heard"] is False
+    assert not needs_confirmation(result)
+
+
+class _CountingMicrophone(FakeMicrophone):
+    def __init__(self) -> None:
+        super().__init__("silence", realtime=False)
+        self.recordings = 0
+
+    def record(self, seconds: float) -> AudioBlock:
+        self.recordings += 1
+        return super().record(seconds)
+
+
+def test_the_listener_records_only_once_started() -> None:
+    microphone = _CountingMicrophone()
+    listener = _Listener(microphone, 0.1)
+    assert not listener.join()  # nothing runs until start(): no device was opened
+    assert microphone.recordings == 0
+    listener.start()
+    assert listener.join()
+    assert microphone.recordings == 1 and listener.samples is not None
 
 
 @pytest.mark.parametrize(
