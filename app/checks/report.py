@@ -26,6 +26,10 @@ CHECK_NAMES: tuple[str, ...] = ("camera", "microphone", "speaker", "bandwidth")
 SKIPPED = "skipped"
 PUBLIC_SERVER = report_privacy.PUBLIC_SERVER
 
+# What a person types for the report (their names, a note for the clinic): enough for a
+# sentence or two, never a document pasted by mistake.
+MAX_TYPED_CHARS = 500
+
 
 @dataclass(frozen=True)
 class EquipmentReport:
@@ -68,6 +72,14 @@ class EquipmentReport:
             if r.name == name:
                 return r
         return None
+
+    def with_details(self, couple_label: str, note: str) -> EquipmentReport:
+        """This report with what the person typed for the clinic (trimmed to MAX_TYPED_CHARS)."""
+        return replace(
+            self,
+            couple_label=couple_label.strip()[:MAX_TYPED_CHARS],
+            note=note.strip()[:MAX_TYPED_CHARS],
+        )
 
     def with_result(self, result: CheckResult) -> EquipmentReport:
         """This report with `result` in place of the check of the same name (e.g. the speaker

@@ -66,6 +66,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="minimum Mbps each way (default: the clinic profile's, else 5)",
     )
+    parser.add_argument(
+        "--label",
+        metavar="TEXT",
+        default="",
+        help="who the report is for (e.g. your names or initials); the report names nobody "
+        "unless you give this",
+    )
+    parser.add_argument(
+        "--note", metavar="TEXT", default="", help="a note for your clinic, put on the report"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +112,7 @@ def _exit_if_checks_still_run(code: int) -> None:
 
 
 def _check(args: argparse.Namespace, profile: ClinicProfile, cancel: threading.Event) -> int:
+    from app.checks.report import MAX_TYPED_CHARS
     from app.checks.runner import CheckPlan, run_equipment_check
 
     min_dl = args.min_mbps if args.min_mbps is not None else profile.min_download_mbps
@@ -109,7 +120,17 @@ def _check(args: argparse.Namespace, profile: ClinicProfile, cancel: threading.E
     if min_dl <= 0 or min_ul <= 0:
         print("tandem check: --min-mbps must be a positive number", file=sys.stderr)
         return 2
+    typed = {"--label": args.label.strip(), "--note": args.note.strip()}
+    for option, text in typed.items():
+        if len(text) > MAX_TYPED_CHARS:
+            print(
+                f"tandem check: {option} is limited to {MAX_TYPED_CHARS} characters",
+                file=sys.stderr,
+            )
+            return 2
     plan = CheckPlan(
+        couple_label=typed["--label"],
+        note=typed["--note"],
         camera_source=args.camera,
         mic_device=_device(args.mic),
         speaker_device=_device(args.speaker),

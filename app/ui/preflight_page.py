@@ -38,6 +38,7 @@ from app.ui.check_progress import CheckProgress
 from app.ui.device_picker import DevicePicker
 from app.ui.device_words import device_problem_words
 from app.ui.level_meter import LevelMeter
+from app.ui.report_details import ReportDetails
 from app.ui.report_files import ReportSaveError, save_report
 from app.ui.result_card import ResultCard
 from app.ui.scroll import PageScrollArea
@@ -185,6 +186,9 @@ class PreflightPage(QWidget):
         self.join_button.setAccessibleName("Join session")
         self.join_button.setEnabled(False)
         self.join_button.clicked.connect(self.join_requested)
+        self.report_details = ReportDetails()
+        self.report_details.setEnabled(False)
+        outer.addWidget(self.report_details)
         actions = QHBoxLayout()
         actions.addWidget(self.save_button)
         actions.addStretch(1)
@@ -210,7 +214,9 @@ class PreflightPage(QWidget):
                 for answer in (question.yes_button, question.no_button):
                     self.setTabOrder(previous, answer)
                     previous = answer
-        self.setTabOrder(previous, self.save_button)
+        self.setTabOrder(previous, self.report_details.label_edit)
+        self.setTabOrder(self.report_details.label_edit, self.report_details.note_edit)
+        self.setTabOrder(self.report_details.note_edit, self.save_button)
         self.setTabOrder(self.save_button, self.join_button)
         self.camera_picker.changed.connect(self._restart_camera)
         self.mic_picker.changed.connect(self._restart_meter)
@@ -489,6 +495,7 @@ class PreflightPage(QWidget):
             self.check_button.setText("&Run again" if again else "C&heck my equipment")
             self.check_button.setAccessibleName("Run again" if again else "Check my equipment")
         self.save_button.setEnabled(self.report is not None and not running)
+        self.report_details.setEnabled(self.save_button.isEnabled())
         can_join = bool(self._server_url) and not running and not self._server_pending
         self.join_button.setEnabled(can_join)
         if self._practice:
@@ -516,8 +523,9 @@ class PreflightPage(QWidget):
         )
         if not chosen:
             return False
+        details = self.report_details
         try:
-            written = save_report(report, Path(chosen))
+            written = save_report(report.with_details(details.label, details.note), Path(chosen))
         except ReportSaveError as exc:
             QMessageBox.critical(
                 self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +86,16 @@ class FakeReport:
 
         path.write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
 
+    couple_label: str = ""
+    note: str = ""
+
     def render_html(self) -> str:
         rows = "".join(f"<li>{r.name}: {r.status.value}</li>" for r in self.results)
-        return f"<html><body><h1>Equipment report</h1><ul>{rows}</ul></body></html>"
+        typed = f"<p>{self.couple_label}</p><p>{self.note}</p>"
+        return f"<html><body><h1>Equipment report</h1>{typed}<ul>{rows}</ul></body></html>"
+
+    def with_details(self, couple_label: str, note: str) -> FakeReport:
+        return replace(self, couple_label=couple_label, note=note)
 
 
 GOOD = [

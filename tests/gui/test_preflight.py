@@ -194,6 +194,23 @@ def test_save_report_writes_html_and_json(
     assert '"verdict": "ready_with_warnings"' in (tmp_path / "my report.json").read_text()
 
 
+def test_the_saved_report_carries_only_the_names_the_couple_typed(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = window.preflight
+    assert not page.report_details.isEnabled()  # nothing to describe before a check
+    run_check(qtbot, window)
+    assert page.report_details.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "r"), ""))
+    assert page.save_report()
+    assert "Sam" not in (tmp_path / "r.html").read_text(encoding="utf-8")
+    QTest.keyClicks(page.report_details.label_edit, "  Sam & Alex ")
+    QTest.keyClicks(page.report_details.note_edit, "We share one laptop")
+    assert page.save_report()
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<p>Sam & Alex</p><p>We share one laptop</p>" in html
+
+
 def test_a_failed_save_says_so_and_keeps_the_report(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

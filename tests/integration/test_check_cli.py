@@ -227,6 +227,24 @@ def test_practice_mode_ignores_a_proxy_in_the_environment(
     assert bandwidth["metrics"]["upload_basis"] == "received"
 
 
+def test_the_report_names_only_who_the_user_typed(
+    session_server: str, camera_video: Path, no_user_profile: dict[str, str]
+) -> None:
+    common = ("--json", "--camera", str(camera_video), "--no-speaker", "--server", session_server)
+    typed = ("--label", "Sam & Alex", "--note", "We share one laptop")
+    code, out, _ = finish(start(check_cmd(*common, *typed), no_user_profile))
+    report = json.loads(out)
+    assert (report["couple_label"], report["note"]) == ("Sam & Alex", "We share one laptop")
+    assert_report_shape(
+        {k: v for k, v in report.items() if k not in ("couple_label", "note")}, code
+    )
+
+    too_long = start(check_cmd(*common, "--note", "x" * 501), no_user_profile)
+    code, out, err = finish(too_long)
+    assert (code, out) == (2, "")
+    assert "--note is limited to 500 characters" in err
+
+
 def test_human_summary_with_the_clinic_profile(
     session_server: str, camera_video: Path, tmp_path: Path, no_user_profile: dict[str, str]
 ) -> None:
