@@ -31,6 +31,7 @@ from app.call.events import (
     PeerConnected,
     PeerJoined,
     PeerLeft,
+    PeerStats,
     RemoteFrame,
     StateChanged,
     StatsReport,
@@ -41,6 +42,7 @@ from app.call.media import (
     LocalVideoTrack,
     MicrophoneAudioTrack,
 )
+from app.call.negotiation import NEGOTIATION_DEADLINE_S, Deadlines
 from app.call.peer import (
     RemotePeer,
     disable_loopback_candidates,
@@ -62,6 +64,7 @@ from app.call.signaling import (
     websocket_url,
 )
 from app.call.state import CallInput, CallStateMachine
+from app.call.video_profile import AdaptSettings, VideoAdapter, ladder_for
 from app.devices.base import Camera, Microphone, Speaker
 
 log = logging.getLogger(__name__)
@@ -97,10 +100,16 @@ class CallEngine:
         remote_frames: bool = True,
         signaling: Signaling | None = None,
         join_timeout: float = 10.0,
+        negotiation_deadline: float = NEGOTIATION_DEADLINE_S,
+        upload_mbps: float | None = None,
+        video_adaptation: AdaptSettings | None = None,
     ) -> None:
         """`video_track`/`audio_track` (e.g. the synthetic ones in app.call.media) replace
         `camera`/`microphone`; `remote_frames=False` skips the BGR conversion of remote video
-        (headless runs only count frames); `signaling` replaces the WebSocket (tests)."""
+        (headless runs only count frames); `signaling` replaces the WebSocket (tests);
+        `negotiation_deadline` is how long each peer connection may take to come up;
+        `upload_mbps` (the equipment check's upload) picks the video's starting size, and
+        `video_adaptation` replaces the thresholds that move it during the call (tests)."""
         self._token = token
         self._camera = camera
         self._microphone = microphone
@@ -115,6 +124,12 @@ class CallEngine:
         self._remote_frames = remote_frames
         self._signaling = signaling or WebSocketSignaling(websocket_url(server_url))
         self._join_timeout = join_timeout
+        self._upload_mbps = upload_mbps
+        self._video_adaptation = video_adaptation
+        self._adapter: VideoAdapter | None = None
+        self._deadlines: Deadlines[RemotePeer] = Deadlines(
+            negotiation_deadline, self._negotiation_overdue
+        )
         self._machine = CallStateMachine(self._state_changed, now=now)
         self._relay = MediaRelay()
         self._roster: dict[str, Peer] = {}
@@ -251,6 +266,16 @@ class CallEngine:
             self._audio = MicrophoneAudioTrack(self._microphone)
         self.set_muted(self._muted)
         self.set_camera_enabled(self._camera_enabled)
+        if self._video is not None:
+            # Never above the track's own size; start where the upload allows for those here.
+            video = self._video
+            self._adapter = VideoAdapter(
+                ladder_for(video.size, video.fps),
+                upload_kbps=None if self._upload_mbps is None else self._upload_mbps * 1000,
+                peers=len(self._roster),
+                settings=self._video_adaptation,
+            )
+            video.set_profile(self._adapter.profile.size, self._adapter.profile.fps)
 
     async def _fail_join(self, code: str, message: str) -> None:
         self._emit(CallError(self._now(), code, message))
@@ -267,6 +292,7 @@ class CallEngine:
 
     async def _shutdown(self) -> None:
         self._closing = True
+        self._deadlines.cancel_all()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -279,7 +305,7 @@ class CallEngine:
         with contextlib.suppress(Exception):
             await self._signaling.close()
         for track in (self._video, self._audio):
-            if isinstance(track, CameraVideoTrack):
+            if isinstance(track, CameraVideoTrack | MicrophoneAudioTrack):
                 await track.release()
             elif track is not None:
                 track.stop()
@@ -302,12 +328,14 @@ class CallEngine:
         )
         self._links[info.peer_id] = link
         self._gone.discard(info.peer_id)
+        self._deadlines.start(link)
         return link
 
     async def _drop_link(self, peer_id: str) -> bool:
         link = self._links.pop(peer_id, None)
         if link is None:
             return False
+        self._deadlines.settle(link)
         self._closing_links.add(link)
         try:
             await link.close()
@@ -341,12 +369,34 @@ class CallEngine:
     def _link_state(self, link: RemotePeer, state: str) -> None:
         if self._links.get(link.peer_id) is not link:
             return
-        if state == "connected" and not link.announced:
-            link.announced = True
-            self._emit(PeerConnected(self._now(), link.peer_id))
+        if state == "connected":
+            self._deadlines.settle(link)
+            if not link.announced:
+                link.announced = True
+                self._emit(PeerConnected(self._now(), link.peer_id))
         if state == "failed":
-            self._spawn(self._media_failed(link))
+            # Failing before it ever connected is the same news as the deadline's, only later.
+            self._spawn(self._media_failed(link) if link.announced else self._unreachable(link))
         self._update_connected()
+
+    def _negotiation_overdue(self, link: RemotePeer) -> None:
+        if not self._closing and self._links.get(link.peer_id) is link:
+            log.info("peer %s not connected after %.0f s", link.peer_id, self._deadlines.seconds)
+            self._spawn(self._unreachable(link))
+
+    async def _unreachable(self, link: RemotePeer) -> None:
+        """Tell the listener first (fallback acts on the code), then close only this link."""
+        if self._links.get(link.peer_id) is not link:
+            return
+        self._emit(
+            CallError(
+                self._now(),
+                "peer_unreachable",
+                "The connection to this participant could not be set up; the call goes on.",
+                peer_id=link.peer_id,
+            )
+        )
+        await self._media_failed(link)
 
     def _link_frame(self, link: RemotePeer, frame: av.VideoFrame) -> None:
         now = self._now()
@@ -462,6 +512,7 @@ class CallEngine:
         while True:
             due += STATS_INTERVAL_S
             await asyncio.sleep(max(due - loop.time(), 0.0))
+            connected: list[PeerStats] = []
             for link in list(self._links.values()):
                 try:
                     snapshot = await link.snapshot()
@@ -469,4 +520,21 @@ class CallEngine:
                     log.debug("no stats for peer %s: %s", link.peer_id, type(exc).__name__)
                     continue
                 if self._links.get(link.peer_id) is link:
-                    self._emit(StatsReport(snapshot.at, link.tracker.update(snapshot)))
+                    video = self._video
+                    stats = link.tracker.update(
+                        snapshot,
+                        sent_size=None if video is None else video.size,
+                        sent_fps=None if video is None else video.fps,
+                    )
+                    self._emit(StatsReport(snapshot.at, stats))
+                    if link.connected:  # a link still negotiating sends nothing yet
+                        connected.append(stats)
+            self._adapt_video(connected)
+
+    def _adapt_video(self, connected: list[PeerStats]) -> None:
+        """One stats second for the video adapter; a new profile applies from the next frame."""
+        if self._adapter is None or self._video is None:
+            return
+        profile = self._adapter.update(self._now(), connected, camera_on=self._camera_enabled)
+        if profile is not None:
+            self._video.set_profile(profile.size, profile.fps)

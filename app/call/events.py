@@ -43,6 +43,14 @@ class PeerStats:
     fps_in: float
     since_last_frame_s: float | None
     since_last_byte_s: float | None
+    # Loss of what we send, as the peer last reported it (RTCP, about once a second); None
+    # until its first report. packet_loss_pct above is what we receive.
+    packet_loss_out_pct: float | None = None
+    # What the local video is sent at right now (the same for every peer: one shared track);
+    # None without local video. app.call.video_profile moves these with the link.
+    sent_width: int | None = None
+    sent_height: int | None = None
+    sent_fps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,9 @@ class RemoteFrame:
 class PeerLeft:
     at: float
     peer_id: str
-    reason: str  # "left" | "timeout" | "replaced" (from the server) | "failed" (media failed)
+    # "left" | "timeout" | "replaced" (from the server) | "failed" (media failed, or never
+    # connected: a CallError `peer_unreachable` comes first)
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -119,12 +129,17 @@ class CallError:
     ...) and the engine's own: `server_unreachable` (no answer at the address), `server_closed`
     (closed before welcome), `server_lost` (the signaling connection dropped mid-call),
     `protocol_error` (a malformed server message: before welcome the join fails, after it the
-    message is ignored and the call goes on). The engine is FAILED after every code except a
-    `protocol_error` during the call."""
+    message is ignored and the call goes on), `peer_unreachable` (the connection to the peer
+    `peer_id` did not come up within the negotiation deadline, or failed before it ever did).
+    The engine is FAILED after every code except a `protocol_error` during the call and
+    `peer_unreachable`: then the engine has closed only that peer's connection (a PeerLeft with
+    reason "failed" follows) and the call goes on. app.call.refusal_words has the words a
+    person is shown for each code."""
 
     at: float
     code: str
     message: str
+    peer_id: str | None = None  # the peer concerned, for errors about one peer only
 
 
 CallEvent = (

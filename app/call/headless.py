@@ -65,7 +65,9 @@ def event_to_json(event: CallEvent) -> dict[str, Any] | None:
         case Left():
             return {"type": "left", "reason": event.reason}
         case CallError():
-            return {"type": "error", "code": event.code, "message": event.message}
+            error = {"type": "error", "code": event.code, "message": event.message}
+            # Only errors about one peer (peer_unreachable) name it; the call goes on after them.
+            return error if event.peer_id is None else {**error, "peer_id": event.peer_id}
         case RemoteFrame():
             return None
     return None

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import av
 import numpy as np
@@ -48,6 +48,10 @@ class _Pacer:
         self._next: float | None = None
         self.count = 0
 
+    def set_rate(self, rate: float) -> None:
+        """The frame already scheduled keeps its time; the ones after it follow the new rate."""
+        self._period = 1.0 / rate
+
     async def wait(self) -> int:
         now = time.monotonic()
         if self._next is None:
@@ -73,8 +77,22 @@ def to_i420(image: Frame) -> Frame:
     return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), np.uint8)
 
 
+def fit(image: Frame, size: tuple[int, int]) -> Frame:
+    """`image` scaled to `size` (width, height), or itself when it already has that size."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    import cv2
+
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
 class LocalVideoTrack(MediaStreamTrack):
-    """A paced video source; `enabled = False` sends black frames instead."""
+    """A paced video source; `enabled = False` sends black frames instead.
+
+    `set_profile()` changes the size and frame rate while the call runs (the link got worse or
+    better). aiortc's VP8 encoder starts afresh when the frame size changes, with a key frame,
+    so the other side just sees the new size; nothing needs renegotiating.
+    """
 
     kind = "video"
 
@@ -85,15 +103,37 @@ class LocalVideoTrack(MediaStreamTrack):
         self.enabled = True
         self._pacer = _Pacer(fps)
         self._time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+        self._pts = 0
         self._black = np.zeros((size[1], size[0], 3), np.uint8)
+
+    def set_profile(self, size: tuple[int, int], fps: int) -> None:
+        """Send `size` (width, height; both even, as 4:2:0 needs) at `fps` from the next frame on.
+
+        Call on the loop's thread, like everything else on a track.
+        """
+        if size == self.size and fps == self.fps:
+            return
+        if size[0] <= 0 or size[1] <= 0 or size[0] % 2 or size[1] % 2 or fps <= 0:
+            raise ValueError(f"cannot send {size[0]}x{size[1]} at {fps} fps")
+        if size != self.size:
+            self.size = size
+            self._black = np.zeros((size[1], size[0], 3), np.uint8)
+        if fps != self.fps:
+            self.fps = fps
+            self._pacer.set_rate(fps)
 
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
         index = await self._pacer.wait()
         image = await self.next_image(index) if self.enabled else self._black
+        # A frame read while the size changed still leaves at the size now asked for, so each
+        # change costs the encoders exactly one restart.
+        image = fit(image, self.size)
         frame = av.VideoFrame.from_ndarray(to_i420(image), format="yuv420p")
-        frame.pts = int(index * VIDEO_CLOCK_RATE / self.fps)
+        # Timestamps advance by each frame's own period: a rate change keeps them monotonic.
+        frame.pts = self._pts
+        self._pts += round(VIDEO_CLOCK_RATE / self.fps)
         frame.time_base = self._time_base
         return frame
 
@@ -106,20 +146,13 @@ class PatternVideoTrack(LocalVideoTrack):
 
     def __init__(self, size: tuple[int, int] = (640, 360), fps: int = 15) -> None:
         super().__init__(size, fps)
-        width, height = size
-        x = np.linspace(0, 255, width, dtype=np.float32)
-        y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
-        self._base = np.dstack(
-            [
-                np.broadcast_to(x, (height, width)),
-                np.broadcast_to(y, (height, width)),
-                np.broadcast_to(255 - x, (height, width)),
-            ]
-        ).astype(np.uint8)
+        self._base = _gradient(size)
 
     async def next_image(self, index: int) -> Frame:
         import cv2
 
+        if (self._base.shape[1], self._base.shape[0]) != self.size:  # set_profile() resized
+            self._base = _gradient(self.size)
         image = np.roll(self._base, (index * 4) % self.size[0], axis=1)
         cv2.putText(
             image,
@@ -131,6 +164,19 @@ class PatternVideoTrack(LocalVideoTrack):
             2,
         )
         return image
+
+
+def _gradient(size: tuple[int, int]) -> Frame:
+    width, height = size
+    x = np.linspace(0, 255, width, dtype=np.float32)
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    return np.dstack(
+        [
+            np.broadcast_to(x, (height, width)),
+            np.broadcast_to(y, (height, width)),
+            np.broadcast_to(255 - x, (height, width)),
+        ]
+    ).astype(np.uint8)
 
 
 class CameraVideoTrack(LocalVideoTrack):
@@ -145,20 +191,16 @@ class CameraVideoTrack(LocalVideoTrack):
         self._opened = False
         self._failed = False
         self._released = False
+        self._closed: Future[None] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-camera")
 
-    def _read(self) -> Frame:
-        import cv2
-
+    def _read(self, size: tuple[int, int]) -> Frame:
         if self._released:  # a read queued behind release() must not open the camera again
             raise DeviceError(DeviceProblem.FAILED, "the camera track has ended")
         if not self._opened:
             self._camera.open()
             self._opened = True
-        image = self._camera.read()
-        if (image.shape[1], image.shape[0]) != self.size:
-            return np.asarray(cv2.resize(image, self.size, interpolation=cv2.INTER_AREA), np.uint8)
-        return image
+        return fit(self._camera.read(), size)
 
     def _close(self) -> None:
         if self._opened:
@@ -174,7 +216,9 @@ class CameraVideoTrack(LocalVideoTrack):
         if self.readyState != "live":  # stopped while the pacer waited: the worker is gone
             raise MediaStreamError
         try:
-            image = await asyncio.get_running_loop().run_in_executor(self._worker, self._read)
+            image = await asyncio.get_running_loop().run_in_executor(
+                self._worker, self._read, self.size
+            )
         except DeviceError as exc:
             if not self._failed and not self._released:  # once, not 15 times a second
                 log.warning("camera read failed (%s); sending black frames", exc.problem.value)
@@ -186,16 +230,18 @@ class CameraVideoTrack(LocalVideoTrack):
     async def release(self) -> None:
         """Stop and close the camera before returning (leave() means the device is let go)."""
         self.stop()
-        if not self._released:
-            self._released = True
-            await asyncio.get_running_loop().run_in_executor(self._worker, self._close)
-            self._worker.shutdown(wait=False)
+        assert self._closed is not None
+        try:
+            await asyncio.wrap_future(self._closed)
+        except Exception as exc:  # leave() goes on: a camera that fails to close is gone anyway
+            log.warning("camera did not close cleanly: %s", type(exc).__name__)
 
     def stop(self) -> None:
+        """End the track at once; the camera closes on its worker thread (see release())."""
         super().stop()
-        if not self._released:  # not from the loop (release() is): close in the background
+        if not self._released:
             self._released = True
-            self._worker.submit(self._close)
+            self._closed = self._worker.submit(self._close)
             self._worker.shutdown(wait=False)
 
 
@@ -244,7 +290,12 @@ class ToneAudioTrack(LocalAudioTrack):
 
 
 class MicrophoneAudioTrack(LocalAudioTrack):
-    """Blocks from a `Microphone` stream, buffered by its audio thread, sent 20 ms at a time."""
+    """Blocks from a `Microphone` stream, buffered by its audio thread, sent 20 ms at a time.
+
+    Opening and closing the stream run on one worker thread, in order: a stop() that comes
+    while the stream is still opening queues its close behind the open, so the stream is closed
+    as soon as it exists, and the loop never waits on the sound system.
+    """
 
     def __init__(self, microphone: Microphone) -> None:
         super().__init__(microphone.samplerate)
@@ -252,8 +303,11 @@ class MicrophoneAudioTrack(LocalAudioTrack):
         self._buffer: collections.deque[AudioBlock] = collections.deque()
         self._buffered = 0
         self._lock = threading.Lock()
-        self._stream: AudioStream | None = None
+        self._stream: AudioStream | None = None  # only touched on the worker thread
         self._starting = False
+        self._released = False
+        self._closed: Future[None] | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-microphone")
 
     def _on_block(self, block: AudioBlock) -> None:  # audio thread: only buffers
         with self._lock:
@@ -262,14 +316,26 @@ class MicrophoneAudioTrack(LocalAudioTrack):
             while self._buffered > self.samplerate:  # keep at most one second
                 self._buffered -= self._buffer.popleft().size
 
+    def _open(self) -> None:  # worker thread
+        if self._released:  # stop() came while this job waited: never open the device
+            return
+        self._stream = self._microphone.start(self._on_block, self.samples)
+
+    def _close(self) -> None:  # worker thread, always after any _open
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+
     async def _start(self) -> None:
         self._starting = True
+        if self._released:
+            raise MediaStreamError
         try:
-            self._stream = await asyncio.to_thread(
-                self._microphone.start, self._on_block, self.samples
-            )
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._open)
         except DeviceError as exc:
             log.warning("microphone failed to start (%s); sending silence", exc.problem.value)
+        if self._released:  # stopped while opening: the queued close ends the stream
+            raise MediaStreamError
 
     async def next_block(self, index: int) -> AudioBlock:
         if not self._starting:
@@ -288,10 +354,21 @@ class MicrophoneAudioTrack(LocalAudioTrack):
         return out
 
     def stop(self) -> None:
+        """End the track at once; the stream closes on the worker thread (see release())."""
         super().stop()
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream = None
+        if not self._released:
+            self._released = True
+            self._closed = self._worker.submit(self._close)
+            self._worker.shutdown(wait=False)
+
+    async def release(self) -> None:
+        """Stop, and return once the microphone stream is closed (leave() lets the device go)."""
+        self.stop()
+        assert self._closed is not None
+        try:
+            await asyncio.wrap_future(self._closed)
+        except Exception as exc:  # a stream that fails to close is already out of our hands
+            log.warning("microphone did not close cleanly: %s", type(exc).__name__)
 
 
 class RemoteAudioSink:

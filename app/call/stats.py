@@ -30,6 +30,7 @@ class StatsSnapshot:
     jitter_ms: float | None = None
     frames_received: int = 0
     last_frame_at: float | None = None
+    lost_out: float | None = None  # 0-1: of what we sent, in the peer's last report interval
 
 
 def snapshot_from_report(
@@ -46,6 +47,7 @@ def snapshot_from_report(
     bytes_received = bytes_sent = packets_received = packets_lost = 0
     rtts: list[float] = []
     jitters: list[float] = []
+    lost_out: list[float] = []
     for entry in report.values():
         kind = getattr(entry, "type", "")
         if kind == "transport":
@@ -61,6 +63,10 @@ def snapshot_from_report(
             rtt = getattr(entry, "roundTripTime", None)
             if isinstance(rtt, int | float):
                 rtts.append(float(rtt))
+            # RTCP's 8-bit fixed point (0-255), as aiortc passes it on from the receiver report.
+            fraction = getattr(entry, "fractionLost", None)
+            if isinstance(fraction, int | float):
+                lost_out.append(min(max(float(fraction) / 256.0, 0.0), 1.0))
     return StatsSnapshot(
         at=at,
         bytes_received=bytes_received,
@@ -71,6 +77,7 @@ def snapshot_from_report(
         jitter_ms=max(jitters) if jitters else None,
         frames_received=frames_received,
         last_frame_at=last_frame_at,
+        lost_out=max(lost_out) if lost_out else None,
     )
 
 
@@ -88,7 +95,14 @@ class StatsTracker:
         if start is not None and start.bytes_received > 0:
             self._last_byte_at = start.at
 
-    def update(self, current: StatsSnapshot) -> PeerStats:
+    def update(
+        self,
+        current: StatsSnapshot,
+        *,
+        sent_size: tuple[int, int] | None = None,
+        sent_fps: int | None = None,
+    ) -> PeerStats:
+        """`sent_size` and `sent_fps` are the local video's current profile (None: no video)."""
         previous = self._previous or StatsSnapshot(at=current.at)
         self._previous = current
         seconds = current.at - previous.at
@@ -110,6 +124,10 @@ class StatsTracker:
             fps_in=_rate(current.frames_received - previous.frames_received, seconds),
             since_last_frame_s=_age(current.at, current.last_frame_at),
             since_last_byte_s=_age(current.at, self._last_byte_at),
+            packet_loss_out_pct=None if current.lost_out is None else 100.0 * current.lost_out,
+            sent_width=None if sent_size is None else sent_size[0],
+            sent_height=None if sent_size is None else sent_size[1],
+            sent_fps=sent_fps,
         )
 
 

@@ -23,7 +23,9 @@ TOKEN_ENV = "TANDEM_JOIN_TOKEN"
 EPILOG = f"""\
 output: one JSON object per line on stdout, each with "type" and "t" (unix seconds):
   joined, state, peer_joined, peer_connected, first_frame (ms_since_join), stats (once a second
-  per peer), peer_left (reason), left, error (code, message). Logs go to stderr.
+  per peer), peer_left (reason), left, error (code, message; peer_id too when the code is
+  peer_unreachable: that connection did not come up in time and was closed, the call goes on).
+  Logs go to stderr.
 
 exit status:
   {EXIT_LEFT}  left the call (--duration elapsed, SIGINT or SIGTERM)

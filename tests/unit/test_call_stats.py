@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.call.events import StatsReport
+from app.call.headless import event_to_json
 from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
 
 
@@ -98,6 +100,7 @@ class Entry:
     packetsLost: int = 0  # noqa: N815
     jitter: int = 0
     roundTripTime: float | None = None  # noqa: N815
+    fractionLost: int | None = None  # noqa: N815
 
 
 def test_snapshot_from_an_aiortc_shaped_report() -> None:
@@ -128,3 +131,44 @@ def test_snapshot_from_an_aiortc_shaped_report() -> None:
 def test_snapshot_from_an_empty_report() -> None:
     snap = snapshot_from_report({}, at=1.0, frames_received=0, last_frame_at=None)
     assert snap == StatsSnapshot(at=1.0)
+
+
+def test_the_sent_video_profile_is_reported() -> None:
+    tracker = StatsTracker("p", StatsSnapshot(at=0.0))
+    stats = tracker.update(StatsSnapshot(at=1.0), sent_size=(480, 270), sent_fps=15)
+    assert (stats.sent_width, stats.sent_height, stats.sent_fps) == (480, 270, 15)
+    without = tracker.update(StatsSnapshot(at=2.0))
+    assert (without.sent_width, without.sent_height, without.sent_fps) == (None, None, None)
+
+
+def test_the_headless_stats_line_carries_the_sent_profile() -> None:
+    stats = StatsTracker("p", StatsSnapshot(at=0.0)).update(
+        StatsSnapshot(at=1.0), sent_size=(320, 180), sent_fps=10
+    )
+    line = event_to_json(StatsReport(1.0, stats))
+    assert line is not None
+    assert (line["type"], line["sent_width"], line["sent_height"], line["sent_fps"]) == (
+        "stats",
+        320,
+        180,
+        10,
+    )
+
+
+def test_outgoing_loss_is_the_peers_last_reported_fraction() -> None:
+    report = {
+        "rv": Entry("remote-inbound-rtp", kind="video", roundTripTime=0.03, fractionLost=64),
+        "ra": Entry("remote-inbound-rtp", kind="audio", roundTripTime=0.03, fractionLost=3),
+    }
+    snap = snapshot_from_report(report, at=1.0, frames_received=0, last_frame_at=None)
+    assert snap.lost_out == 0.25  # RTCP's 64/256 beats the audio's 3/256
+    stats = StatsTracker("p", StatsSnapshot(at=0.0)).update(snap)
+    assert stats.packet_loss_out_pct == 25.0
+    assert stats.packet_loss_pct == 0.0  # what we receive is another matter
+
+
+def test_no_receiver_report_yet_means_outgoing_loss_unknown() -> None:
+    report = {"rv": Entry("remote-inbound-rtp", roundTripTime=0.03)}
+    snap = snapshot_from_report(report, at=1.0, frames_received=0, last_frame_at=None)
+    assert snap.lost_out is None
+    assert StatsTracker("p").update(snap).packet_loss_out_pct is None

@@ -1,0 +1,84 @@
+"""What a person is told when the session server refuses them or the call breaks, by error code.
+
+The server's own `message` is written for whoever reads logs ("the token is for another room");
+the person at home needs to know what happened in everyday words and what to do next. Codes
+are stable (docs/protocol.md and the engine's own, see app.call.events.CallError); the headless
+participant keeps printing the code and the server's message.
+
+Every sentence names the next step. The call page adds the general way out ("try again from the
+equipment check, or join by phone") after it, so the sentences here do not repeat it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+_ASK_CLINIC = "Please ask your clinic for a new join code."
+_NOT_UNDERSTOOD = (
+    "Tandem and your clinic's server did not understand each other. "
+    "Please update Tandem, or call your clinic."
+)
+
+_WORDS: dict[str, str] = {
+    # --- the session server's refusals (docs/protocol.md, "Errors") ---
+    "token_invalid": f"Your join code was not accepted. It may be incomplete. {_ASK_CLINIC}",
+    "token_expired": f"Your join code has expired. {_ASK_CLINIC}",
+    "token_wrong_room": f"Your join code is for a different session. {_ASK_CLINIC}",
+    "token_wrong_role": (
+        f"Your join code is meant for someone else's part in the session. {_ASK_CLINIC}"
+    ),
+    "room_full": (
+        "Your session is already full. If you or your partner joined on another device, "
+        "please use that one, or call your clinic."
+    ),
+    "version_unsupported": (
+        "This version of Tandem is too old for your clinic's server. "
+        "Please update Tandem, or call your clinic."
+    ),
+    "join_timeout": (
+        "Joining took too long because the connection is slow. Please try again in a moment."
+    ),
+    "replaced": (
+        "You joined this session from another window or device, so this one was closed. "
+        "Carry on there, or join again here."
+    ),
+    # Non-fatal: the engine only logs these during a call; words in case one ends a join.
+    "bad_message": _NOT_UNDERSTOOD,
+    "too_large": _NOT_UNDERSTOOD,
+    "unknown_type": _NOT_UNDERSTOOD,
+    "unknown_peer": (
+        "One of the others left the session as Tandem tried to reach them. "
+        "Please wait a moment for them to come back."
+    ),
+    "not_joined": "Tandem lost its place in the session. Please try again in a moment.",
+    # --- the call engine's own codes (app.call.events.CallError) ---
+    "server_unreachable": (
+        "Tandem could not reach your clinic. Please check that you are connected to the "
+        "internet, then try again."
+    ),
+    "server_closed": "Your clinic's server closed the connection. Please try again in a moment.",
+    "server_lost": (
+        "The connection to your session was lost. Please check your internet connection, "
+        "then join again."
+    ),
+    "protocol_error": _NOT_UNDERSTOOD,
+    "peer_unreachable": (
+        "Tandem could not connect you to one of the others in the session. "
+        "They may have a network problem; the session goes on for everyone else."
+    ),
+}
+
+DEFAULT_WORDS = (
+    "Something went wrong and Tandem could not keep you in the session. "
+    "Please try again in a moment, or call your clinic."
+)
+
+PLAIN_WORDS: Mapping[str, str] = MappingProxyType(_WORDS)
+"""Every known error code -> what a person is told."""
+
+
+def plain_words(code: str) -> str:
+    """The sentence a person is shown for `code`; DEFAULT_WORDS for a code this version lacks
+    (a newer server's), never the server's own technical message."""
+    return PLAIN_WORDS.get(code, DEFAULT_WORDS)
