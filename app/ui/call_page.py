@@ -5,7 +5,6 @@ network and nothing here decodes or scales video."""
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
 from collections.abc import Callable
@@ -36,7 +35,9 @@ from app.call.events import (
     StatsReport,
 )
 from app.call.quality import assess
-from app.devices.base import Camera, DeviceError, Microphone, Speaker
+from app.call.refusal_words import plain_words
+from app.call.session import CallSession, DeviceFactories, LocalDevices
+from app.devices.base import Camera, DeviceError, DeviceProblem, Microphone, Speaker
 from app.ui.bridge import Bridge
 from app.ui.call_controls import CallControls
 from app.ui.practice_session import SimulatedTherapist
@@ -65,7 +66,7 @@ PAGE_STYLE = """
 #waitingPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 12px; }
 #waitingTitle { font-size: 18pt; font-weight: 600; color: #1f3d6e; }
 #callStatus { font-size: 14pt; font-weight: 600; color: #1f3d6e; }
-#toggleState { color: #47505c; font-size: 11pt; }
+#toggleState, #selfNote { color: #47505c; font-size: 11pt; }
 QPushButton#toggleButton { min-width: 110px; }
 QPushButton#toggleButton:checked { background: #fff4e5; border: 2px solid #a15c00; }
 QPushButton#leaveButton { min-width: 150px; color: #ffffff; background: #8c1d18;
@@ -73,6 +74,15 @@ QPushButton#leaveButton { min-width: 150px; color: #ffffff; background: #8c1d18;
 QPushButton#leaveButton:focus { border: 3px solid #1f3d6e; }
 """
 SELF_VIEW_SIZE = (224, 126)
+# The self view is small: its tile says a few words, the note under it says the rest.
+CAMERA_STARTING = "Starting your camera…"
+CAMERA_OFF = "Your camera is off"
+CAMERA_OFF_NOTE = "The others see a dark picture."
+NO_CAMERA = "No camera"
+NO_CAMERA_NOTE = "You have no camera in this call. The others can still hear you."
+CAMERA_FAILED = "Camera could not start"
+HEARD_WITHOUT_CAMERA = "The others can still hear you."
+CAMERA_RETRY_HINT = "To try again, stop and start your camera."
 
 
 @dataclass(frozen=True)
@@ -89,71 +99,55 @@ class CallSetup:
     companion: SimulatedTherapist | None = None
     video_size: tuple[int, int] = (640, 360)
     fps: int = 15
+    # The equipment check's upload figure: the video starts at a size this link can carry.
+    upload_mbps: float | None = None
+
+
+def camera_problem_words(exc: DeviceError) -> str:
+    """The self view's note for a camera that could not start: what happened (by the device's
+    problem), that the call goes on with sound, and how to try again."""
+    reason = {
+        DeviceProblem.NOT_FOUND: "no camera was found",
+        DeviceProblem.BUSY: "another program is using it",
+        DeviceProblem.PERMISSION: "Tandem is not allowed to use it",
+        DeviceProblem.TIMEOUT: "it did not answer in time",
+    }.get(exc.problem)
+    what = "Your camera could not start" + ("" if reason is None else f": {reason}")
+    return f"{what}. {HEARD_WITHOUT_CAMERA} {CAMERA_RETRY_HINT}"
 
 
 class _Call:
-    """One call's engine; every method runs on the asyncio loop."""
+    """One call as the page sees it: its setup, the Qt-free session on the asyncio loop, and
+    the future of its join (leave() waits for it, so a test can too)."""
 
-    def __init__(self, setup: CallSetup, store: FrameStore, bridge: Bridge) -> None:
+    def __init__(self, setup: CallSetup, session: CallSession) -> None:
         self.setup = setup
-        self._store = store
-        self._bridge = bridge
-        self.engine: CallEngine | None = None
-        self.camera: SharedCamera | None = None
+        self.session = session
+        self.join_future: concurrent.futures.Future[bool] | None = None
 
-    async def join(self) -> None:
-        setup = self.setup
-        camera = microphone = speaker = None
-        if setup.make_camera is not None:
-            camera = SharedCamera(await asyncio.to_thread(setup.make_camera), self._store)
-            self.camera = camera
-            try:
-                await asyncio.to_thread(camera.open)
-            except DeviceError as exc:  # the call goes on without video; the page says so
-                log.warning("camera could not start: %s", exc.problem.value)
-        if setup.make_microphone is not None:
-            microphone = await asyncio.to_thread(setup.make_microphone)
-        if setup.make_speaker is not None:
-            speaker = await asyncio.to_thread(setup.make_speaker)
-        store = self._store
-        self.engine = CallEngine(
+    @property
+    def engine(self) -> CallEngine | None:
+        return self.session.engine
+
+
+def _engine_factory(
+    setup: CallSetup, store: FrameStore, bridge: Bridge
+) -> Callable[[LocalDevices], CallEngine]:
+    def make(devices: LocalDevices) -> CallEngine:
+        return CallEngine(
             setup.server_url,
             setup.token,
-            camera=camera,
-            microphone=microphone,
-            speaker=speaker,
-            listener=self._bridge.call_listener(lambda e: store.put(e.peer_id, e.frame)),
+            camera=devices.camera,
+            microphone=devices.microphone,
+            speaker=devices.speaker,
+            listener=bridge.call_listener(lambda e: store.put(e.peer_id, e.frame)),
             video_size=setup.video_size,
             fps=setup.fps,
             allow_loopback=setup.allow_loopback,
+            upload_mbps=setup.upload_mbps,
         )
-        try:
-            await self.engine.join()
-        except BaseException:
-            await self.close_camera()
-            raise
 
-    async def close_camera(self) -> None:
-        if self.camera is not None:
-            await asyncio.to_thread(self.camera.close)
-
-    async def leave(self) -> None:
-        if self.engine is not None:
-            await self.engine.leave()
-        await self.close_camera()
-
-    async def set_muted(self, muted: bool) -> None:
-        if self.engine is not None:
-            self.engine.set_muted(muted)
-
-    async def set_camera_enabled(self, enabled: bool) -> None:
-        if self.engine is not None:
-            self.engine.set_camera_enabled(enabled)
-        if self.camera is not None:
-            try:
-                await asyncio.to_thread(self.camera.open if enabled else self.camera.close)
-            except DeviceError as exc:
-                log.warning("camera could not start again: %s", exc.problem.value)
+    return make
 
 
 class CallPage(QWidget):
@@ -232,6 +226,16 @@ class CallPage(QWidget):
         self.self_view = VideoTile(self.store, SELF, "You", remote=False)
         self.self_view.setFixedSize(*SELF_VIEW_SIZE)
         self.self_view.setAccessibleName("Your own video")
+        self.self_note = QLabel()
+        self.self_note.setObjectName("selfNote")
+        self.self_note.setWordWrap(True)
+        self.self_note.setFixedWidth(SELF_VIEW_SIZE[0])
+        self.self_note.hide()
+        self_column = QVBoxLayout()
+        self_column.setSpacing(4)
+        self_column.addWidget(self.self_view)
+        self_column.addWidget(self.self_note)
+        self_column.addStretch(1)
         self.controls = CallControls()
         self.controls.mute_changed.connect(self._set_muted)
         self.controls.camera_changed.connect(self._set_camera)
@@ -243,7 +247,7 @@ class CallPage(QWidget):
         top = QHBoxLayout()
         top.setSpacing(16)
         top.addLayout(heading, 1)
-        top.addWidget(self.self_view, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(self_column)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 20)
@@ -270,19 +274,33 @@ class CallPage(QWidget):
         self._leaving = False
         self.error_text = ""
         self.controls.reset()
-        self.self_view.set_message(
-            "Starting your camera…" if setup.make_camera else "No camera: the others hear you"
-        )
+        if setup.make_camera is not None:
+            self._show_self_message(CAMERA_STARTING)
+        else:
+            self._show_self_message(NO_CAMERA, NO_CAMERA_NOTE)
         self._set_state(CallState.JOINING)
         self.stage.setCurrentWidget(self.waiting)
-        call = self._call = _Call(setup, self.store, self._bridge)
+        store, bridge = self.store, self._bridge
+        make_camera = setup.make_camera
+        session = CallSession(
+            DeviceFactories(
+                camera=(lambda: SharedCamera(make_camera(), store)) if make_camera else None,
+                microphone=setup.make_microphone,
+                speaker=setup.make_speaker,
+            ),
+            _engine_factory(setup, store, bridge),
+            lambda exc: bridge.call_soon_in_gui(lambda: self._camera_failed(call, exc), self),
+        )
+        call = self._call = _Call(setup, session)
 
-        def joined(_: None) -> None:
-            if self._call is call and setup.companion is not None:
-                self._bridge.run_blocking(setup.companion.start)
+        def joined(in_room: bool) -> None:
+            if in_room and self._call is call and not self._leaving:
+                if setup.companion is not None:
+                    self._bridge.run_blocking(setup.companion.start)
 
         def failed(exc: BaseException) -> None:
-            if self._call is not call:
+            # A join that fails while leaving is the leave's business: it ends "left".
+            if self._call is not call or self._leaving:
                 return
             log.warning("joining failed: %s", type(exc).__name__)
             self._call = None
@@ -291,10 +309,13 @@ class CallPage(QWidget):
                 self.error_text = "Tandem could not join the session."
             self._show_problem()
 
-        self._bridge.submit(call.join(), on_done=joined, on_error=failed, context=self)
+        call.join_future = self._bridge.submit(
+            session.join(), on_done=joined, on_error=failed, context=self
+        )
 
     def leave(self) -> concurrent.futures.Future[None] | None:
-        """Leave the call; the page says `finished("left")` once it is done."""
+        """Leave the call, also while it is still connecting (the join is stopped first); the
+        page says `finished("left")` once it is done."""
         call = self._call
         if call is None or self._leaving:
             return None
@@ -312,7 +333,9 @@ class CallPage(QWidget):
             log.warning("leaving failed: %s", exc)
             done()
 
-        return self._bridge.submit(call.leave(), on_done=done, on_error=failed, context=self)
+        return self._bridge.submit(
+            call.session.leave(), on_done=done, on_error=failed, context=self
+        )
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """App exit: leave and stop the simulated therapist (blocking, bounded)."""
@@ -320,7 +343,7 @@ class CallPage(QWidget):
         if call is None:
             return
         try:
-            self._bridge.submit(call.leave()).result(timeout)
+            self._bridge.submit(call.session.leave()).result(timeout)
         except Exception as exc:  # exiting anyway
             log.warning("leaving on exit failed: %s", exc)
         if call.setup.companion is not None:
@@ -358,7 +381,7 @@ class CallPage(QWidget):
             case PeerLeft():
                 self._remove_tile(event.peer_id)
             case CallError():
-                self.error_text = event.message
+                self.error_text = plain_words(event.code)
         self._update_stage()
 
     def _on_video_frame(self, source: str) -> None:
@@ -446,13 +469,29 @@ class CallPage(QWidget):
     # --- controls --------------------------------------------------------------------------
     def _set_muted(self, muted: bool) -> None:
         if self._call is not None:
-            self._bridge.submit(self._call.set_muted(muted))
+            self._bridge.submit(self._call.session.set_muted(muted))
 
     def _set_camera(self, on: bool) -> None:
         if not on:
             self.store.take(SELF)
-            self.self_view.set_message("Your camera is off. The others see a dark picture.")
+            self._show_self_message(CAMERA_OFF, CAMERA_OFF_NOTE)
         else:
-            self.self_view.set_message("Starting your camera…")
+            self._show_self_message(CAMERA_STARTING)
         if self._call is not None:
-            self._bridge.submit(self._call.set_camera_enabled(on))
+            self._bridge.submit(self._call.session.set_camera_enabled(on))
+
+    def _camera_failed(self, call: _Call, exc: DeviceError) -> None:
+        # A report about an earlier call, or an attempt the person has since switched off,
+        # must not cover what the self view says now.
+        if self._call is not call or not self.controls.camera_on:
+            return
+        self.store.take(SELF)
+        self._show_self_message(CAMERA_FAILED, camera_problem_words(exc))
+
+    def _show_self_message(self, message: str, note: str = "") -> None:
+        """A few words in the self view's tile (it is small), the rest in the note under it;
+        both are the tile's description for screen readers."""
+        self.self_view.set_message(message)
+        self.self_view.setAccessibleDescription(f"{message}. {note}" if note else message)
+        self.self_note.setText(note)
+        self.self_note.setVisible(bool(note))

@@ -28,7 +28,7 @@ from app.ui.crisis_card import CrisisCard
 from app.ui.emergency_button import EmergencyButton
 from app.ui.practice_session import SimulatedTherapist, practice_tokens
 from app.ui.preflight_page import PreflightPage
-from app.ui.services import CheckRunner, DeviceProvider
+from app.ui.services import CheckRunner, DeviceProvider, measured_upload_mbps
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
             make_speaker=(lambda: devices.speaker(speaker_id)) if speaker_id is not None else None,
             allow_loopback=setup.allow_loopback,
             companion=setup.companion,
+            upload_mbps=measured_upload_mbps(self.preflight.report),
         )
         if setup.companion is not None:
             self._show_mode(PRACTICE_CALL_TEXT)

@@ -46,6 +46,19 @@ class Report(Protocol):
     def with_details(self, couple_label: str, note: str) -> Report: ...
 
 
+def measured_upload_mbps(report: Report | None) -> float | None:
+    """The upload the equipment check measured, if it measured one (for the call's video size)."""
+    if report is None:
+        return None
+    results = report.results
+    found = results.values() if isinstance(results, Mapping) else results
+    for result in found:
+        value = result.metrics.get("upload_mbps") if result.name == "bandwidth" else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return None
+
+
 def report_skipped(report: Report) -> Mapping[str, str]:
     """Checks that did not run, with the reason in plain words (EquipmentReport.skipped)."""
     skipped = getattr(report, "skipped", None)

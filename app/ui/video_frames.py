@@ -98,6 +98,10 @@ class SharedCamera:
     whose `read()` waits for the next one. The self view so works in the waiting room, before
     anyone is there to send video to. `close()` (the call switching the camera off) stops the
     reader and lets go of the device; `open()` starts it again.
+
+    A device that fails to open is not tried again until `close()`: the call's video track
+    calls `open()` before every frame it wants, and a real camera can take seconds to fail, 15
+    times a second. Only the person switching the camera off and on again retries it.
     """
 
     def __init__(self, camera: Camera, store: FrameStore) -> None:
@@ -108,6 +112,7 @@ class SharedCamera:
         self._serial = 0
         self._read_serial = 0
         self._error: DeviceError | None = None
+        self._open_error: DeviceError | None = None  # why the last open() failed, until close()
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
 
@@ -119,7 +124,13 @@ class SharedCamera:
         with self._cond:
             if self._stop is not None:
                 return
-            self._camera.open(timeout)
+            if self._open_error is not None:
+                raise self._open_error
+            try:
+                self._camera.open(timeout)
+            except DeviceError as exc:
+                self._open_error = exc
+                raise
             self._error = None
             stop = self._stop = threading.Event()
             self._thread = threading.Thread(
@@ -169,6 +180,7 @@ class SharedCamera:
             stop, self._stop = self._stop, None
             thread, self._thread = self._thread, None
             self._frame = None
+            self._open_error = None
             self._cond.notify_all()
         if stop is not None:
             stop.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import pytest
 
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
+from app.server.rooms import JoinOutcome, Member, RoomRegistry
+from app.server.signaling import HUB_KEY, Hub
 from app.server.tokens import mint_token
 from app.ui.practice_session import headless_command
 
@@ -60,6 +63,57 @@ def start_headless(server: EmbeddedServer, room: str, role: str, name: str) -> H
         text=True,
     )
     return HeadlessPeer(process)
+
+
+def server_hub(server: EmbeddedServer) -> Hub:
+    """The running server's signaling hub (its registry is who the server counts as in a room)."""
+    assert server._runner is not None
+    return server._runner.app[HUB_KEY]
+
+
+def room_members(server: EmbeddedServer, room: str) -> list[Member]:
+    """Who the server counts as in `room` right now (asked on the server's own loop)."""
+    assert server._loop is not None
+    members = server_hub(server).registry.members(room)
+    return asyncio.run_coroutine_threadsafe(members, server._loop).result(5)
+
+
+class HeldRegistry:
+    """The server's registry with joins held at the door until `release()`: a client's join is
+    then in flight for as long as a test needs. `entered`/`done` say where the server is."""
+
+    def __init__(self, inner: RoomRegistry, loop: asyncio.AbstractEventLoop) -> None:
+        self.inner = inner
+        self.entered = threading.Event()
+        self.done = threading.Event()
+        self._loop = loop
+        self._door = asyncio.Event()  # waited on (and set) only on the server's loop
+
+    def release(self) -> None:
+        self._loop.call_soon_threadsafe(self._door.set)
+
+    async def join(self, room: str, member: Member) -> JoinOutcome:
+        self.entered.set()
+        await self._door.wait()
+        try:
+            return await self.inner.join(room, member)
+        finally:
+            self.done.set()
+
+    async def leave(self, room: str, peer_id: str) -> Member | None:
+        return await self.inner.leave(room, peer_id)
+
+    async def members(self, room: str) -> list[Member]:
+        return await self.inner.members(room)
+
+
+def hold_joins(server: EmbeddedServer) -> HeldRegistry:
+    """Hold every join at `server` until the returned registry's `release()`."""
+    hub = server_hub(server)
+    assert server._loop is not None
+    held = HeldRegistry(hub.registry, server._loop)
+    hub.registry = held
+    return held
 
 
 @pytest.fixture

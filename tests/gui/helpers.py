@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QWidget
+from pytestqt.qtbot import QtBot
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+
+def run_check(qtbot: QtBot, window: MainWindow) -> None:
+    """Press the check button once the device lists are in, and wait for the check to end."""
+    page = window.preflight
+    pickers = (page.camera_picker, page.mic_picker, page.speaker_picker)
+    qtbot.waitUntil(lambda: not any(p.combo.currentText().startswith("Looking") for p in pickers))
+    with qtbot.waitSignal(page.check_finished, timeout=10_000):
+        QTest.mouseClick(page.check_button, Qt.MouseButton.LeftButton)
 
 
 def clipped_widgets(root: QWidget) -> list[str]:

@@ -21,6 +21,7 @@ from app.ui.call_page import WAITING_TITLE
 from app.ui.main_window import JOIN_TOKEN_ENV, MainWindow
 from tests.gui.call_helpers import HeadlessPeer, headless_peers, session_server, start_headless
 from tests.gui.fakes import FakeDevices, ScriptedCheck
+from tests.gui.helpers import run_check
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 __all__ = ["headless_peers", "session_server"]  # fixtures
@@ -142,6 +143,7 @@ def test_a_refused_join_code_is_explained(qtbot: QtBot, clinic_window: MainWindo
 def test_practice_session_with_a_simulated_therapist(qtbot: QtBot, window: MainWindow) -> None:
     window.start_practice_mode(start_practice_server)
     qtbot.waitUntil(lambda: window.preflight.join_button.isEnabled(), timeout=10_000)
+    run_check(qtbot, window)  # its upload figure (4.1 Mbps) picks the call's first video size
     QTest.mouseClick(window.preflight.join_button, Qt.MouseButton.LeftButton)
     page = window.call_page
     assert "simulated" in window.mode_banner.text()
@@ -151,6 +153,7 @@ def test_practice_session_with_a_simulated_therapist(qtbot: QtBot, window: MainW
     qtbot.waitUntil(lambda: tile.frames_drawn >= 5, timeout=30_000)
     setup = page.setup
     assert setup is not None and setup.companion is not None
+    assert setup.upload_mbps == 4.1
     process = setup.companion.process
     assert process is not None
     page.leave()

@@ -17,17 +17,9 @@ from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
 from app.ui.main_window import MainWindow
 from tests.gui.fakes import FakeDevices, ScriptedCheck
-from tests.gui.helpers import clipped_widgets
+from tests.gui.helpers import clipped_widgets, run_check
 
 pytestmark = pytest.mark.gui
-
-
-def run_check(qtbot: QtBot, window: MainWindow) -> None:
-    page = window.preflight
-    pickers = (page.camera_picker, page.mic_picker, page.speaker_picker)
-    qtbot.waitUntil(lambda: not any(p.combo.currentText().startswith("Looking") for p in pickers))
-    with qtbot.waitSignal(page.check_finished, timeout=10_000):
-        QTest.mouseClick(page.check_button, Qt.MouseButton.LeftButton)
 
 
 def test_full_check_shows_each_card_and_the_verdict(
