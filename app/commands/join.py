@@ -51,6 +51,16 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of Mbps, like 4.5") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of Mbps")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -99,6 +109,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="video size sent (default 640x360)",
     )
     parser.add_argument("--fps", type=int, default=15, help="video frame rate sent (default 15)")
+    parser.add_argument(
+        "--upload-mbps",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="upload measured by tandem check: the video starts at a size this link can carry "
+        "(default: start at --size and adapt during the call)",
+    )
     parser.add_argument(
         "--allow-loopback",
         action="store_true",
@@ -157,6 +175,7 @@ async def _run(args: argparse.Namespace) -> int:
             fps=args.fps,
             allow_loopback=args.allow_loopback or os.environ.get(LOOPBACK_ENV, "") not in ("", "0"),
             remote_frames=False,
+            upload_mbps=args.upload_mbps,
             **_sources(args),
         )
     except ValueError as exc:
