@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from app.checks.device_problem import RETRY, DeviceWords, device_failure
 from app.checks.frame_analysis import FrameAnalyser, FrameStats
 from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
@@ -26,37 +27,29 @@ READ_TIMEOUT_S = 2.0
 PROGRESS_EVERY_S = 0.25
 MAX_FPS = 120.0  # caps the frames kept when a source delivers faster than any real camera
 
-_RETRY = "Then run the check again."
-DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
+DEVICE_WORDS: DeviceWords = {
     DeviceProblem.NOT_FOUND: (
         "We could not find a camera",
         "Plug in your camera, or switch it on. If your laptop has a camera switch or a sliding "
-        f"cover, open it. {_RETRY}",
+        f"cover, open it. {RETRY}",
     ),
     DeviceProblem.BUSY: (
         "Another program is using your camera",
-        f"Close other video programs, such as Zoom, Teams, Skype or a web browser. {_RETRY}",
+        f"Close other video programs, such as Zoom, Teams, Skype or a web browser. {RETRY}",
     ),
     DeviceProblem.PERMISSION: (
         "Tandem is not allowed to use your camera",
-        "Open your computer's privacy settings and allow Tandem to use the camera. " + _RETRY,
+        "Open your computer's privacy settings and allow Tandem to use the camera. " + RETRY,
     ),
     DeviceProblem.TIMEOUT: (
         "Your camera did not respond",
-        f"Unplug the camera and plug it in again, or restart your computer. {_RETRY}",
+        f"Unplug the camera and plug it in again, or restart your computer. {RETRY}",
     ),
     DeviceProblem.FAILED: (
         "Your camera is not working properly",
-        f"Unplug the camera and plug it in again, or restart your computer. {_RETRY}",
+        f"Unplug the camera and plug it in again, or restart your computer. {RETRY}",
     ),
 }
-
-
-def device_failure(error: DeviceError, metrics: dict[str, MetricValue]) -> CheckResult:
-    reason, fix = DEVICE_WORDS.get(error.problem, DEVICE_WORDS[DeviceProblem.FAILED])
-    log.info("camera check: device problem %s (%s)", error.problem.value, error.detail)
-    metrics = {**metrics, "problem": error.problem.value, "detail": error.detail}
-    return CheckResult(NAME, Status.FAIL, reason, fix, metrics)
 
 
 def check_camera(
@@ -76,13 +69,13 @@ def check_camera(
     try:
         camera.open(timeout=OPEN_TIMEOUT_S)
     except DeviceError as error:
-        return device_failure(error, {})
+        return device_failure(NAME, error, DEVICE_WORDS)
     try:
         elapsed = _capture(camera, analyser, duration_s, report, clock)
     except DeviceError as error:
-        return device_failure(error, _metrics(analyser.stats(), None))
+        return device_failure(NAME, error, DEVICE_WORDS, _metrics(analyser.stats(), None))
     except ValueError as error:  # the camera delivered something that is not a picture
-        return device_failure(DeviceError(DeviceProblem.FAILED, str(error)), {})
+        return device_failure(NAME, DeviceError(DeviceProblem.FAILED, str(error)), DEVICE_WORDS)
     finally:
         try:
             camera.close()
@@ -143,20 +136,20 @@ def judge(stats: FrameStats, fps: float) -> CheckResult:
         return result(
             Status.FAIL,
             "Your camera started but sent almost no pictures",
-            "Close other video programs, then unplug the camera and plug it in again. " + _RETRY,
+            "Close other video programs, then unplug the camera and plug it in again. " + RETRY,
         )
     if stats.mean_luma < BLACK_LUMA:
         return result(
             Status.FAIL,
             "Your camera is covered or the room is too dark",
-            "Uncover the camera lens and turn on a light facing you. " + _RETRY,
+            "Uncover the camera lens and turn on a light facing you. " + RETRY,
         )
     if stats.frozen_ratio >= FROZEN_RATIO:
         return result(
             Status.FAIL,
             "Your camera shows a still picture that does not move",
             "Close other video programs, then unplug the camera and plug it in again "
-            "(or restart your computer). " + _RETRY,
+            "(or restart your computer). " + RETRY,
         )
     if stats.mean_luma < DARK_LUMA:
         return result(

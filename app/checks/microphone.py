@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from app.checks.audio_analysis import LevelStats, level_stats
+from app.checks.device_problem import RETRY, SOUND_SYSTEM_WORDS, DeviceWords, device_failure
 from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
 from app.devices.base import DeviceError, DeviceProblem, Microphone
-
-log = logging.getLogger(__name__)
 
 NAME = "microphone"
 SILENT_PEAK_DBFS = -80.0  # nothing at all reached the computer: muted or dead (fail)
@@ -17,44 +14,29 @@ QUIET_LEVEL_DBFS = -55.0  # a voice this quiet is hard to follow (warn)
 CLIPPING_RATIO = 0.01  # 1 % of samples at full scale: audibly distorted (warn)
 INVALID_RATIO = 0.001  # samples that are not numbers: a broken driver (fail)
 
-_RETRY = "Then run the check again."
-DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
+DEVICE_WORDS: DeviceWords = {
     DeviceProblem.NOT_FOUND: (
         "We could not find a microphone",
-        f"Plug in a headset or a microphone. {_RETRY}",
+        f"Plug in a headset or a microphone. {RETRY}",
     ),
-    DeviceProblem.NO_AUDIO_SYSTEM: (
-        "The sound system of your computer is not working",
-        "Restart your computer. If this message comes back, please call your clinic.",
-    ),
+    DeviceProblem.NO_AUDIO_SYSTEM: SOUND_SYSTEM_WORDS,
     DeviceProblem.BUSY: (
         "Another program is using your microphone",
-        f"Close other call programs, such as Zoom, Teams or Skype. {_RETRY}",
+        f"Close other call programs, such as Zoom, Teams or Skype. {RETRY}",
     ),
     DeviceProblem.PERMISSION: (
         "Tandem is not allowed to use your microphone",
-        f"Open your computer's privacy settings and allow Tandem to use the microphone. {_RETRY}",
+        f"Open your computer's privacy settings and allow Tandem to use the microphone. {RETRY}",
     ),
     DeviceProblem.TIMEOUT: (
         "Your microphone did not respond",
-        "Unplug the headset or microphone and plug it in again, or restart your computer. "
-        + _RETRY,
+        "Unplug the headset or microphone and plug it in again, or restart your computer. " + RETRY,
     ),
     DeviceProblem.FAILED: (
         "Your microphone is not working properly",
-        "Unplug the headset or microphone and plug it in again, or restart your computer. "
-        + _RETRY,
+        "Unplug the headset or microphone and plug it in again, or restart your computer. " + RETRY,
     ),
 }
-
-
-def device_failure(
-    name: str, error: DeviceError, words: dict[DeviceProblem, tuple[str, str]]
-) -> CheckResult:
-    reason, fix = words.get(error.problem, words[DeviceProblem.FAILED])
-    log.info("%s check: device problem %s (%s)", name, error.problem.value, error.detail)
-    metrics: dict[str, MetricValue] = {"problem": error.problem.value, "detail": error.detail}
-    return CheckResult(name, Status.FAIL, reason, fix, metrics)
 
 
 def check_microphone(
@@ -96,7 +78,7 @@ def judge(stats: LevelStats, samplerate: int) -> CheckResult:
             Status.FAIL,
             "We could not hear you: your microphone may be muted",
             "Check the mute button on your headset, keyboard or microphone, and make sure the "
-            f"right microphone is chosen in Tandem's Microphone list. {_RETRY}",
+            f"right microphone is chosen in Tandem's Microphone list. {RETRY}",
         )
     if stats.clipping_ratio > CLIPPING_RATIO:
         return result(

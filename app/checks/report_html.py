@@ -10,24 +10,19 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from app.checks.report import CHECK_NAMES, PUBLIC_SERVER, SKIPPED
-from app.checks.result import MetricValue, Verdict
+from app.checks.result import MetricValue, Status, Verdict
+from app.checks.wording import NOT_CHECKED, STATUS_WORDS, check_title
 
 if TYPE_CHECKING:
     from app.checks.report import EquipmentReport
 
-CHECK_TITLES = {
-    "camera": "Camera",
-    "microphone": "Microphone",
-    "speaker": "Speaker",
-    "bandwidth": "Internet connection",
-}
-
-# (word shown, symbol, CSS class): the word carries the meaning, colour only repeats it.
-STATUS_WORDS = {
-    "pass": ("Working", "\u2713", "pass"),
-    "warn": ("Works, with a warning", "!", "warn"),
-    "fail": ("Not working", "\u2717", "fail"),
-    SKIPPED: ("Not checked", "\u2013", "skipped"),
+# (word shown, symbol, CSS class): the word carries the meaning, colour only repeats it. The
+# words are the window's (app.checks.wording), so the page says what the couple saw.
+STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
+    Status.PASS: (STATUS_WORDS[Status.PASS], "\u2713", "pass"),
+    Status.WARN: (STATUS_WORDS[Status.WARN], "!", "warn"),
+    Status.FAIL: (STATUS_WORDS[Status.FAIL], "\u2717", "fail"),
+    SKIPPED: (NOT_CHECKED, "\u2013", "skipped"),
 }
 
 VERDICT_WORDS = {
@@ -72,7 +67,7 @@ def render_report_html(report: EquipmentReport) -> str:
     verdict_class = {"ready": "pass", "ready_with_warnings": "warn", "not_ready": "fail"}[
         verdict.value
     ]
-    deciding = [CHECK_TITLES.get(n, n) for n in data["deciding_checks"]]
+    deciding = [check_title(n) for n in data["deciding_checks"]]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -119,8 +114,8 @@ def render_report_html(report: EquipmentReport) -> str:
 
 def _check_section(name: str, entry: dict[str, object]) -> list[str]:
     status = str(entry["status"])
-    word, symbol, css = STATUS_WORDS.get(status, (status, "?", "skipped"))
-    title = CHECK_TITLES.get(name, name)
+    word, symbol, css = STATUS_DISPLAY.get(status, (status, "?", "skipped"))
+    title = check_title(name)
     out = [
         f'<section class="check {css}">',
         f'<h2>{_e(title)}: <span class="status">{_e(symbol)} {_e(word)}</span></h2>',

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from app.checks.progress import Progress, ProgressCallback
 from app.checks.report import EquipmentReport
 from app.checks.result import CheckResult, Status
+from app.checks.wording import STATUS_WORDS
 from app.devices.base import Camera, Microphone, Speaker
 from app.net.bandwidth_probe import BandwidthProbe
 from app.profile import DEFAULT_MIN_MBPS
@@ -174,7 +175,7 @@ def run_equipment_check(
             result = crash_result(name)
         if result.name != name:  # the report is keyed by name: keep it right
             result = CheckResult(name, result.status, result.reason, result.fix, result.metrics)
-        report_progress(Progress(name, 1.0, _status_words(result.status)))
+        report_progress(Progress(name, 1.0, STATUS_WORDS[result.status]))
         return result
 
     def camera_lane() -> None:
@@ -273,14 +274,6 @@ def _lane_body(name: str, body: Callable[[], None]) -> Callable[[], None]:
             log.exception("the %s lane of the equipment check failed", name)
 
     return run
-
-
-def _status_words(status: Status) -> str:
-    return {
-        Status.PASS: "Working",
-        Status.WARN: "Working, with a warning",
-        Status.FAIL: "Not working",
-    }[status]
 
 
 def _safe_progress(progress: ProgressCallback | None) -> ProgressCallback:

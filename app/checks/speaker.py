@@ -6,7 +6,7 @@ import logging
 import threading
 
 from app.checks.audio_analysis import detect_tone, sine
-from app.checks.microphone import device_failure
+from app.checks.device_problem import RETRY, SOUND_SYSTEM_WORDS, DeviceWords, device_failure
 from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
 from app.devices.base import AudioBlock, DeviceError, DeviceProblem, Microphone, Speaker
@@ -20,33 +20,29 @@ TONE_DBFS = -12.0
 LISTEN_EXTRA_S = 0.6  # the microphone may start a little after the tone does
 JOIN_MARGIN_S = 3.0
 
-_RETRY = "Then run the check again."
-DEVICE_WORDS: dict[DeviceProblem, tuple[str, str]] = {
+DEVICE_WORDS: DeviceWords = {
     DeviceProblem.NOT_FOUND: (
         "We could not find speakers or headphones",
-        f"Plug in headphones or speakers, or switch your speakers on. {_RETRY}",
+        f"Plug in headphones or speakers, or switch your speakers on. {RETRY}",
     ),
-    DeviceProblem.NO_AUDIO_SYSTEM: (
-        "The sound system of your computer is not working",
-        "Restart your computer. If this message comes back, please call your clinic.",
-    ),
+    DeviceProblem.NO_AUDIO_SYSTEM: SOUND_SYSTEM_WORDS,
     DeviceProblem.BUSY: (
         "Another program is using your speakers",
-        f"Close other call or music programs. {_RETRY}",
+        f"Close other call or music programs. {RETRY}",
     ),
     DeviceProblem.PERMISSION: (
         "Tandem is not allowed to play sound",
-        f"Open your computer's sound or privacy settings and allow Tandem to play sound. {_RETRY}",
+        f"Open your computer's sound or privacy settings and allow Tandem to play sound. {RETRY}",
     ),
     DeviceProblem.TIMEOUT: (
         "Your speakers did not respond",
         f"Unplug the headphones or speakers and plug them in again, or restart your computer. "
-        f"{_RETRY}",
+        f"{RETRY}",
     ),
     DeviceProblem.FAILED: (
         "We could not play sound on your speakers",
         f"Unplug the headphones or speakers and plug them in again, or restart your computer. "
-        f"{_RETRY}",
+        f"{RETRY}",
     ),
 }
 
@@ -61,7 +57,7 @@ NOT_HEARD_REASON = "You did not hear the test tone"
 NOT_HEARD_FIX = (
     "Turn the volume up on your computer and on your speakers, choose the right speakers or "
     "headphones in Tandem's Speaker list, and check that your headphones are plugged in all "
-    f"the way. {_RETRY}"
+    f"the way. {RETRY}"
 )
 # Who confirmed that the tone came out: the microphone (it heard it), the person (they said
 # so), or nobody yet. The app asks the person when it is "nobody"; the command line cannot.

@@ -13,12 +13,12 @@ import time
 from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.net.bandwidth_measurement import BandwidthError, BandwidthMeasurement
 from app.net.latency import round_trips
-from app.net.rate_math import bucket_events, rtt_stats, steady_rate_mbps
+from app.net.rate_math import rtt_stats
 from app.net.speedtest_engine import (
     Phase,
-    attach_timeline,
     engine_config,
     import_speedtest,
+    run_download,
     run_phase,
 )
 
@@ -49,19 +49,10 @@ class PublicSpeedtestProbe:
             raise BandwidthError("no_network", f"speedtest.net unreachable ({cause})") from exc
         except OSError as exc:
             raise BandwidthError("no_network", f"speedtest.net unreachable ({exc})") from exc
-        timeline = attach_timeline(engine)
         give_up = self.phase_s + self.timeout_s
-        timeline.recording = True
-        phase_end = time.monotonic() + self.phase_s
-        engine_down = run_phase(
-            lambda: float(engine.download(threads=self.threads)),
-            Phase("download", 0.1, 0.55, self.phase_s),
-            timeline.recent_mbps,
-            report,
-            give_up,
+        engine_down, download = run_download(
+            engine, Phase("download", 0.1, 0.55, self.phase_s), self.threads, report, give_up
         )
-        timeline.recording = False
-        download = steady_rate_mbps(bucket_events(timeline.events(until=phase_end)))
         engine_up = run_phase(
             lambda: float(engine.upload(pre_allocate=False, threads=self.threads)),
             Phase("upload", 0.55, 0.95, self.phase_s),

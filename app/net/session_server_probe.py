@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.net.bandwidth_measurement import BandwidthError, BandwidthMeasurement, classify_error
 from app.net.latency import connection_for, round_trips
-from app.net.rate_math import bucket_events, rtt_stats, steady_rate_mbps
+from app.net.rate_math import rtt_stats, steady_rate_mbps
 from app.net.speedtest_engine import (
     Phase,
-    attach_timeline,
     engine_config,
     offline_speedtest,
+    run_download,
     run_phase,
     use_mini_server,
 )
@@ -67,22 +67,13 @@ class SessionServerProbe:
         latency_ms, jitter_ms = rtt_stats(self._round_trips())
 
         engine = offline_speedtest(engine_config(self.phase_s, self.threads), self.timeout_s)
-        timeline = attach_timeline(engine)
         test_id = secrets.token_urlsafe(12)
         use_mini_server(engine, f"{self._base}/speedtest/upload.php?id={test_id}", self.server)
         give_up = self.phase_s + self.timeout_s
 
-        timeline.recording = True
-        phase_end = time.monotonic() + self.phase_s
-        engine_down = run_phase(
-            lambda: float(engine.download(threads=self.threads)),
-            Phase("download", 0.05, 0.5, self.phase_s),
-            timeline.recent_mbps,
-            report,
-            give_up,
+        engine_down, download = run_download(
+            engine, Phase("download", 0.05, 0.5, self.phase_s), self.threads, report, give_up
         )
-        timeline.recording = False
-        download = steady_rate_mbps(bucket_events(timeline.events(until=phase_end)))
         if download is None:
             raise BandwidthError("timeout", "no data arrived during the download test")
         report(Progress("bandwidth", 0.5, "Measuring upload…", figure=f"{download:.1f} Mbps"))

@@ -2,7 +2,8 @@
 
 speedtest-cli moves the bytes; this module gives it short phases and a known server without
 asking speedtest.net, timestamps what arrives (`ReceiveTimeline`), and runs each blocking phase
-on a worker thread while reporting progress (`run_phase`).
+on a worker thread while reporting progress (`run_phase`; `run_download` for the download, whose
+rate we take from our own timeline).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from app.checks.progress import Progress, ProgressCallback
 from app.net.bandwidth_measurement import classify_error
+from app.net.rate_math import bucket_events, steady_rate_mbps
 
 DOWNLOAD_SIZES = [350, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
 UPLOAD_SIZES = [262144, 524288, 1048576]
@@ -203,3 +205,29 @@ def run_phase(
     if failure:
         raise classify_error(failure[0])
     return result[0] if result else None
+
+
+def run_download(
+    engine: Any,
+    phase: Phase,
+    threads: int,
+    progress: ProgressCallback,
+    give_up_after_s: float,
+) -> tuple[float | None, float | None]:
+    """Run speedtest-cli's download as a `run_phase`, timing what arrives ourselves.
+
+    Returns the engine's figure in bit/s (None as in `run_phase`) and our own steady rate in
+    Mbps from the reads that arrived within the phase (None if nothing arrived in time).
+    """
+    timeline = attach_timeline(engine)
+    timeline.recording = True
+    phase_end = time.monotonic() + phase.length_s
+    engine_bps = run_phase(
+        lambda: float(engine.download(threads=threads)),
+        phase,
+        timeline.recent_mbps,
+        progress,
+        give_up_after_s,
+    )
+    timeline.recording = False
+    return engine_bps, steady_rate_mbps(bucket_events(timeline.events(until=phase_end)))

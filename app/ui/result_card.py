@@ -6,8 +6,9 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.checks.result import CheckResult
+from app.checks.wording import NOT_CHECKED, STATUS_WORDS, check_title
 from app.ui.assets import icon
-from app.ui.wording import STATUS_ICONS, STATUS_WORDS, check_title
+from app.ui.wording import STATUS_ICONS
 
 ICON_SIZE = QSize(28, 28)
 
@@ -91,7 +92,7 @@ class ResultCard(QFrame):
 
     def show_skipped(self, reason: str) -> None:
         self.has_result = True
-        self._set("pending", "pending", "Not checked", reason, "")
+        self._set("pending", "pending", NOT_CHECKED, reason, "")
 
     def show_result(self, result: CheckResult) -> None:
         self.has_result = True

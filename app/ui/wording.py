@@ -1,23 +1,15 @@
-"""Plain words the window shows for check names, statuses and verdicts."""
+"""Plain words the window shows for verdicts, and the icons for statuses.
+
+Check titles and status words are the report's too: they live in app.checks.wording.
+"""
 
 from __future__ import annotations
 
+from app.checks.report import CHECK_NAMES
 from app.checks.result import Status, Verdict
+from app.checks.wording import check_title
 
-CHECK_ORDER = ("camera", "microphone", "speaker", "bandwidth")
-
-CHECK_TITLES = {
-    "camera": "Camera",
-    "microphone": "Microphone",
-    "speaker": "Speaker",
-    "bandwidth": "Internet connection",
-}
-
-STATUS_WORDS = {
-    Status.PASS: "Working",
-    Status.WARN: "Works, but could be better",
-    Status.FAIL: "Not working",
-}
+CHECK_ORDER = CHECK_NAMES
 
 STATUS_ICONS = {Status.PASS: "pass", Status.WARN: "warn", Status.FAIL: "fail"}
 
@@ -32,10 +24,6 @@ VERDICT_ICONS = {
     Verdict.READY_WITH_WARNINGS: "warn",
     Verdict.NOT_READY: "fail",
 }
-
-
-def check_title(name: str) -> str:
-    return CHECK_TITLES.get(name, name.replace("_", " ").capitalize())
 
 
 def verdict_detail(verdict: Verdict, deciding: tuple[str, ...]) -> str:

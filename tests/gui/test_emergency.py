@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -139,26 +141,41 @@ dial_in = [{ label = "Session dial-in (audio only)", number = "+1 555 0123,,4567
 """
 
 
-def start_window(
-    qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, devices: FakeDevices
-) -> MainWindow:
-    window = MainWindow(profile, bridge, devices, ScriptedCheck(devices))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
-def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
-    qtbot: QtBot,
-    tmp_path: Path,
-    bridge: Bridge,
-    devices: FakeDevices,
-    warnings_shown: list[tuple[str, str]],
-) -> None:
+def load_written(tmp_path: Path, text: str) -> ClinicProfile:
+    """The profile the app loads from a file holding `text`."""
     path = tmp_path / "clinic-profile.toml"
-    path.write_text(ONE_BAD_VALUE, encoding="utf-8")
-    profile = load_profile_or_explain(path)
+    path.write_text(text, encoding="utf-8")
+    return load_profile_or_explain(path)
+
+
+CardOpener = Callable[[ClinicProfile], AbstractContextManager[CrisisCard]]
+
+
+@pytest.fixture
+def open_card(qtbot: QtBot, bridge: Bridge, devices: FakeDevices) -> CardOpener:
+    """Opens the crisis card of a window started with a profile; the window is shut down after."""
+
+    @contextmanager
+    def opened(profile: ClinicProfile) -> Iterator[CrisisCard]:
+        window = MainWindow(profile, bridge, devices, ScriptedCheck(devices))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        try:
+            card = window.open_crisis_card()
+            qtbot.waitExposed(card)
+            yield card
+        finally:
+            window.shutdown()
+
+    return opened
+
+
+@pytest.mark.allow_log_warnings("app.ui.main")
+def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
+    tmp_path: Path, warnings_shown: list[tuple[str, str]], open_card: CardOpener
+) -> None:
+    profile = load_written(tmp_path, ONE_BAD_VALUE)
 
     assert len(warnings_shown) == 1
     title, text = warnings_shown[0]
@@ -168,10 +185,7 @@ def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
     assert "practice mode" not in text  # the clinic's server is still there
     assert "Traceback" not in text and "Error" not in text
 
-    window = start_window(qtbot, bridge, profile, devices)
-    try:
-        card = window.open_crisis_card()
-        qtbot.waitExposed(card)
+    with open_card(profile) as card:
         numbers = {key: label.text() for key, label in card.number_labels.items()}
         assert numbers == {
             "crisis": "988",
@@ -180,20 +194,13 @@ def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
         }
         assert "call 112." in card_text(card)
         assert card.note is None  # every number arrived: nothing to apologise for
-    finally:
-        window.shutdown()
 
 
+@pytest.mark.allow_log_warnings("app.ui.main")
 def test_a_file_that_cannot_be_read_says_so_and_the_card_says_call_the_clinic(
-    qtbot: QtBot,
-    tmp_path: Path,
-    bridge: Bridge,
-    devices: FakeDevices,
-    warnings_shown: list[tuple[str, str]],
+    tmp_path: Path, warnings_shown: list[tuple[str, str]], open_card: CardOpener
 ) -> None:
-    path = tmp_path / "clinic-profile.toml"
-    path.write_text('[phones]\nclinic = "+1 555 0100"\nemergency = 112"\n', encoding="utf-8")
-    profile = load_profile_or_explain(path)
+    profile = load_written(tmp_path, '[phones]\nclinic = "+1 555 0100"\nemergency = 112"\n')
 
     assert profile == ClinicProfile() and profile.practice_mode
     ((title, text),) = warnings_shown
@@ -205,10 +212,7 @@ def test_a_file_that_cannot_be_read_says_so_and_the_card_says_call_the_clinic(
     assert "practice mode" in text and "Call your clinic" in text
     assert "Invalid" not in text and "column" not in text  # not tomllib's own words
 
-    window = start_window(qtbot, bridge, profile, devices)
-    try:
-        card = window.open_crisis_card()
-        qtbot.waitExposed(card)
+    with open_card(profile) as card:
         assert {key: label.text() for key, label in card.number_labels.items()} == {"crisis": "988"}
         assert card.note is not None and card.note.isVisible()
         assert card.note.text() == (
@@ -216,5 +220,3 @@ def test_a_file_that_cannot_be_read_says_so_and_the_card_says_call_the_clinic(
             "are not shown here. Call your clinic on the number your care team gave you."
         )
         assert "call 911." in card_text(card)
-    finally:
-        window.shutdown()

@@ -8,44 +8,27 @@ long enough catches a leak of that kind. Runs in wall time by design.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from app.call.events import CallState
-from app.profile import ClinicProfile
 from app.server.embedded import EmbeddedServer
 from app.server.tokens import mint_token
-from app.ui.bridge import Bridge
 from app.ui.main_window import MainWindow
-from tests.gui.call_helpers import HeadlessPeer, headless_peers, session_server, start_headless
-from tests.gui.fakes import FakeDevices, ScriptedCheck
+from tests.gui.call_helpers import (
+    HeadlessPeer,
+    clinic_window,
+    headless_peers,
+    session_server,
+    start_headless,
+)
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
-__all__ = ["headless_peers", "session_server"]  # fixtures
+__all__ = ["clinic_window", "headless_peers", "session_server"]  # fixtures
 
 CALL_S = 60.0
 WINDOW_S = 5.0  # at least one new frame drawn in every window of this length
-
-
-@pytest.fixture
-def clinic_window(
-    qtbot: QtBot,
-    bridge: Bridge,
-    profile: ClinicProfile,
-    devices: FakeDevices,
-    check: ScriptedCheck,
-    session_server: EmbeddedServer,
-) -> Iterator[MainWindow]:
-    w = MainWindow(replace(profile, server_url=session_server.url), bridge, devices, check)
-    qtbot.addWidget(w)
-    w.resize(1100, 860)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.shutdown()
 
 
 @pytest.mark.timeout(300)

@@ -1,116 +1,33 @@
 """Headless participants calling each other through the real server, across network namespaces.
 
-Topology: the server's namespace is also the router; each participant has its own namespace and
-one link to it, with a default route through it, so peers reach each other's veth addresses as
-on a LAN (aiortc never offers 127.0.0.1). Every wait is on a JSON line, with a deadline.
+Topology: tests.lab.call_lab (the server's namespace is also the router, each participant on its
+own link through it). Every wait is on a JSON line, with a deadline.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.server.tokens import mint_token
-from tests.lab.netns import Host, NetLab
-from tests.lab.participant import DEADLINE_S, Participant
+from tests.lab.call_lab import CallLab, started_lab
+from tests.lab.netns import NetLab
+from tests.lab.participant import DEADLINE_S
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "lab-secret-" + "x" * 24
-PORT = 18443
-
-
-class Lab:
-    def __init__(self, netlab: NetLab, tmp_path: Path) -> None:
-        self.netlab = netlab
-        self.tmp = tmp_path
-        self.router = netlab.add_host("srv")
-        self.router.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
-        self.hosts: dict[str, Host] = {}
-        self.server_addr = ""
-        self.procs: list[subprocess.Popen[str]] = []
-        self.env = {**os.environ, "TANDEM_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
-        self.env.pop("TANDEM_ICE_LOOPBACK", None)
-
-    def host(self, name: str) -> Host:
-        if name not in self.hosts:
-            host = self.netlab.add_host(name)
-            router_end, host_end = self.netlab.link(self.router, host)
-            host.run(["ip", "route", "add", "default", "via", router_end.address])
-            self.server_addr = self.server_addr or router_end.address
-            self.hosts[name] = host
-        return self.hosts[name]
-
-    def start_server(self, heartbeat_s: float = 1.0) -> None:
-        self.host("a")  # the server listens on the router's first link address
-        with open(self.tmp / "server.log", "w") as log:  # the child keeps its own copy
-            self.procs.append(
-                self.router.popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "app",
-                        "server",
-                        "--host",
-                        self.server_addr,
-                        "--port",
-                        str(PORT),
-                        "--heartbeat",
-                        str(heartbeat_s),
-                    ],
-                    env=self.env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        url = f"http://{self.server_addr}:{PORT}"
-        self.router.run([sys.executable, "-m", "tests.lab.health", url], cwd=ROOT, env=self.env)
-
-    def token(self, name: str, role: str = "partner", room: str = "lab-room") -> str:
-        return mint_token(SECRET, room, role, name, 600)
-
-    def join(self, host: str, token: str, *extra: str, verbose: bool = False) -> Participant:
-        """A headless participant; `verbose` logs at DEBUG (aiortc's too) to its stderr file."""
-        err_path = self.tmp / f"{host}-{len(self.procs)}.err"
-        with open(err_path, "w") as err:
-            proc = self.host(host).popen(
-                [sys.executable, "-m", "app", *(["-v"] if verbose else []), "join", "--headless",
-                 "--server", f"http://{self.server_addr}:{PORT}", "--token", token,
-                 "--size", "192x108", "--fps", "10", *extra],
-                env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, bufsize=1,
-            )  # fmt: skip
-        self.procs.append(proc)
-        return Participant(host, proc, err_path)
-
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.kill()
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+SMALL_VIDEO = ("--size", "192x108", "--fps", "10")
 
 
 @pytest.fixture
-def lab(netlab: NetLab, tmp_path: Path) -> Iterator[Lab]:
-    built = Lab(netlab, tmp_path)
-    try:
-        built.start_server()
-        yield built
-    finally:
-        built.close()
+def lab(netlab: NetLab, tmp_path: Path) -> Iterator[CallLab]:
+    yield from started_lab(netlab, tmp_path, "a", SMALL_VIDEO)
 
 
-def test_two_then_three_participants_see_every_other(lab: Lab) -> None:
+def test_two_then_three_participants_see_every_other(lab: CallLab) -> None:
     tokens = {n: lab.token(n) for n in ("Alice-Lab", "Bob-Lab")}
     tokens["Carol-Lab"] = lab.token("Carol-Lab", role="therapist")
     a = lab.join("a", tokens["Alice-Lab"], verbose=True)
@@ -146,7 +63,7 @@ def test_two_then_three_participants_see_every_other(lab: Lab) -> None:
             assert secret not in log
 
 
-def test_leave_and_rejoin(lab: Lab) -> None:
+def test_leave_and_rejoin(lab: CallLab) -> None:
     a = lab.join("a", lab.token("Alice"))
     a.wait_type("joined")
     bob = lab.token("Bob")
@@ -165,7 +82,7 @@ def test_leave_and_rejoin(lab: Lab) -> None:
     assert again.stop() == 0 and a.stop() == 0
 
 
-def test_server_drops_a_participant_that_stops_answering(lab: Lab) -> None:
+def test_server_drops_a_participant_that_stops_answering(lab: CallLab) -> None:
     a = lab.join("a", lab.token("Alice"))
     a.wait_type("joined")
     b = lab.join("b", lab.token("Bob"))
@@ -177,7 +94,7 @@ def test_server_drops_a_participant_that_stops_answering(lab: Lab) -> None:
     assert a.stop() == 0
 
 
-def test_a_refused_token_is_an_error_line_and_exit_3(lab: Lab) -> None:
+def test_a_refused_token_is_an_error_line_and_exit_3(lab: CallLab) -> None:
     forged = mint_token("another-secret-" + "y" * 20, "lab-room", "partner", "Eve", 600)
     eve = lab.join("a", forged)
     error = eve.wait_type("error")

@@ -23,19 +23,9 @@ import pytest
 
 from app.checks.result import Verdict
 from tests.lab.health import wait_for_health
+from tests.report_keys import CHECK_KEYS, TOP_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECK_KEYS = {"status", "reason", "fix", "metrics"}
-TOP_KEYS = {
-    "verdict",
-    "deciding_checks",
-    "checks",
-    "duration_s",
-    "created_at",
-    "app_version",
-    "practice_mode",
-    "server",
-}
 RUN_TIMEOUT_S = 60
 
 

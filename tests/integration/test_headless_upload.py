@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from app.server.tokens import mint_token
 from tests.lab.participant import Line, Participant
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = "couple-7"
-
-
-@pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    server = EmbeddedServer(ServerConfig.for_practice())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def join(server: EmbeddedServer, role: str, *extra: str) -> Participant:

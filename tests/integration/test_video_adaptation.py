@@ -21,7 +21,6 @@ from app.call.events import CallEvent, RemoteFrame, StatsReport
 from app.call.media import PatternVideoTrack
 from app.call.peer import disable_loopback_candidates, enable_loopback_candidates, rtc_configuration
 from app.call.video_profile import LADDER, AdaptSettings
-from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from app.server.tokens import mint_token
 
@@ -120,16 +119,6 @@ async def test_decoded_frames_follow_a_size_and_rate_change_both_ways(
 
 
 # --- the engine, with its adapter forced down -------------------------------------------------
-
-
-@pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    embedded = EmbeddedServer(ServerConfig.for_practice())
-    embedded.start()
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
 
 
 class Watch:
