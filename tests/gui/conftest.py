@@ -1,11 +1,13 @@
-"""GUI test fixtures: Qt warnings fail the test; a bridge, fake devices and a window per test."""
+"""GUI test fixtures: the QApplication, a bridge, fake devices and a window per test.
+
+Qt warnings fail a test through pytest-qt (qt_log_level_fail, pyproject.toml) and tests/conftest.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from pytestqt.qtbot import QtBot
 
 from app.profile import ClinicProfile, PhoneNumber
@@ -13,31 +15,6 @@ from app.ui.bridge import Bridge
 from app.ui.main import make_application
 from app.ui.main_window import MainWindow
 from tests.gui.fakes import FakeDevices, ScriptedCheck
-
-FAILING = (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
-# The offscreen platform's own limitations, not problems in Tandem.
-PLATFORM_NOISE = (
-    "This plugin does not support propagateSizeHints()",
-    "This plugin does not support raise()",
-)
-
-
-@pytest.fixture(autouse=True)
-def fail_on_qt_warnings() -> Iterator[list[str]]:
-    """Any Qt warning or critical message during the test fails it (after the test body)."""
-    seen: list[str] = []
-
-    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
-        if kind in FAILING and message not in PLATFORM_NOISE:
-            seen.append(f"{kind.name}: {message}")
-        if previous is not None:
-            previous(kind, context, message)
-
-    previous = qInstallMessageHandler(handler)
-    yield seen
-    qInstallMessageHandler(previous)
-    if seen:
-        pytest.fail("Qt reported problems:\n" + "\n".join(seen), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ def test_practice_mode_starts_the_local_server_and_stops_it(
     assert window.practice_server is None
 
 
+@pytest.mark.allow_log_warnings("app.ui.main_window")
 def test_a_practice_server_that_fails_is_explained(qtbot: QtBot, window: MainWindow) -> None:
     def broken() -> object:
         raise RuntimeError("The practice server could not start: address in use")
@@ -46,6 +47,7 @@ def test_a_practice_server_that_fails_is_explained(qtbot: QtBot, window: MainWin
     assert window.preflight.check_button.isEnabled()
 
 
+@pytest.mark.allow_log_warnings("app.ui.main")
 def test_a_broken_profile_is_explained_then_practice_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, styled_app: object
 ) -> None:

@@ -83,6 +83,7 @@ def test_a_real_check_in_practice_mode(
     window.grab().save(str(artifacts_dir / "preflight-practice-real-check.png"))
 
 
+@pytest.mark.allow_log_warnings("app.ui.main_window")
 def test_a_failed_practice_server_is_a_card_not_a_hang(
     qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, devices: FakeDevices
 ) -> None:

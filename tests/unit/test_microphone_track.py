@@ -137,6 +137,7 @@ async def test_the_tone_arrives_in_the_frames() -> None:
         await track.release()
 
 
+@pytest.mark.allow_log_warnings("app.call.media")
 async def test_a_microphone_that_fails_to_start_sends_silence(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

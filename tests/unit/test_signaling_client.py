@@ -4,6 +4,7 @@ refusals and malformed server messages (a CallError, never a crash)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,17 +36,7 @@ from app.call.signaling import (
 from app.net import signaling_protocol as protocol
 from app.net.signaling_protocol import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 
-WELCOME: dict[str, Any] = {
-    "type": "welcome",
-    "v": 1,
-    "peer_id": "me",
-    "room": "r",
-    "role": "partner",
-    "name": "N",
-    "heartbeat_s": 30.0,
-    "ice_servers": [],
-    "peers": [],
-}
+WELCOME = protocol.welcome_msg("me", "r", "partner", "N", 30.0, ice_servers=[], peers=[])
 
 
 # --- codec and parsing ---------------------------------------------------------------------
@@ -212,15 +203,19 @@ class Recorder:
         return [e for e in self.events if isinstance(e, kind)]
 
 
-def engine_with(client: MemorySignaling, recorder: Recorder) -> CallEngine:
+def engine_with(
+    client: MemorySignaling, listener: Callable[[CallEvent], None], **options: Any
+) -> CallEngine:
+    """An engine without devices on `client`; `options` go to CallEngine (join_timeout: 5 s)."""
+    options.setdefault("join_timeout", 5.0)
     return CallEngine(
         "http://127.0.0.1:9",
         "secret-token",
         camera=None,
         microphone=None,
-        listener=recorder,
+        listener=listener,
         signaling=client,
-        join_timeout=5.0,
+        **options,
     )
 
 
@@ -229,21 +224,35 @@ async def expect_join(server: MemorySignaling) -> None:
     assert message == {"type": "join", "v": 1, "token": "secret-token"}
 
 
+async def join_answered(
+    engine: CallEngine, server: MemorySignaling, answer: dict[str, Any] | str | None = WELCOME
+) -> None:
+    """Join with `engine` while `server` checks the join and answers: a message, raw text, or
+    (None) closing. A JoinError comes out once the server's side is done."""
+
+    async def serve() -> None:
+        await expect_join(server)
+        if answer is None:
+            await server.close()
+        elif isinstance(answer, str):
+            await server.send_raw(answer)
+        else:
+            await server.send(answer)
+
+    serving = asyncio.ensure_future(serve())
+    try:
+        await engine.join()
+    finally:
+        await serving
+
+
 async def test_refused_join_is_a_call_error_with_the_servers_code() -> None:
     client, server = memory_pair()
     recorder = Recorder()
     engine = engine_with(client, recorder)
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.send(
-            {"type": "error", "code": "token_expired", "message": "old", "fatal": True}
-        )
-
-    serving = asyncio.ensure_future(serve())
+    refusal = {"type": "error", "code": "token_expired", "message": "old", "fatal": True}
     with pytest.raises(JoinError) as refused:
-        await engine.join()
-    await serving
+        await join_answered(engine, server, refusal)
     assert refused.value.code == "token_expired"
     assert [(e.code, e.message) for e in recorder.of(CallError)] == [("token_expired", "old")]
     assert engine.state is CallState.FAILED
@@ -265,15 +274,8 @@ async def test_malformed_reply_to_join(reply: str) -> None:
     client, server = memory_pair()
     recorder = Recorder()
     engine = engine_with(client, recorder)
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.send_raw(reply)
-
-    serving = asyncio.ensure_future(serve())
     with pytest.raises(JoinError):
-        await engine.join()
-    await serving
+        await join_answered(engine, server, reply)
     assert [e.code for e in recorder.of(CallError)] == ["protocol_error"]
     assert engine.state is CallState.FAILED
 
@@ -282,18 +284,12 @@ async def test_server_closing_before_welcome() -> None:
     client, server = memory_pair()
     recorder = Recorder()
     engine = engine_with(client, recorder)
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.close()
-
-    serving = asyncio.ensure_future(serve())
     with pytest.raises(JoinError) as refused:
-        await engine.join()
-    await serving
+        await join_answered(engine, server, None)
     assert refused.value.code == "server_closed"
 
 
+@pytest.mark.allow_log_warnings("app.call.engine")
 async def test_unreachable_server() -> None:
     recorder = Recorder()
     engine = CallEngine("http://127.0.0.1:9", "t", camera=None, microphone=None, listener=recorder)
@@ -305,6 +301,7 @@ async def test_unreachable_server() -> None:
         await engine.join()
 
 
+@pytest.mark.allow_log_warnings("app.call.engine")
 async def test_in_call_messages_malformed_or_not() -> None:
     client, server = memory_pair()
     recorder = Recorder()
@@ -314,22 +311,8 @@ async def test_in_call_messages_malformed_or_not() -> None:
         if isinstance(event, PeerJoined):
             raise RuntimeError("a broken listener must not break the engine")
 
-    engine = CallEngine(
-        "http://127.0.0.1:9",
-        "secret-token",
-        camera=None,
-        microphone=None,
-        listener=listener,
-        signaling=client,
-    )
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.send({**WELCOME, "peers": []})
-
-    serving = asyncio.ensure_future(serve())
-    await engine.join()
-    await serving
+    engine = engine_with(client, listener)
+    await join_answered(engine, server, {**WELCOME, "peers": []})
     assert engine.state is CallState.WAITING
     assert recorder.of(Joined)[0].peer_id == "me"
 
@@ -365,14 +348,7 @@ async def test_leave_sends_leave_and_reports_left() -> None:
     client, server = memory_pair()
     recorder = Recorder()
     engine = engine_with(client, recorder)
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.send(WELCOME)
-
-    serving = asyncio.ensure_future(serve())
-    await engine.join()
-    await serving
+    await join_answered(engine, server)
     engine.set_muted(True)
     engine.set_camera_enabled(False)
     await engine.leave()
@@ -387,40 +363,19 @@ async def test_losing_the_server_mid_call() -> None:
     client, server = memory_pair()
     recorder = Recorder()
     engine = engine_with(client, recorder)
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.send(WELCOME)
-
-    serving = asyncio.ensure_future(serve())
-    await engine.join()
-    await serving
+    await join_answered(engine, server)
     await server.close()
     await recorder.wait_state(engine, CallState.FAILED)
     assert [e.code for e in recorder.of(CallError)] == ["server_lost"]
 
 
+@pytest.mark.allow_log_warnings("app.call.engine")
 async def test_a_silent_server_counts_as_lost() -> None:
     client, server = memory_pair()
     recorder = Recorder()
     clock = [0.0]
-    engine = CallEngine(
-        "http://127.0.0.1:9",
-        "secret-token",
-        camera=None,
-        microphone=None,
-        listener=recorder,
-        signaling=client,
-        now=lambda: clock[0],
-    )
-
-    async def serve() -> None:
-        await expect_join(server)
-        await server.send({**WELCOME, "heartbeat_s": 0.01})
-
-    serving = asyncio.ensure_future(serve())
-    await engine.join()
-    await serving
+    engine = engine_with(client, recorder, now=lambda: clock[0])
+    await join_answered(engine, server, {**WELCOME, "heartbeat_s": 0.01})
     assert await server.receive() == {"type": "ping"}
     assert engine.state is CallState.WAITING
     clock[0] = 1.0  # three heartbeats' worth of silence on the injected clock
