@@ -108,7 +108,10 @@ class Bridge(QObject):
         `context`: a QObject whose deletion cancels the callbacks (a page that went away).
         """
         if self._closed:
-            raise RuntimeError("the bridge is closed")
+            # The window is going away, but late work is usually letting go of a device that
+            # finished opening after shutdown began: it must still run. Nobody is left to call
+            # back, so it runs alone on a daemon thread.
+            return _run_detached(fn, *args)
         future = self._pool.submit(fn, *args)
         self._route(future, on_done, on_error, context)
         return future
@@ -204,6 +207,20 @@ class Bridge(QObject):
                 self._loop_thread.join(timeout)
         # Workers watch their cancel events; do not block the GUI on a stuck device.
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_detached(fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # reported through the future, like the pool's work
+            future.set_exception(exc)
+            log.info("work after the window closed failed: %s", type(exc).__name__)
+
+    threading.Thread(target=run, name="tandem-after-close", daemon=True).start()
+    return future
 
 
 def _log_unhandled(future: concurrent.futures.Future[Any]) -> None:

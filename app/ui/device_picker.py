@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
@@ -17,6 +19,8 @@ class DevicePicker(QWidget):
         super().__init__(parent)
         self.kind = kind
         self._available = False
+        self.loading = False
+        self._listed_waiters: list[Callable[[], None]] = []
         self.label = QLabel(label)
         self.combo = QComboBox()
         self.combo.setAccessibleName(f"Choose a {kind}")
@@ -44,8 +48,17 @@ class DevicePicker(QWidget):
         value = self.combo.currentData()
         return value if isinstance(value, str) else None
 
+    def when_listed(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the device list is in (now if it is): a choice made while the
+        list is still loading would be "no device"."""
+        if self.loading:
+            self._listed_waiters.append(callback)
+        else:
+            callback()
+
     def set_loading(self) -> None:
         self._replace([], f"Looking for a {self.kind}…")
+        self.loading = True
 
     def set_devices(self, devices: list[DeviceInfo]) -> None:
         if not devices:
@@ -65,6 +78,7 @@ class DevicePicker(QWidget):
         self.note.show()
 
     def _replace(self, devices: list[DeviceInfo], placeholder: str) -> None:
+        self.loading = False
         self.combo.blockSignals(True)
         self._available = bool(devices)
         self.combo.clear()
@@ -80,3 +94,6 @@ class DevicePicker(QWidget):
             self.combo.setAccessibleDescription(placeholder)
         self.combo.blockSignals(False)
         self.changed.emit()
+        waiters, self._listed_waiters = self._listed_waiters, []
+        for waiter in waiters:
+            waiter()

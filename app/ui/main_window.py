@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -192,7 +193,6 @@ class MainWindow(QMainWindow):
         session with the join code the user was given. False if there is nothing to join."""
         if self.call_page.in_call or self._joining is not None:
             return False
-        choice = self.preflight.choice()
         setup: CallSetup | None = None
         server = self.practice_server
         if self.profile.server_url:
@@ -210,18 +210,6 @@ class MainWindow(QMainWindow):
             )
         if setup is None:
             return False
-        devices = self.devices
-        camera_id, mic_id, speaker_id = choice.camera, choice.microphone, choice.speaker
-        setup = CallSetup(
-            setup.server_url,
-            setup.token,
-            make_camera=(lambda: devices.camera(camera_id)) if camera_id is not None else None,
-            make_microphone=(lambda: devices.microphone(mic_id)) if mic_id is not None else None,
-            make_speaker=(lambda: devices.speaker(speaker_id)) if speaker_id is not None else None,
-            allow_loopback=setup.allow_loopback,
-            companion=setup.companion,
-            upload_mbps=measured_upload_mbps(self.preflight.report),
-        )
         if setup.companion is not None:
             self._show_mode(PRACTICE_CALL_TEXT)
         # Showing the call page hides the check page, which stops the preview and the meter;
@@ -237,8 +225,21 @@ class MainWindow(QMainWindow):
             return
         self._joining = None
         self._release_timer.stop()
-        self.call_page.start(setup)
+        self.call_page.start(self._with_chosen_devices(setup))
         self.call_page.controls.mute_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _with_chosen_devices(self, setup: CallSetup) -> CallSetup:
+        """The devices picked on the check page, read now that every list is in."""
+        choice = self.preflight.choice()
+        devices = self.devices
+        camera_id, mic_id, speaker_id = choice.camera, choice.microphone, choice.speaker
+        return dataclasses.replace(
+            setup,
+            make_camera=(lambda: devices.camera(camera_id)) if camera_id is not None else None,
+            make_microphone=(lambda: devices.microphone(mic_id)) if mic_id is not None else None,
+            make_speaker=(lambda: devices.speaker(speaker_id)) if speaker_id is not None else None,
+            upload_mbps=measured_upload_mbps(self.preflight.report),
+        )
 
     def _devices_not_released(self) -> None:
         # The devices' own deadlines end a preview within seconds; this is a last resort so a

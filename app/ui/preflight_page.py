@@ -6,6 +6,7 @@ through the Bridge, and their results come back as queued callbacks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -318,13 +319,16 @@ class PreflightPage(QWidget):
             self.meter.stop("No microphone found")
 
     def release_devices(self, then: Callable[[], None]) -> None:
-        """Stop the preview and the meter; call `then` once both have closed their devices.
+        """Stop the preview and the meter; call `then` once both have closed their devices and
+        every device list is in.
 
         Stopping only asks their workers to let go (closing a camera can take a moment); a call
         that opened the camera before that would find it busy. `then` runs on the GUI thread.
         """
         self._stop_live()
-        waiting = {"camera", "microphone"}
+        pickers = (self.camera_picker, self.mic_picker, self.speaker_picker)
+        # The device lists too: a choice read while a list still loads would mean "none".
+        waiting = {"camera", "microphone", *(p.kind + " list" for p in pickers)}
 
         def released(device: str) -> None:
             waiting.discard(device)
@@ -333,6 +337,8 @@ class PreflightPage(QWidget):
 
         self.preview.when_released(lambda: released("camera"))
         self.meter.when_released(lambda: released("microphone"))
+        for picker in pickers:
+            picker.when_listed(functools.partial(released, picker.kind + " list"))
 
     def _stop_live(self, why: str = "") -> None:
         self.preview.stop(why or "Camera is off")
@@ -378,9 +384,13 @@ class PreflightPage(QWidget):
                 self._finish(report)
 
         def failed(exc: BaseException) -> None:
-            if run_id == self._run_id:
+            if run_id != self._run_id:
+                return
+            if cancel.is_set():  # the person pressed Stop; how the check gave up is no fault
+                log.info("equipment check stopped: %s", type(exc).__name__)
+            else:
                 log.error("equipment check failed", exc_info=exc)
-                self._finish(None, problem=str(exc) or type(exc).__name__)
+            self._finish(None, problem=str(exc) or type(exc).__name__)
 
         self._bridge.run_blocking(
             self._runner,
@@ -428,7 +438,9 @@ class PreflightPage(QWidget):
         cancelled = self._cancel is not None and self._cancel.is_set()
         self._cancel = None
         self.progress.hide()
-        self.report = report
+        # A stopped check's report is partial ("not checked" parts): its cards show what did
+        # finish, but it is not a result to save or send to the clinic.
+        self.report = None if cancelled else report
         if report is not None:
             for result in report_results(report):
                 card = self.cards.get(result.name)
@@ -440,13 +452,14 @@ class PreflightPage(QWidget):
                 if name in self.cards:
                     self.cards[name].show_skipped(reason)
             speaker = next((r for r in report_results(report) if r.name == "speaker"), None)
-            if speaker is not None:
+            if speaker is not None and not cancelled:
                 self.speaker_card.ask_if_unconfirmed(speaker)
-            self.banner.show_summary(report.summary)
-        elif cancelled:
+        if cancelled:
             self.banner.show_problem(
                 "The check was stopped.", "Press “Run again” whenever you are ready."
             )
+        elif report is not None:
+            self.banner.show_summary(report.summary)
         else:
             self.banner.show_problem(
                 "The check could not finish.",
@@ -461,7 +474,7 @@ class PreflightPage(QWidget):
         self.refresh_devices()
         self.banner.setFocus(Qt.FocusReason.OtherFocusReason)
         self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
-        self.check_finished.emit(report)
+        self.check_finished.emit(self.report)
 
     def _on_tone_answered(self, heard: bool) -> None:
         """The person's answer replaces the unconfirmed speaker result, in the report too."""

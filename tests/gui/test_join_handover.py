@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from app.devices.base import DeviceError, DeviceProblem
+from app.devices.base import DeviceError, DeviceInfo, DeviceProblem
 from app.devices.fakes import FakeCamera
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
@@ -151,6 +151,7 @@ def test_the_call_opens_the_camera_only_after_the_preview_closed_it(
     assert window.call_page.controls.mute_button.hasFocus() or not window.isActiveWindow()
 
 
+@pytest.mark.allow_log_warnings("app.ui.main_window")
 def test_a_preview_that_never_lets_go_does_not_keep_the_person_out(
     qtbot: QtBot,
     clinic_window: MainWindow,
@@ -167,3 +168,44 @@ def test_a_preview_that_never_lets_go_does_not_keep_the_person_out(
     # Joined anyway; the camera says busy, which the call page explains (audio goes on).
     assert seen[0].startswith("start(preview holds=True") and seen[1:] == ["camera busy"]
     assert "did not release the devices in time" in caplog.text
+
+
+class SlowListingDevices(FakeDevices):
+    """Speakers take a while to list (a Bluetooth headset waking up)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listing_gate = threading.Event()
+
+    def list_speakers(self) -> list[DeviceInfo]:
+        self.listing_gate.wait(GATE_BOUND_S)
+        return super().list_speakers()
+
+
+def test_joining_before_the_device_lists_are_in_waits_for_them(
+    qtbot: QtBot, bridge: Bridge, profile: ClinicProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the wait, the speaker still "Looking…" would read as no speaker: a silent call.
+    monkeypatch.setenv(JOIN_TOKEN_ENV, "a-join-code")
+    devices = SlowListingDevices()
+    window = MainWindow(
+        replace(profile, server_url="http://127.0.0.1:9"), bridge, devices, ScriptedCheck(devices)
+    )
+    qtbot.addWidget(window)
+    started: list[CallSetup] = []
+    window.call_page.start = started.append  # type: ignore[method-assign,assignment]
+    try:
+        window.show()
+        page = window.preflight
+        qtbot.waitUntil(lambda: page.mic_picker.has_device)
+        assert page.speaker_picker.loading
+        assert window.join_session()
+        qtbot.waitUntil(lambda: not page.meter.holds_microphone)
+        assert started == []
+        devices.listing_gate.set()
+        qtbot.waitUntil(lambda: bool(started), timeout=5000)
+        (setup,) = started
+        assert setup.make_speaker is not None and setup.make_microphone is not None
+    finally:
+        devices.listing_gate.set()
+        window.shutdown()

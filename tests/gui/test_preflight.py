@@ -99,11 +99,15 @@ def test_stop_ends_a_running_check_calmly(
     qtbot.waitUntil(lambda: page.progress.figure_label.text() == "12.3 Mbps")
     with qtbot.waitSignal(page.check_finished, timeout=10_000) as finished:
         QTest.mouseClick(page.check_button, Qt.MouseButton.LeftButton)
-    assert finished.args == [None]
+    assert finished.args == [None]  # a stopped check is no result to save or send
     assert page.banner.title_label.text() == "The check was stopped."
     assert page.check_button.isEnabled()
+    assert not page.save_button.isEnabled()
+    assert page.cards["camera"].status_text == "Working"  # what finished still shows
+    assert page.cards["bandwidth"].status_text == "Not working"
 
 
+@pytest.mark.allow_log_warnings("app.ui.preflight_page")
 def test_a_crashing_check_is_shown_not_raised(
     qtbot: QtBot, window: MainWindow, check: ScriptedCheck
 ) -> None:
