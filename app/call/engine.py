@@ -27,6 +27,7 @@ from app.call.events import (
     FirstFrame,
     Joined,
     Left,
+    LocalDeviceProblem,
     Peer,
     PeerConnected,
     PeerJoined,
@@ -65,7 +66,7 @@ from app.call.signaling import (
 )
 from app.call.state import CallInput, CallStateMachine
 from app.call.video_profile import AdaptSettings, VideoAdapter, ladder_for
-from app.devices.base import Camera, Microphone, Speaker
+from app.devices.base import Camera, DeviceError, Microphone, Speaker
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class CallEngine:
         self._muted = False
         self._camera_enabled = True
         self._closing = False
+        self._shutdown_done: asyncio.Future[None] | None = None
         self._holds_loopback = False
 
     # --- public API -----------------------------------------------------------------------
@@ -162,9 +164,17 @@ class CallEngine:
 
     async def join(self) -> None:
         """Connect and enter the room. Returns once welcomed; raises JoinError (after emitting
-        CallError) when the server refuses or cannot be reached."""
+        CallError) when the server refuses or cannot be reached. Cancelled, it leaves as
+        leave() does before the CancelledError goes on: nothing stays connected or running."""
         if self._machine.state is not CallState.IDLE:
             raise RuntimeError("join() can be called once per engine")
+        try:
+            await self._enter()
+        except asyncio.CancelledError:
+            await self.leave()
+            raise
+
+    async def _enter(self) -> None:
         self._join_started = self._now()
         self._machine.handle(CallInput.JOIN)
         if self._allow_loopback:
@@ -219,14 +229,20 @@ class CallEngine:
             self._spawn(self._offer_to(peer))
 
     async def leave(self) -> None:
-        """Leave the room cleanly (idempotent): tells the server, closes every connection."""
+        """Leave the room cleanly (idempotent): tells the server, closes every connection.
+
+        After a failure it only waits for the shutdown the failure started: one cut short by a
+        cancellation (leave() cancelling a join that was failing) still finishes here."""
         if self._machine.finished:
+            await self._shutdown()
             return
-        with contextlib.suppress(Exception):
-            await self._signaling.send({"type": "leave"})
+        if not self._closing:
+            with contextlib.suppress(Exception):
+                await self._signaling.send({"type": "leave"})
         await self._shutdown()
-        self._machine.handle(CallInput.LEAVE)
-        self._emit(Left(self._now(), "left"))
+        if not self._machine.finished:  # a failure may have come while we waited
+            self._machine.handle(CallInput.LEAVE)
+            self._emit(Left(self._now(), "left"))
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
@@ -250,6 +266,9 @@ class CallEngine:
         self._emit(StateChanged(at, old, new))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self._closing:  # the shutdown already cancelled the others: start nothing new
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -261,7 +280,13 @@ class CallEngine:
 
     def _make_local_tracks(self) -> None:
         if self._video is None and self._camera is not None:
-            self._video = CameraVideoTrack(self._camera, self._video_size, self._fps)
+            self._video = CameraVideoTrack(
+                self._camera,
+                self._video_size,
+                self._fps,
+                on_lost=self._camera_lost,
+                now=self._now,
+            )
         if self._audio is None and self._microphone is not None:
             self._audio = MicrophoneAudioTrack(self._microphone)
         self.set_muted(self._muted)
@@ -277,6 +302,10 @@ class CallEngine:
             )
             video.set_profile(self._adapter.profile.size, self._adapter.profile.fps)
 
+    def _camera_lost(self, exc: DeviceError) -> None:
+        if not self._closing:
+            self._emit(LocalDeviceProblem(self._now(), "camera", exc.problem))
+
     async def _fail_join(self, code: str, message: str) -> None:
         self._emit(CallError(self._now(), code, message))
         self._machine.handle(CallInput.FAIL)
@@ -291,17 +320,29 @@ class CallEngine:
         self._machine.handle(CallInput.FAIL)
 
     async def _shutdown(self) -> None:
-        self._closing = True
+        """Close everything, once, whoever asks first; later calls wait for the same work.
+
+        Shielded: a caller cancelled mid-way (leave() cancelling a join that is failing) must not
+        cut the shutdown short, or the WebSocket, the devices and the loopback patch stay held.
+        """
+        if self._shutdown_done is None:
+            self._closing = True
+            caller = asyncio.current_task()
+            self._shutdown_done = asyncio.ensure_future(self._close_everything(caller))
+        await asyncio.shield(self._shutdown_done)
+
+    async def _close_everything(self, caller: asyncio.Task[Any] | None) -> None:
         self._deadlines.cancel_all()
-        current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
+        # The task that asked (e.g. the receive loop failing the call) goes on after this.
+        cancelled = [task for task in self._tasks if task is not caller]
+        for task in cancelled:
+            task.cancel()
         # Links a cancelled task was closing finish closing here (RemotePeer.close is shielded).
         links = [*self._links.values(), *self._closing_links]
         self._links = {}
         for link in links:
-            await link.close()
+            with contextlib.suppress(Exception):
+                await link.close()
         with contextlib.suppress(Exception):
             await self._signaling.close()
         for track in (self._video, self._audio):
@@ -309,6 +350,8 @@ class CallEngine:
                 await track.release()
             elif track is not None:
                 track.stop()
+        if cancelled:
+            await asyncio.wait(cancelled)
         if self._holds_loopback:
             self._holds_loopback = False
             disable_loopback_candidates()
@@ -535,6 +578,7 @@ class CallEngine:
         """One stats second for the video adapter; a new profile applies from the next frame."""
         if self._adapter is None or self._video is None:
             return
-        profile = self._adapter.update(self._now(), connected, camera_on=self._camera_enabled)
+        picture = self._camera_enabled and self._video.sending_picture
+        profile = self._adapter.update(self._now(), connected, camera_on=picture)
         if profile is not None:
             self._video.set_profile(profile.size, profile.fps)

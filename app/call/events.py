@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.devices.base import Frame
+from app.devices.base import DeviceProblem, Frame
 
 
 class CallState(enum.Enum):
@@ -142,6 +142,20 @@ class CallError:
     peer_id: str | None = None  # the peer concerned, for errors about one peer only
 
 
+@dataclass(frozen=True)
+class LocalDeviceProblem:
+    """One of our own devices stopped working during the call; the call goes on without it.
+
+    Today only `device == "camera"`: frames came, then none for CAMERA_LOST_AFTER_S (unplugged,
+    taken by another program, a driver crash). Said once per loss; the video track keeps sending
+    black frames. Switching the camera off and on again is the person's retry. Not a CallError:
+    nothing about the connection failed, and the engine's state does not change."""
+
+    at: float
+    device: str  # "camera"
+    problem: DeviceProblem  # what the last attempt to read it said
+
+
 CallEvent = (
     Joined
     | StateChanged
@@ -153,5 +167,6 @@ CallEvent = (
     | PeerLeft
     | Left
     | CallError
+    | LocalDeviceProblem
 )
 CallListener = Callable[[CallEvent], None]

@@ -18,6 +18,7 @@ from app.call.events import (
     FirstFrame,
     Joined,
     Left,
+    LocalDeviceProblem,
     Peer,
     PeerConnected,
     PeerJoined,
@@ -68,6 +69,12 @@ def event_to_json(event: CallEvent) -> dict[str, Any] | None:
             error = {"type": "error", "code": event.code, "message": event.message}
             # Only errors about one peer (peer_unreachable) name it; the call goes on after them.
             return error if event.peer_id is None else {**error, "peer_id": event.peer_id}
+        case LocalDeviceProblem():
+            return {
+                "type": "device_problem",
+                "device": event.device,
+                "problem": event.problem.value,
+            }
         case RemoteFrame():
             return None
     return None

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import av
@@ -36,8 +37,16 @@ from app.devices.base import (
 log = logging.getLogger(__name__)
 
 VIDEO_CLOCK_RATE = 90_000
+# No good camera frame for this long after good ones: the camera is lost, not hiccuping. A USB
+# camera's worst stalls (exposure change, bus reset) stay well under it; an unplugged one never
+# comes back by itself.
+CAMERA_LOST_AFTER_S = 2.0
 AUDIO_RATE = 48_000
 AUDIO_PTIME = 0.020
+
+
+CameraLostCallback = Callable[[DeviceError], None]
+"""Called on the loop, once per loss, with the last read's error."""
 
 
 class _Pacer:
@@ -100,11 +109,28 @@ class LocalVideoTrack(MediaStreamTrack):
         super().__init__()
         self.size = size
         self.fps = fps
-        self.enabled = True
+        self._enabled = True
+        self.switched_off = 0  # how often `enabled` went to False: a read can tell it spanned one
         self._pacer = _Pacer(fps)
         self._time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         self._pts = 0
         self._black = np.zeros((size[1], size[0], 3), np.uint8)
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        if not on:
+            self.switched_off += 1
+        self._enabled = on
+
+    @property
+    def sending_picture(self) -> bool:
+        """True while real pictures go out (not black frames): only then does the bitrate say
+        anything about the link, black frames being nearly free to encode."""
+        return self._enabled
 
     def set_profile(self, size: tuple[int, int], fps: int) -> None:
         """Send `size` (width, height; both even, as 4:2:0 needs) at `fps` from the next frame on.
@@ -182,14 +208,30 @@ def _gradient(size: tuple[int, int]) -> Frame:
 class CameraVideoTrack(LocalVideoTrack):
     """Frames from a `Camera`, read on a worker thread and scaled to `size`.
 
-    Disabling closes the device (the camera light goes off); enabling opens it again.
+    Disabling closes the device (the camera light goes off); enabling opens it again. A camera
+    that gave frames and then none for `lost_after` seconds (unplugged, taken by another
+    program) is reported once through `on_lost`, on the loop; black frames go out meanwhile.
     """
 
-    def __init__(self, camera: Camera, size: tuple[int, int] = (640, 360), fps: int = 15) -> None:
+    def __init__(
+        self,
+        camera: Camera,
+        size: tuple[int, int] = (640, 360),
+        fps: int = 15,
+        *,
+        on_lost: CameraLostCallback | None = None,
+        lost_after: float = CAMERA_LOST_AFTER_S,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(size, fps)
         self._camera = camera
+        self._on_lost = on_lost
+        self._lost_after = lost_after
+        self._now = now
         self._opened = False
         self._failed = False
+        self._good_at: float | None = None  # the last good frame since the device was opened
+        self._lost = False  # on_lost said it for this loss
         self._released = False
         self._closed: Future[None] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-camera")
@@ -215,17 +257,56 @@ class CameraVideoTrack(LocalVideoTrack):
     async def next_image(self, index: int) -> Frame:
         if self.readyState != "live":  # stopped while the pacer waited: the worker is gone
             raise MediaStreamError
+        if not self._opened:  # this read opens the device afresh (the person's retry, too)
+            self._good_at = None
+            self._lost = False
+        switched_off = self.switched_off
         try:
             image = await asyncio.get_running_loop().run_in_executor(
                 self._worker, self._read, self.size
             )
         except DeviceError as exc:
-            if not self._failed and not self._released:  # once, not 15 times a second
+            if self.switched_off != switched_off:
+                # Switched off while this read waited: the camera was closed under it on
+                # purpose (the call page closes it as soon as the person says so).
+                return self._black
+            # Once, not 15 times a second. A camera still starting (switched on again, its first
+            # frame not here yet) may time out a read: that is waiting, not a fault.
+            starting = self._good_at is None and exc.problem is DeviceProblem.TIMEOUT
+            if not self._failed and not self._released and not starting:
                 log.warning("camera read failed (%s); sending black frames", exc.problem.value)
-                self._failed = True
+            self._failed = True
+            if self._opened and self._good_at is None:
+                # It opened but this track has had no frame yet (the self view may have had
+                # many): the clock for "lost" starts at the first failure, so a camera that
+                # dies before the peer connection pulled a frame is still reported.
+                self._good_at = self._now()
+            self._check_lost(exc)
             return self._black
         self._failed = False
+        self._good_at = self._now()
+        self._lost = False
         return image
+
+    @property
+    def sending_picture(self) -> bool:
+        return self.enabled and not self._failed
+
+    def _check_lost(self, exc: DeviceError) -> None:
+        """A camera that never gave a frame is the opener's to report ("could not start"); one
+        that did and has given none for `lost_after` is lost: said once, until a good frame or
+        a reopen."""
+        if self._good_at is None or self._lost or self._released:
+            return
+        if self._now() - self._good_at < self._lost_after:
+            return
+        self._lost = True
+        log.info("camera lost: no frame for %.1f s (%s)", self._lost_after, exc.problem.value)
+        if self._on_lost is not None:
+            try:
+                self._on_lost(exc)
+            except Exception:  # the listener's bug must not stop the video (aiortc's task)
+                log.exception("camera-lost handler failed")
 
     async def release(self) -> None:
         """Stop and close the camera before returning (leave() means the device is let go)."""

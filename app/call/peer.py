@@ -139,21 +139,33 @@ class RemotePeer:
     def peer_id(self) -> str:
         return self.info.peer_id
 
-    def _add_local_tracks(self) -> None:
-        for kind, track in (("audio", self._audio), ("video", self._video)):
-            if track is not None:
-                self.pc.addTrack(self._relay.subscribe(track, buffered=False))
-            elif not any(t.kind == kind for t in self.pc.getTransceivers()):
-                self.pc.addTransceiver(kind, direction="recvonly")
+    def _local_track(self, kind: str) -> MediaStreamTrack | None:
+        track = self._audio if kind == "audio" else self._video
+        return None if track is None else self._relay.subscribe(track, buffered=False)
 
     async def create_offer(self) -> str:
-        self._add_local_tracks()
+        """Our offer always has one audio and one video m-line (recvonly for a kind we lack), so
+        whoever answers can send us both."""
+        for kind in ("audio", "video"):
+            track = self._local_track(kind)
+            if track is not None:
+                self.pc.addTrack(track)
+            else:
+                self.pc.addTransceiver(kind, direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self.pc.localDescription.sdp
 
     async def accept_offer(self, sdp: str) -> str:
+        """Answer exactly the offer's m-lines: our track for a kind we have, receive only for one
+        we lack. A kind the offer leaves out (a browser without a microphone offers video only)
+        gets no m-line: an answer may not add one, and aiortc fails on it."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        self._add_local_tracks()
+        offered = {t.kind for t in self.pc.getTransceivers()}
+        for kind in sorted(offered):
+            track = self._local_track(kind)
+            if track is not None:
+                # Takes the first offered transceiver of this kind (aiortc's addTrack).
+                self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
 
@@ -179,9 +191,12 @@ class RemotePeer:
     async def _close(self) -> None:
         for sink in self._sinks:
             sink.stop()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
         await self.pc.close()
+        if tasks:  # closed means closed: no drain task outlives its connection
+            await asyncio.wait(tasks)
 
     # aiortc callbacks: must never raise back into aiortc.
 

@@ -63,7 +63,14 @@ class CallControls(QWidget):
 
     @property
     def camera_on(self) -> bool:
+        """What the person chose; the camera may still not work (see set_camera_trouble)."""
         return not self.camera_button.isChecked()
+
+    def set_camera_trouble(self, state: str) -> None:
+        """The camera is switched on but does not work: say `state` (e.g. "Camera not working")
+        instead of "Camera is on", until the person switches it off or on again."""
+        if self.camera_on:
+            self._show_camera_state(state)
 
     def reset(self) -> None:
         """Microphone on, camera on (a new call), without emitting."""
@@ -88,7 +95,9 @@ class CallControls(QWidget):
 
     def _show_camera(self, on: bool) -> None:
         self.camera_button.setText("Stop &camera" if on else "Start &camera")
-        state = "Camera is on" if on else "Camera is off"
+        self._show_camera_state("Camera is on" if on else "Camera is off")
+
+    def _show_camera_state(self, state: str) -> None:
         self.camera_state.setText(state)
         self.camera_button.setAccessibleDescription(state)
         self.camera_button.setToolTip(f"{state} (Alt+C)")

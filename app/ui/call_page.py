@@ -27,6 +27,7 @@ from app.call.events import (
     CallEvent,
     CallState,
     Joined,
+    LocalDeviceProblem,
     Peer,
     PeerConnected,
     PeerJoined,
@@ -83,6 +84,10 @@ NO_CAMERA_NOTE = "You have no camera in this call. The others can still hear you
 CAMERA_FAILED = "Camera could not start"
 HEARD_WITHOUT_CAMERA = "The others can still hear you."
 CAMERA_RETRY_HINT = "To try again, stop and start your camera."
+CAMERA_LOST = "Camera stopped"
+CAMERA_LOST_NOTE = f"Your camera stopped working. {HEARD_WITHOUT_CAMERA} {CAMERA_RETRY_HINT}"
+# Under the camera button while it is switched on but gives no picture (never "Camera is on").
+CAMERA_NOT_WORKING = "Camera not working"
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,7 @@ class CallPage(QWidget):
             self._show_self_message(CAMERA_STARTING)
         else:
             self._show_self_message(NO_CAMERA, NO_CAMERA_NOTE)
+            self.controls.set_camera_trouble(NO_CAMERA)
         self._set_state(CallState.JOINING)
         self.stage.setCurrentWidget(self.waiting)
         store, bridge = self.store, self._bridge
@@ -382,6 +388,8 @@ class CallPage(QWidget):
                 self._remove_tile(event.peer_id)
             case CallError():
                 self.error_text = plain_words(event.code)
+            case LocalDeviceProblem() if event.device == "camera":
+                self._camera_lost()
         self._update_stage()
 
     def _on_video_frame(self, source: str) -> None:
@@ -487,6 +495,16 @@ class CallPage(QWidget):
             return
         self.store.take(SELF)
         self._show_self_message(CAMERA_FAILED, camera_problem_words(exc))
+        self.controls.set_camera_trouble(CAMERA_NOT_WORKING)
+
+    def _camera_lost(self) -> None:
+        """The camera gave frames, then none (unplugged): the self view would otherwise freeze
+        on its last picture while the others see black."""
+        if not self.controls.camera_on:  # switched off since: the self view says so already
+            return
+        self.store.take(SELF)
+        self._show_self_message(CAMERA_LOST, CAMERA_LOST_NOTE)
+        self.controls.set_camera_trouble(CAMERA_NOT_WORKING)
 
     def _show_self_message(self, message: str, note: str = "") -> None:
         """A few words in the self view's tile (it is small), the rest in the note under it;

@@ -163,11 +163,19 @@ class SharedCamera:
 
     def read(self, timeout: float = 1.0) -> Frame:
         with self._cond:
-            if self._stop is None:
+            stop = self._stop
+            if stop is None:
                 raise DeviceError(DeviceProblem.FAILED, "the camera is closed")
             self._cond.wait_for(
-                lambda: self._serial != self._read_serial or self._error is not None, timeout
+                lambda: (
+                    self._serial != self._read_serial
+                    or self._error is not None
+                    or self._stop is not stop
+                ),
+                timeout,
             )
+            if self._stop is not stop:  # closed (and maybe opened again) while we waited
+                raise DeviceError(DeviceProblem.FAILED, "the camera was closed")
             if self._error is not None:
                 raise self._error
             if self._frame is None:

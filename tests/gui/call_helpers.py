@@ -6,19 +6,28 @@ import asyncio
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from pytestqt.qtbot import QtBot
 
+from app.profile import ClinicProfile
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from app.server.rooms import JoinOutcome, Member, RoomRegistry
 from app.server.signaling import HUB_KEY, Hub
 from app.server.tokens import mint_token
+from app.ui.bridge import Bridge
+from app.ui.call_page import CallPage
+from app.ui.main_window import MainWindow
 from app.ui.practice_session import headless_command
+from tests.gui.fakes import FakeDevices, ScriptedCheck
 
 ROOT = Path(__file__).resolve().parents[2]
+
+Shown = TypeVar("Shown", MainWindow, CallPage)
 
 
 @dataclass
@@ -133,3 +142,27 @@ def headless_peers() -> Iterator[list[HeadlessPeer]]:
     yield peers
     for peer in peers:
         peer.stop()
+
+
+def shown(qtbot: QtBot, widget: Shown, width: int, height: int) -> Iterator[Shown]:
+    """A fixture's body: `widget` on screen at width x height, shut down after the test."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+
+
+@pytest.fixture
+def clinic_window(
+    qtbot: QtBot,
+    bridge: Bridge,
+    profile: ClinicProfile,
+    devices: FakeDevices,
+    check: ScriptedCheck,
+    session_server: EmbeddedServer,
+) -> Iterator[MainWindow]:
+    """The window of a clinic setup whose session server is the embedded one."""
+    clinic = replace(profile, server_url=session_server.url)
+    yield from shown(qtbot, MainWindow(clinic, bridge, devices, check), 1100, 860)

@@ -1,6 +1,7 @@
 """The call page while the call is still connecting, against the real embedded server: clicks
-made before the engine exists count, Leave leaves nobody behind and ends "left", and a camera
-that cannot start is said in words and not tried again on every frame."""
+made before the engine exists count, Leave leaves nobody behind and ends "left", a camera
+that cannot start is said in words and not tried again on every frame, and one that stops
+mid-call is said in words instead of a frozen picture."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from app.server.tokens import mint_token
 from app.ui.bridge import Bridge
 from app.ui.call_page import (
     CAMERA_FAILED,
+    CAMERA_LOST,
+    CAMERA_LOST_NOTE,
+    CAMERA_NOT_WORKING,
     CAMERA_OFF,
     CAMERA_OFF_NOTE,
+    NO_CAMERA,
     CallPage,
     CallSetup,
     camera_problem_words,
@@ -32,6 +37,7 @@ from tests.gui.call_helpers import (
     hold_joins,
     room_members,
     session_server,
+    shown,
     start_headless,
 )
 
@@ -82,13 +88,7 @@ def call_setup(
 
 @pytest.fixture
 def page(qtbot: QtBot, bridge: Bridge) -> Iterator[CallPage]:
-    p = CallPage(bridge)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+    yield from shown(qtbot, CallPage(bridge), 1000, 700)
 
 
 def test_mute_and_camera_off_pressed_while_connecting_are_kept(
@@ -163,6 +163,8 @@ def test_leave_while_the_server_lets_us_in_ends_left_with_nobody_behind(
         lambda index: problem_shown.append(page.stage.widget(index) is page.problem)
     )
     page.start(call_setup(session_server))
+    # No camera at all in this call: the camera button says so rather than "Camera is on".
+    assert page.controls.camera_state.text() == NO_CAMERA
     call = page._call
     assert call is not None and call.join_future is not None
     try:
@@ -186,6 +188,7 @@ def test_leave_while_the_server_lets_us_in_ends_left_with_nobody_behind(
     qtbot.waitUntil(lambda: room_members(session_server, ROOM) == [], timeout=10_000)
 
 
+@pytest.mark.allow_log_warnings("app.call.session", "app.call.media")
 def test_a_camera_that_cannot_start_is_explained_and_not_retried_every_frame(
     qtbot: QtBot,
     page: CallPage,
@@ -200,6 +203,9 @@ def test_a_camera_that_cannot_start_is_explained_and_not_retried_every_frame(
     qtbot.waitUntil(lambda: page.self_note.text() == words, timeout=10_000)
     assert page.self_note.isVisible() and page.self_view.message == CAMERA_FAILED
     assert page.self_view.accessibleDescription() == f"{CAMERA_FAILED}. {words}"
+    # The button is still "on" (the person's choice) but does not claim the camera works.
+    assert page.controls.camera_state.text() == CAMERA_NOT_WORKING
+    assert page.controls.camera_button.accessibleDescription() == CAMERA_NOT_WORKING
     qtbot.waitUntil(lambda: page.state is CallState.WAITING, timeout=15_000)
 
     # With a therapist in the call, our video track asks for a frame 15 times a second.
@@ -225,3 +231,44 @@ def test_a_camera_that_cannot_start_is_explained_and_not_retried_every_frame(
     QTest.mouseClick(controls.camera_button, LEFT_CLICK)
     qtbot.waitUntil(lambda: page.self_view.frames_drawn >= 2, timeout=10_000)
     assert camera.opens == 3 and not page.self_note.isVisible()
+    assert page.controls.camera_state.text() == "Camera is on"
+
+
+@pytest.mark.allow_log_warnings("app.call.media")
+def test_a_camera_that_stops_mid_call_is_explained_instead_of_a_frozen_picture(
+    qtbot: QtBot,
+    page: CallPage,
+    session_server: EmbeddedServer,
+    headless_peers: list[HeadlessPeer],
+) -> None:
+    camera = FakeCamera()
+    page.start(call_setup(session_server, lambda: camera))
+    therapist = start_headless(session_server, ROOM, "therapist", "Dr. Rivera")
+    headless_peers.append(therapist)
+    qtbot.waitUntil(lambda: page.state is CallState.CONNECTED, timeout=20_000)
+    qtbot.waitUntil(lambda: page.self_view.frames_drawn >= 2, timeout=10_000)
+    assert page.controls.camera_state.text() == "Camera is on"
+
+    camera.fail_on_read = DeviceProblem.FAILED  # unplugged: every read fails from now on
+    qtbot.waitUntil(lambda: page.self_view.message == CAMERA_LOST, timeout=10_000)
+    assert page.self_note.text() == (
+        "Your camera stopped working. The others can still hear you. "
+        "To try again, stop and start your camera."
+    )
+    assert page.self_note.isVisible() and page.self_note.text() == CAMERA_LOST_NOTE
+    assert page.self_view._image is None  # the words, not the last picture frozen
+    assert page.self_view.accessibleDescription() == f"{CAMERA_LOST}. {CAMERA_LOST_NOTE}"
+    assert page.controls.camera_state.text() == CAMERA_NOT_WORKING
+    assert page.state is CallState.CONNECTED  # the call goes on with sound
+    assert page.stage.currentWidget() is not page.problem
+
+    # Plugged back in, off and on again brings the picture back, and the words go.
+    controls = page.controls
+    QTest.mouseClick(controls.camera_button, LEFT_CLICK)
+    assert controls.camera_state.text() == "Camera is off"
+    camera.fail_on_read = None
+    drawn = page.self_view.frames_drawn
+    QTest.mouseClick(controls.camera_button, LEFT_CLICK)
+    qtbot.waitUntil(lambda: page.self_view.frames_drawn >= drawn + 2, timeout=10_000)
+    assert controls.camera_state.text() == "Camera is on" and not page.self_note.isVisible()
+    assert page.self_view.message != CAMERA_LOST

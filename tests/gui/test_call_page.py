@@ -3,8 +3,6 @@ tiles with name and role, remote video drawn, quality bars, mute, camera, leave,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,39 +11,24 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.call.events import CallState
-from app.profile import ClinicProfile
 from app.server.embedded import EmbeddedServer, start_practice_server
 from app.server.tokens import mint_token
-from app.ui.bridge import Bridge
 from app.ui.call_page import WAITING_TITLE
 from app.ui.main_window import JOIN_TOKEN_ENV, MainWindow
-from tests.gui.call_helpers import HeadlessPeer, headless_peers, session_server, start_headless
-from tests.gui.fakes import FakeDevices, ScriptedCheck
+from tests.gui.call_helpers import (
+    HeadlessPeer,
+    clinic_window,
+    headless_peers,
+    session_server,
+    start_headless,
+)
+from tests.gui.fakes import FakeDevices
 from tests.gui.helpers import run_check
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
-__all__ = ["headless_peers", "session_server"]  # fixtures
+__all__ = ["clinic_window", "headless_peers", "session_server"]  # fixtures
 
 ROOM = "couple-42"
-
-
-@pytest.fixture
-def clinic_window(
-    qtbot: QtBot,
-    bridge: Bridge,
-    profile: ClinicProfile,
-    devices: FakeDevices,
-    check: ScriptedCheck,
-    session_server: EmbeddedServer,
-) -> Iterator[MainWindow]:
-    """The window of a clinic setup whose session server is the embedded one."""
-    w = MainWindow(replace(profile, server_url=session_server.url), bridge, devices, check)
-    qtbot.addWidget(w)
-    w.resize(1100, 860)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.shutdown()
 
 
 def test_a_call_with_a_headless_therapist(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import aioice.ice
+import av
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
 
 from app.call.engine import CallEngine
 from app.call.events import (
@@ -34,21 +36,10 @@ from app.call.media import PatternVideoTrack, ToneAudioTrack
 from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import rtc_configuration
 from app.call.signaling import Message, WebSocketSignaling, join_message, websocket_url
-from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from app.server.tokens import mint_token
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    embedded = EmbeddedServer(ServerConfig.for_practice())
-    embedded.start()
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
 
 
 class RecordingSpeaker:
@@ -317,6 +308,127 @@ async def test_an_offer_whose_sender_vanishes_is_unreachable_on_the_answering_si
         assert left == PeerLeft(left.at, silent.peer_id, "failed")
         assert engine.state is CallState.WAITING
         assert not call_ended(partner.events)
+    finally:
+        await silent.close()
+        await engine.leave()
+
+
+# --- offers with one kind of media ----------------------------------------------------------------
+
+
+def media_sections(sdp: str) -> list[tuple[str, str]]:
+    """(kind, direction) for each m-line of `sdp`, in order."""
+    sections: list[tuple[str, str]] = []
+    for section in sdp.split("\r\nm=")[1:]:
+        lines = section.split("\r\n")
+        directions = {"a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"}
+        direction = next(line[2:] for line in lines if line in directions)
+        sections.append((lines[0].split()[0], direction))
+    return sections
+
+
+class RawPeer:
+    """A bare aiortc connection offering one kind of media, as a browser without a microphone
+    (or a client that sends audio only) would; it takes part in the room as `silent`."""
+
+    def __init__(self, silent: SilentParticipant, track: MediaStreamTrack) -> None:
+        self.silent = silent
+        self.pc = RTCPeerConnection(rtc_configuration([]))  # after an engine enabled loopback
+        self.pc.addTrack(track)
+        self.tracks: list[MediaStreamTrack] = []
+        self.connected = asyncio.Event()
+        self.pc.on("track", self.tracks.append)
+
+        @self.pc.on("connectionstatechange")
+        def changed() -> None:
+            if self.pc.connectionState == "connected":
+                self.connected.set()
+
+    async def offer_to(self, peer_id: str) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.silent.signaling.send(
+            {"type": "offer", "to": peer_id, "sdp": self.pc.localDescription.sdp}
+        )
+        answer = await self.silent.first("answer")
+        assert answer["from"] == peer_id
+        sdp = str(answer["sdp"])
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await asyncio.wait_for(self.connected.wait(), HANG_GUARD_S)
+        return sdp
+
+
+@pytest.mark.parametrize("with_audio", [False, True], ids=["no-microphone", "microphone"])
+async def test_a_video_only_offer_is_answered_with_video_only(
+    server: EmbeddedServer, with_audio: bool
+) -> None:
+    recorder = Recorder()
+    engine = CallEngine(
+        server.url,
+        mint_token(server.config.secret, "practice", "partner", "Partner", 60),
+        camera=None,
+        microphone=None,
+        listener=recorder,
+        allow_loopback=True,
+        video_track=PatternVideoTrack((160, 90), 10),
+        audio_track=ToneAudioTrack() if with_audio else None,
+        remote_frames=False,
+    )
+    silent = SilentParticipant(server, "therapist")
+    try:
+        await engine.join()
+        await silent.join()
+        raw = RawPeer(silent, PatternVideoTrack((160, 90), 10))
+        try:
+            answer = await raw.offer_to(engine.peer_id or "")
+            assert media_sections(answer) == [("video", "sendrecv")]
+            first = await recorder.first(lambda e: isinstance(e, FirstFrame))
+            assert isinstance(first, FirstFrame) and first.peer_id == silent.peer_id
+            assert engine.state is CallState.CONNECTED
+            # And the engine's own video reaches the browser-like side.
+            assert [t.kind for t in raw.tracks] == ["video"]
+            frame = await asyncio.wait_for(raw.tracks[0].recv(), HANG_GUARD_S)
+            assert isinstance(frame, av.VideoFrame) and (frame.width, frame.height) == (160, 90)
+            assert not any(isinstance(e, CallError) for e in recorder.events)
+        finally:
+            await raw.pc.close()
+    finally:
+        await silent.close()
+        await engine.leave()
+
+
+async def test_an_audio_only_offer_is_answered_receive_only_when_we_have_no_microphone(
+    server: EmbeddedServer,
+) -> None:
+    recorder = Recorder()
+    speaker = RecordingSpeaker(asyncio.get_running_loop())
+    engine = CallEngine(
+        server.url,
+        mint_token(server.config.secret, "practice", "partner", "Partner", 60),
+        camera=None,
+        microphone=None,
+        listener=recorder,
+        allow_loopback=True,
+        video_track=PatternVideoTrack((160, 90), 10),
+        speaker=speaker,
+        remote_frames=False,
+    )
+    silent = SilentParticipant(server, "therapist")
+    try:
+        await engine.join()
+        await silent.join()
+        raw = RawPeer(silent, ToneAudioTrack())
+        try:
+            answer = await raw.offer_to(engine.peer_id or "")
+            # Our video is not offered for: no video m-line, and nothing to send for audio.
+            assert media_sections(answer) == [("audio", "recvonly")]
+            connected = await recorder.first(lambda e: isinstance(e, PeerConnected))
+            assert connected == PeerConnected(connected.at, silent.peer_id)
+            await asyncio.wait_for(speaker.enough.wait(), HANG_GUARD_S)
+            tail = np.concatenate(speaker.blocks)[-speaker.samplerate // 4 :]
+            assert 0.1 < float(np.sqrt(np.mean(tail**2))) < 0.4  # the tone, not silence
+            assert not any(isinstance(e, CallError) for e in recorder.events)
+        finally:
+            await raw.pc.close()
     finally:
         await silent.close()
         await engine.leave()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from app.ui.practice_session import SimulatedTherapist, practice_tokens
+from tests.gui.call_helpers import room_members
 
 
 def _closed_port_url() -> str:
@@ -26,8 +28,15 @@ def test_the_token_stays_out_of_the_process_list() -> None:
     therapist = SimulatedTherapist(server.url, tokens.therapist)
     try:
         therapist.start()
-        assert therapist.process is not None
-        proc = Path(f"/proc/{therapist.process.pid}")
+        process = therapist.process
+        assert process is not None
+        # In the room, it was admitted with the token it found in its environment.
+        deadline = time.monotonic() + 30
+        while not room_members(server, tokens.room):
+            assert process.poll() is None, f"the participant ended (exit {process.returncode})"
+            assert time.monotonic() < deadline, "the participant never joined"
+            time.sleep(0.05)  # polling a condition, with a deadline
+        proc = Path(f"/proc/{process.pid}")
         assert tokens.therapist.encode() not in (proc / "cmdline").read_bytes()
         assert b"TANDEM_JOIN_TOKEN=" + tokens.therapist.encode() in (proc / "environ").read_bytes()
     finally:

@@ -15,18 +15,9 @@ from app.call.session import CallSession, DeviceFactories, LocalDevices
 from app.call.signaling import memory_pair
 from app.devices.base import Camera, DeviceError, DeviceProblem
 from app.devices.fakes import FakeCamera, FakeMicrophone
+from app.net.signaling_protocol import welcome_msg
 
-WELCOME: dict[str, Any] = {
-    "type": "welcome",
-    "v": 1,
-    "peer_id": "me",
-    "room": "r",
-    "role": "partner",
-    "name": "N",
-    "heartbeat_s": 30.0,
-    "ice_servers": [],
-    "peers": [],
-}
+WELCOME = welcome_msg("me", "r", "partner", "N", 30.0, ice_servers=[], peers=[])
 
 
 class CountingCamera(FakeCamera):
@@ -163,6 +154,7 @@ async def test_leave_before_the_join_runs_does_nothing_at_all() -> None:
     assert rig.engines == []
 
 
+@pytest.mark.allow_log_warnings("app.call.session")
 async def test_a_camera_that_cannot_start_is_reported_and_retried_only_on_request() -> None:
     camera = CountingCamera(fail=DeviceProblem.PERMISSION)
     rig = Rig(camera)
