@@ -21,6 +21,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from app.call.camera_watch import CAMERA_LOST_AFTER_S
 from app.devices.base import (
     AudioBlock,
     AudioStream,
@@ -37,10 +38,6 @@ from app.devices.base import (
 log = logging.getLogger(__name__)
 
 VIDEO_CLOCK_RATE = 90_000
-# No good camera frame for this long after good ones: the camera is lost, not hiccuping. A USB
-# camera's worst stalls (exposure change, bus reset) stay well under it; an unplugged one never
-# comes back by itself.
-CAMERA_LOST_AFTER_S = 2.0
 AUDIO_RATE = 48_000
 AUDIO_PTIME = 0.020
 

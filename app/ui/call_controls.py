@@ -72,6 +72,11 @@ class CallControls(QWidget):
         if self.camera_on:
             self._show_camera_state(state)
 
+    def clear_camera_trouble(self) -> None:
+        """The camera works again: "Camera is on" (if the person still has it on)."""
+        if self.camera_on:
+            self._show_camera(True)
+
     def reset(self) -> None:
         """Microphone on, camera on (a new call), without emitting."""
         for button in (self.mute_button, self.camera_button):

@@ -166,6 +166,10 @@ class CallPage(QWidget):
         self.store = FrameStore(bridge.video_frame_callback())
         self._call: _Call | None = None
         self._leaving = False
+        # The self view says "Camera stopped": whoever noticed first (the self view's reader in
+        # the waiting room, the video track in a call), it is said once, and the next picture
+        # from the camera takes it back.
+        self._camera_lost_shown = False
         self.state = CallState.IDLE
         self.tiles: dict[str, VideoTile] = {}
         self.error_text = ""
@@ -277,6 +281,7 @@ class CallPage(QWidget):
             raise RuntimeError("a call is already running")
         self._clear_tiles()
         self._leaving = False
+        self._camera_lost_shown = False
         self.error_text = ""
         self.controls.reset()
         if setup.make_camera is not None:
@@ -288,9 +293,17 @@ class CallPage(QWidget):
         self.stage.setCurrentWidget(self.waiting)
         store, bridge = self.store, self._bridge
         make_camera = setup.make_camera
+
+        def self_view_lost(exc: DeviceError) -> None:  # on the camera's reader thread
+            bridge.call_soon_in_gui(lambda: self._self_view_lost(call), self)
+
         session = CallSession(
             DeviceFactories(
-                camera=(lambda: SharedCamera(make_camera(), store)) if make_camera else None,
+                camera=(
+                    (lambda: SharedCamera(make_camera(), store, on_lost=self_view_lost))
+                    if make_camera
+                    else None
+                ),
                 microphone=setup.make_microphone,
                 speaker=setup.make_speaker,
             ),
@@ -395,6 +408,8 @@ class CallPage(QWidget):
     def _on_video_frame(self, source: str) -> None:
         if source == SELF:
             if self.controls.camera_on and self._call is not None:
+                if self._camera_lost_shown:
+                    self._camera_back()
                 self.self_view.take_frame()
             else:
                 self.store.take(SELF)
@@ -480,6 +495,7 @@ class CallPage(QWidget):
             self._bridge.submit(self._call.session.set_muted(muted))
 
     def _set_camera(self, on: bool) -> None:
+        self._camera_lost_shown = False  # switched off, or on again: the new state says it
         if not on:
             self.store.take(SELF)
             self._show_self_message(CAMERA_OFF, CAMERA_OFF_NOTE)
@@ -494,17 +510,33 @@ class CallPage(QWidget):
         if self._call is not call or not self.controls.camera_on:
             return
         self.store.take(SELF)
+        self._camera_lost_shown = False
         self._show_self_message(CAMERA_FAILED, camera_problem_words(exc))
         self.controls.set_camera_trouble(CAMERA_NOT_WORKING)
 
+    def _self_view_lost(self, call: _Call) -> None:
+        if self._call is call:  # not a report about an earlier call
+            self._camera_lost()
+
     def _camera_lost(self) -> None:
         """The camera gave frames, then none (unplugged): the self view would otherwise freeze
-        on its last picture while the others see black."""
+        on its last picture while the others see black. Both reporters land here; the first
+        one says it."""
         if not self.controls.camera_on:  # switched off since: the self view says so already
             return
+        if self._camera_lost_shown:
+            return
+        self._camera_lost_shown = True
         self.store.take(SELF)
         self._show_self_message(CAMERA_LOST, CAMERA_LOST_NOTE)
         self.controls.set_camera_trouble(CAMERA_NOT_WORKING)
+
+    def _camera_back(self) -> None:
+        """A picture came after the words (a stall that ended, a camera plugged back in): the
+        picture replaces them; a later loss is said again."""
+        self._camera_lost_shown = False
+        self._show_self_message(CAMERA_STARTING)
+        self.controls.clear_camera_trouble()
 
     def _show_self_message(self, message: str, note: str = "") -> None:
         """A few words in the self view's tile (it is small), the rest in the note under it;

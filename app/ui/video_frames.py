@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
+from app.call.camera_watch import CAMERA_LOST_AFTER_S, CameraWatch
 from app.devices.base import Camera, DeviceError, DeviceProblem, Frame
 
 log = logging.getLogger(__name__)
 
 SELF = "self"  # the source key of the self view
+# Between failed camera reads: a dead device must not spin a core, a hiccup must not show.
+RETRY_PAUSE_S = 0.2
 
 
 def fit(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
@@ -99,19 +103,39 @@ class SharedCamera:
     anyone is there to send video to. `close()` (the call switching the camera off) stops the
     reader and lets go of the device; `open()` starts it again.
 
+    A failed read does not stop the reader: a USB camera drops a frame now and then, and the
+    self view picks up again by itself. It pauses `retry_pause` seconds between failed reads
+    (a dead device must not spin a core), and the call's track gets the failure meanwhile. A
+    camera that gave frames and then none for `lost_after` seconds is reported once per loss
+    through `on_lost`, on the reader thread: the track only notices while someone pulls video,
+    the self view also in the waiting room.
+
     A device that fails to open is not tried again until `close()`: the call's video track
     calls `open()` before every frame it wants, and a real camera can take seconds to fail, 15
     times a second. Only the person switching the camera off and on again retries it.
     """
 
-    def __init__(self, camera: Camera, store: FrameStore) -> None:
+    def __init__(
+        self,
+        camera: Camera,
+        store: FrameStore,
+        *,
+        on_lost: Callable[[DeviceError], None] | None = None,
+        lost_after: float = CAMERA_LOST_AFTER_S,
+        retry_pause: float = RETRY_PAUSE_S,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._camera = camera
         self._store = store
+        self._on_lost = on_lost
+        self._lost_after = lost_after
+        self._retry_pause = retry_pause
+        self._now = now
         self._cond = threading.Condition()
         self._frame: Frame | None = None
         self._serial = 0
         self._read_serial = 0
-        self._error: DeviceError | None = None
+        self._error: DeviceError | None = None  # the last read's, until a frame comes
         self._open_error: DeviceError | None = None  # why the last open() failed, until close()
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
@@ -139,20 +163,27 @@ class SharedCamera:
             self._thread.start()
 
     def _run(self, stop: threading.Event) -> None:
+        watch = CameraWatch(self._lost_after, self._now)  # a fresh one per open
         try:
             while not stop.is_set():
-                frame = self._camera.read(timeout=1.0)
+                try:
+                    frame = self._camera.read(timeout=1.0)
+                except DeviceError as exc:
+                    if stop.is_set():  # closed under the read: not a failure
+                        break
+                    self._failed(exc, watch)
+                    stop.wait(self._retry_pause)
+                    continue
                 if stop.is_set():
                     break
                 self._store.put(SELF, frame)
                 with self._cond:
                     self._frame = frame
                     self._serial += 1
+                    self._error = None
                     self._cond.notify_all()
-        except DeviceError as exc:
-            with self._cond:
-                self._error = exc
-                self._cond.notify_all()
+                if watch.frame():
+                    log.info("camera back: frames again")
         except Exception:  # e.g. the window went away under us: stop, never kill the thread
             log.exception("self view stopped")
             with self._cond:
@@ -160,6 +191,22 @@ class SharedCamera:
                 self._cond.notify_all()
         finally:
             self._camera.close()
+
+    def _failed(self, exc: DeviceError, watch: CameraWatch) -> None:
+        with self._cond:
+            first = self._error is None
+            self._error = exc
+            self._cond.notify_all()
+        if first:
+            log.info("camera read failed (%s); trying again", exc.problem.value)
+        if not watch.failed():
+            return
+        log.info("camera lost: no frame for %.1f s (%s)", self._lost_after, exc.problem.value)
+        if self._on_lost is not None:
+            try:
+                self._on_lost(exc)
+            except Exception:  # the listener's bug must not stop the self view
+                log.exception("camera-lost handler failed")
 
     def read(self, timeout: float = 1.0) -> Frame:
         with self._cond:

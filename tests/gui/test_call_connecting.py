@@ -1,7 +1,7 @@
 """The call page while the call is still connecting, against the real embedded server: clicks
 made before the engine exists count, Leave leaves nobody behind and ends "left", a camera
 that cannot start is said in words and not tried again on every frame, and one that stops
-mid-call is said in words instead of a frozen picture."""
+mid-call or in the waiting room is said in words instead of a frozen picture."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from app.call.events import CallState
+from app.call.events import CallEvent, CallState, LocalDeviceProblem
 from app.devices.base import Camera, DeviceError, DeviceProblem
 from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
 from app.server.embedded import EmbeddedServer
@@ -89,6 +89,31 @@ def call_setup(
 @pytest.fixture
 def page(qtbot: QtBot, bridge: Bridge) -> Iterator[CallPage]:
     yield from shown(qtbot, CallPage(bridge), 1000, 700)
+
+
+def said_in_the_self_view(page: CallPage) -> list[str]:
+    """Every message the self view's tile is given from now on."""
+    said: list[str] = []
+    set_message = page.self_view.set_message
+
+    def record(message: str) -> None:
+        said.append(message)
+        set_message(message)
+
+    page.self_view.set_message = record  # type: ignore[method-assign]
+    return said
+
+
+def engine_reports(page: CallPage) -> list[LocalDeviceProblem]:
+    """The engine's LocalDeviceProblem events from now on (on the GUI thread)."""
+    reported: list[LocalDeviceProblem] = []
+
+    def listen(event: CallEvent) -> None:
+        if isinstance(event, LocalDeviceProblem):
+            reported.append(event)
+
+    page._bridge.call_event.connect(listen)
+    return reported
 
 
 def test_mute_and_camera_off_pressed_while_connecting_are_kept(
@@ -249,8 +274,13 @@ def test_a_camera_that_stops_mid_call_is_explained_instead_of_a_frozen_picture(
     qtbot.waitUntil(lambda: page.self_view.frames_drawn >= 2, timeout=10_000)
     assert page.controls.camera_state.text() == "Camera is on"
 
+    said = said_in_the_self_view(page)
+    reported = engine_reports(page)
     camera.fail_on_read = DeviceProblem.FAILED  # unplugged: every read fails from now on
     qtbot.waitUntil(lambda: page.self_view.message == CAMERA_LOST, timeout=10_000)
+    # The self view's reader and the call's video track both notice: said once all the same.
+    qtbot.waitUntil(lambda: len(reported) == 1, timeout=10_000)
+    assert said.count(CAMERA_LOST) == 1
     assert page.self_note.text() == (
         "Your camera stopped working. The others can still hear you. "
         "To try again, stop and start your camera."
@@ -272,3 +302,32 @@ def test_a_camera_that_stops_mid_call_is_explained_instead_of_a_frozen_picture(
     qtbot.waitUntil(lambda: page.self_view.frames_drawn >= drawn + 2, timeout=10_000)
     assert controls.camera_state.text() == "Camera is on" and not page.self_note.isVisible()
     assert page.self_view.message != CAMERA_LOST
+
+
+def test_a_camera_that_stops_in_the_waiting_room_is_explained_and_comes_back_by_itself(
+    qtbot: QtBot, page: CallPage, session_server: EmbeddedServer
+) -> None:
+    # Nobody else is here, so no video track pulls frames: the self view notices by itself.
+    camera = FakeCamera()
+    page.start(call_setup(session_server, lambda: camera))
+    qtbot.waitUntil(lambda: page.state is CallState.WAITING, timeout=20_000)
+    qtbot.waitUntil(lambda: page.self_view.frames_drawn >= 2, timeout=10_000)
+    said = said_in_the_self_view(page)
+
+    camera.fail_on_read = DeviceProblem.FAILED  # a loose USB cable
+    qtbot.waitUntil(lambda: page.self_view.message == CAMERA_LOST, timeout=10_000)
+    assert page.self_note.isVisible() and page.self_note.text() == CAMERA_LOST_NOTE
+    assert page.self_view._image is None  # the words, not the last picture frozen
+    assert page.self_view.accessibleDescription() == f"{CAMERA_LOST}. {CAMERA_LOST_NOTE}"
+    assert page.controls.camera_state.text() == CAMERA_NOT_WORKING
+    assert page.state is CallState.WAITING and page.stage.currentWidget() is page.waiting
+
+    # The cable is pushed back in: the picture returns without switching the camera off and
+    # on, and the words go.
+    drawn = page.self_view.frames_drawn
+    camera.fail_on_read = None
+    qtbot.waitUntil(lambda: page.self_view.frames_drawn >= drawn + 2, timeout=10_000)
+    assert not page.self_note.isVisible() and page.self_view.message != CAMERA_LOST
+    assert page.controls.camera_state.text() == "Camera is on"
+    assert page.controls.camera_on
+    assert said.count(CAMERA_LOST) == 1  # once for the loss, however many reads failed

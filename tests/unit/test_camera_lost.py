@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from app.call.camera_watch import CAMERA_LOST_AFTER_S
 from app.call.engine import CallEngine
 from app.call.events import CallEvent, CallState, LocalDeviceProblem
-from app.call.media import CAMERA_LOST_AFTER_S, CameraVideoTrack
+from app.call.media import CameraVideoTrack
 from app.call.signaling import memory_pair
 from app.devices.base import DeviceError, DeviceProblem, Frame
 from app.devices.fakes import FakeCamera
