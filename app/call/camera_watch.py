@@ -33,6 +33,17 @@ class CameraWatch:
         self._good_at: float | None = None
         self.lost = False
 
+    @property
+    def started(self) -> bool:
+        """True once the clock runs: a good frame came, or start_clock() was called."""
+        return self._good_at is not None
+
+    def start_clock(self) -> None:
+        """Count from now as if a frame had just come: for a reader that knows the device opened
+        but has had no frame itself yet (another reader may have had many)."""
+        if self._good_at is None:
+            self._good_at = self._now()
+
     def frame(self) -> bool:
         """A good frame; True when it ends a loss (frames came back)."""
         came_back = self.lost

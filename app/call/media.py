@@ -21,7 +21,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from app.call.camera_watch import CAMERA_LOST_AFTER_S
+from app.call.camera_watch import CAMERA_LOST_AFTER_S, CameraWatch
 from app.devices.base import (
     AudioBlock,
     AudioStream,
@@ -227,8 +227,7 @@ class CameraVideoTrack(LocalVideoTrack):
         self._now = now
         self._opened = False
         self._failed = False
-        self._good_at: float | None = None  # the last good frame since the device was opened
-        self._lost = False  # on_lost said it for this loss
+        self._watch = CameraWatch(lost_after, now)  # one per opening of the device
         self._released = False
         self._closed: Future[None] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-camera")
@@ -255,8 +254,7 @@ class CameraVideoTrack(LocalVideoTrack):
         if self.readyState != "live":  # stopped while the pacer waited: the worker is gone
             raise MediaStreamError
         if not self._opened:  # this read opens the device afresh (the person's retry, too)
-            self._good_at = None
-            self._lost = False
+            self._watch = CameraWatch(self._lost_after, self._now)
         switched_off = self.switched_off
         try:
             image = await asyncio.get_running_loop().run_in_executor(
@@ -269,20 +267,19 @@ class CameraVideoTrack(LocalVideoTrack):
                 return self._black
             # Once, not 15 times a second. A camera still starting (switched on again, its first
             # frame not here yet) may time out a read: that is waiting, not a fault.
-            starting = self._good_at is None and exc.problem is DeviceProblem.TIMEOUT
+            starting = not self._watch.started and exc.problem is DeviceProblem.TIMEOUT
             if not self._failed and not self._released and not starting:
                 log.warning("camera read failed (%s); sending black frames", exc.problem.value)
             self._failed = True
-            if self._opened and self._good_at is None:
-                # It opened but this track has had no frame yet (the self view may have had
+            if self._opened:
+                # It opened but this track may have had no frame yet (the self view may have had
                 # many): the clock for "lost" starts at the first failure, so a camera that
                 # dies before the peer connection pulled a frame is still reported.
-                self._good_at = self._now()
+                self._watch.start_clock()
             self._check_lost(exc)
             return self._black
         self._failed = False
-        self._good_at = self._now()
-        self._lost = False
+        self._watch.frame()
         return image
 
     @property
@@ -293,11 +290,8 @@ class CameraVideoTrack(LocalVideoTrack):
         """A camera that never gave a frame is the opener's to report ("could not start"); one
         that did and has given none for `lost_after` is lost: said once, until a good frame or
         a reopen."""
-        if self._good_at is None or self._lost or self._released:
+        if self._released or not self._watch.failed():
             return
-        if self._now() - self._good_at < self._lost_after:
-            return
-        self._lost = True
         log.info("camera lost: no frame for %.1f s (%s)", self._lost_after, exc.problem.value)
         if self._on_lost is not None:
             try:

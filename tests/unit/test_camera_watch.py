@@ -64,3 +64,16 @@ def test_a_camera_that_never_gave_a_frame_is_not_lost() -> None:
         clock.now = at
         assert not watch.failed()
     assert not watch.lost
+
+
+def test_a_reader_that_knows_the_device_opened_can_start_the_clock_itself() -> None:
+    clock = Clock()
+    watch = CameraWatch(now=clock)
+    assert not watch.started
+    watch.start_clock()  # the call's video track: opened, but no frame of its own yet
+    assert watch.started
+    clock.now += 1.0
+    watch.start_clock()  # only the first call counts
+    clock.now += CAMERA_LOST_AFTER_S - 1.0
+    assert watch.failed()
+    assert watch.frame()  # and a frame ends that loss as any other
