@@ -1,7 +1,8 @@
 """When a camera that gave frames has stopped giving them (lost), as opposed to hiccuping.
 
-Qt-free and fed one read's outcome at a time, with time injected, so the self view's reader
-thread uses it and tests drive minutes of a failing camera in milliseconds.
+Qt-free and fed one read's outcome at a time, with time injected: the self view's reader thread
+and the call's video track each keep one, and tests drive minutes of a failing camera in
+milliseconds.
 """
 
 from __future__ import annotations

@@ -460,29 +460,21 @@ class RemoteAudioSink:
         if isinstance(self._speaker, StreamingSpeaker):
             await self._run_streaming(self._speaker)
             return
-        resampler = None
-        if self._speaker is not None:
-            resampler = av.AudioResampler(
-                format="flt", layout="mono", rate=self._speaker.samplerate
-            )
-            self._thread = threading.Thread(target=self._play, name="tandem-speaker", daemon=True)
-            self._thread.start()
+        if self._speaker is None:
+            await self._pump(None, 0)
+            return
+        self._thread = threading.Thread(target=self._play, name="tandem-speaker", daemon=True)
+        self._thread.start()
         try:
-            while True:
-                frame = await self._track.recv()
-                self.frames += 1
-                if resampler is None:
-                    continue
-                assert isinstance(frame, av.AudioFrame)
-                for out in resampler.resample(frame):
-                    try:
-                        self._blocks.put_nowait(out.to_ndarray().reshape(-1).astype(np.float32))
-                    except queue.Full:  # the speaker fell behind: drop rather than lag
-                        pass
-        except MediaStreamError:
-            pass
+            await self._pump(self._queue_block, self._speaker.samplerate)
         finally:
             self.stop()
+
+    def _queue_block(self, block: AudioBlock) -> None:
+        try:
+            self._blocks.put_nowait(block)
+        except queue.Full:  # the speaker fell behind: drop rather than lag
+            pass
 
     async def _run_streaming(self, speaker: StreamingSpeaker) -> None:
         """One continuous output stream: blocks play back to back, without a gap each."""
@@ -491,21 +483,29 @@ class RemoteAudioSink:
             stream = await asyncio.to_thread(speaker.start_stream)
         except DeviceError as exc:
             log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=speaker.samplerate)
+        try:
+            await self._pump(None if stream is None else stream.write, speaker.samplerate)
+        finally:
+            if stream is not None:
+                await asyncio.to_thread(stream.stop)
+
+    async def _pump(self, on_block: Callable[[AudioBlock], None] | None, samplerate: int) -> None:
+        """Receive until the track ends; mono float blocks at `samplerate` go to `on_block`
+        (None: count and discard, which still keeps aiortc's queue from growing)."""
+        resampler = None
+        if on_block is not None:
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=samplerate)
         try:
             while True:
                 frame = await self._track.recv()
                 self.frames += 1
-                if stream is None:
+                if resampler is None or on_block is None:
                     continue
                 assert isinstance(frame, av.AudioFrame)
                 for out in resampler.resample(frame):
-                    stream.write(out.to_ndarray().reshape(-1).astype(np.float32))
+                    on_block(out.to_ndarray().reshape(-1).astype(np.float32))
         except MediaStreamError:
             pass
-        finally:
-            if stream is not None:
-                await asyncio.to_thread(stream.stop)
 
     def _play(self) -> None:
         assert self._speaker is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aioice.ice
 import av
@@ -215,7 +216,9 @@ def engine_for(
     role: str,
     recorder: Recorder,
     negotiation_deadline: float = NEGOTIATION_DEADLINE_S,
+    **options: Any,
 ) -> CallEngine:
+    """An engine sending a small test pattern (and whatever `options` add: a tone, a speaker)."""
     return CallEngine(
         server.url,
         mint_token(server.config.secret, "practice", role, role.title(), 60),
@@ -226,6 +229,7 @@ def engine_for(
         video_track=PatternVideoTrack((160, 90), 10),
         remote_frames=False,
         negotiation_deadline=negotiation_deadline,
+        **options,
     )
 
 
@@ -362,16 +366,8 @@ async def test_a_video_only_offer_is_answered_with_video_only(
     server: EmbeddedServer, with_audio: bool
 ) -> None:
     recorder = Recorder()
-    engine = CallEngine(
-        server.url,
-        mint_token(server.config.secret, "practice", "partner", "Partner", 60),
-        camera=None,
-        microphone=None,
-        listener=recorder,
-        allow_loopback=True,
-        video_track=PatternVideoTrack((160, 90), 10),
-        audio_track=ToneAudioTrack() if with_audio else None,
-        remote_frames=False,
+    engine = engine_for(
+        server, "partner", recorder, audio_track=ToneAudioTrack() if with_audio else None
     )
     silent = SilentParticipant(server, "therapist")
     try:
@@ -401,17 +397,7 @@ async def test_an_audio_only_offer_is_answered_receive_only_when_we_have_no_micr
 ) -> None:
     recorder = Recorder()
     speaker = RecordingSpeaker(asyncio.get_running_loop())
-    engine = CallEngine(
-        server.url,
-        mint_token(server.config.secret, "practice", "partner", "Partner", 60),
-        camera=None,
-        microphone=None,
-        listener=recorder,
-        allow_loopback=True,
-        video_track=PatternVideoTrack((160, 90), 10),
-        speaker=speaker,
-        remote_frames=False,
-    )
+    engine = engine_for(server, "partner", recorder, speaker=speaker)
     silent = SilentParticipant(server, "therapist")
     try:
         await engine.join()

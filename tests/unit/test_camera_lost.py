@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from app.call.media import CameraVideoTrack
 from app.call.signaling import memory_pair
 from app.devices.base import DeviceError, DeviceProblem, Frame
 from app.devices.fakes import FakeCamera
+from app.net.signaling_protocol import welcome_msg
 
 pytestmark = pytest.mark.allow_log_warnings("app.call.media")  # "camera read failed"
 
@@ -193,17 +193,7 @@ async def test_the_engine_says_it_as_a_local_device_problem() -> None:
         video_size=SIZE,
         now=clock,
     )
-    welcome: dict[str, Any] = {
-        "type": "welcome",
-        "v": 1,
-        "peer_id": "me",
-        "room": "r",
-        "role": "partner",
-        "name": "N",
-        "heartbeat_s": 30.0,
-        "ice_servers": [],
-        "peers": [],
-    }
+    welcome = welcome_msg("me", "r", "partner", "N", 30.0, ice_servers=[], peers=[])
     await server.send(welcome)
     await engine.join()
     try:

@@ -13,18 +13,9 @@ from app.call.engine import CallEngine, JoinError
 from app.call.events import CallError, CallEvent, CallState, Left
 from app.call.session import CallSession, DeviceFactories
 from app.call.signaling import MemorySignaling, Message, memory_pair
+from app.net.signaling_protocol import welcome_msg
 
-WELCOME: dict[str, Any] = {
-    "type": "welcome",
-    "v": 1,
-    "peer_id": "me",
-    "room": "r",
-    "role": "partner",
-    "name": "N",
-    "heartbeat_s": 30.0,
-    "ice_servers": [],
-    "peers": [],
-}
+WELCOME = welcome_msg("me", "r", "partner", "N", 30.0, ice_servers=[], peers=[])
 
 
 class SlowToClose:
