@@ -50,16 +50,19 @@ def headless_command(server_url: str, *, camera: str = "pattern", mic: str = "to
     ]  # fmt: skip
 
 
-def _log_events(stream: IO[bytes]) -> None:
-    """Reads the participant's JSON lines so a failure shows in our log (codes only: the
-    messages may name people)."""
+def _read_events(stream: IO[bytes], joined: threading.Event) -> None:
+    """Reads the participant's JSON lines: `joined` is set once it is in the room, and a
+    failure shows in our log (codes only: the messages may name people)."""
     with stream:
         for line in stream:
             try:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(event, dict) and event.get("type") == "error":
+            kind = event.get("type") if isinstance(event, dict) else None
+            if kind == "joined":
+                joined.set()
+            elif kind == "error":
                 log.warning("simulated therapist: error %s", event.get("code"))
 
 
@@ -78,6 +81,7 @@ class SimulatedTherapist:
         self._token = token
         self.process: subprocess.Popen[bytes] | None = None
         self._readers: list[threading.Thread] = []
+        self.joined = threading.Event()  # set once it is in the room
         # start() and stop() run on worker threads; without the lock a stop that overtakes a
         # start would leave a therapist in the room after the user left.
         self._lock = threading.Lock()
@@ -94,11 +98,14 @@ class SimulatedTherapist:
                 env={**os.environ, TOKEN_ENV: self._token},
             )
             self.process = process
-        for reader, stream in ((_log_events, process.stdout), (_log_stderr, process.stderr)):
-            if stream is not None:
-                thread = threading.Thread(target=reader, args=(stream,), daemon=True)
-                thread.start()
-                self._readers.append(thread)
+        self.joined.clear()
+        readers = (
+            threading.Thread(target=_read_events, args=(process.stdout, self.joined), daemon=True),
+            threading.Thread(target=_log_stderr, args=(process.stderr,), daemon=True),
+        )
+        for thread in readers:
+            thread.start()
+        self._readers.extend(readers)
         log.info("simulated therapist started (pid %d)", process.pid)
 
     def stop(self, timeout: float = 5.0) -> None:
