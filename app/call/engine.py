@@ -19,6 +19,7 @@ import aiohttp
 import av
 from aiortc.contrib.media import MediaRelay
 
+from app.call.audio_tracks import LocalAudioTrack, MicrophoneAudioTrack
 from app.call.events import (
     CallError,
     CallEvent,
@@ -36,12 +37,6 @@ from app.call.events import (
     RemoteFrame,
     StateChanged,
     StatsReport,
-)
-from app.call.media import (
-    CameraVideoTrack,
-    LocalAudioTrack,
-    LocalVideoTrack,
-    MicrophoneAudioTrack,
 )
 from app.call.negotiation import NEGOTIATION_DEADLINE_S, Deadlines
 from app.call.peer import (
@@ -66,6 +61,7 @@ from app.call.signaling import (
 )
 from app.call.state import CallInput, CallStateMachine
 from app.call.video_profile import AdaptSettings, VideoAdapter, ladder_for
+from app.call.video_tracks import CameraVideoTrack, LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
 
 log = logging.getLogger(__name__)
@@ -105,7 +101,7 @@ class CallEngine:
         upload_mbps: float | None = None,
         video_adaptation: AdaptSettings | None = None,
     ) -> None:
-        """`video_track`/`audio_track` (e.g. the synthetic ones in app.call.media) replace
+        """`video_track`/`audio_track` (e.g. PatternVideoTrack, ToneAudioTrack) replace
         `camera`/`microphone`; `remote_frames=False` skips the BGR conversion of remote video
         (headless runs only count frames); `signaling` replaces the WebSocket (tests);
         `negotiation_deadline` is how long each peer connection may take to come up;

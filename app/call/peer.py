@@ -24,8 +24,8 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from app.call.audio_tracks import RemoteAudioSink
 from app.call.events import Peer
-from app.call.media import RemoteAudioSink
 from app.call.signaling import IceServer
 from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
 from app.devices.base import Frame, Speaker

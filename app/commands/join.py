@@ -134,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sources(args: argparse.Namespace) -> dict[str, Any]:
-    from app.call.media import PatternVideoTrack, ToneAudioTrack
+    from app.call.audio_tracks import ToneAudioTrack
+    from app.call.video_tracks import PatternVideoTrack
 
     sources: dict[str, Any] = {"camera": None, "microphone": None}
     camera = args.camera.strip()

@@ -213,7 +213,7 @@ def test_leave_while_the_server_lets_us_in_ends_left_with_nobody_behind(
     qtbot.waitUntil(lambda: room_members(session_server, ROOM) == [], timeout=10_000)
 
 
-@pytest.mark.allow_log_warnings("app.call.session", "app.call.media")
+@pytest.mark.allow_log_warnings("app.call.session", "app.call.video_tracks")
 def test_a_camera_that_cannot_start_is_explained_and_not_retried_every_frame(
     qtbot: QtBot,
     page: CallPage,
@@ -259,7 +259,7 @@ def test_a_camera_that_cannot_start_is_explained_and_not_retried_every_frame(
     assert page.controls.camera_state.text() == "Camera is on"
 
 
-@pytest.mark.allow_log_warnings("app.call.media")
+@pytest.mark.allow_log_warnings("app.call.video_tracks")
 def test_a_camera_that_stops_mid_call_is_explained_instead_of_a_frozen_picture(
     qtbot: QtBot,
     page: CallPage,

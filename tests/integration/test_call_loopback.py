@@ -21,6 +21,7 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from app.call.audio_tracks import ToneAudioTrack
 from app.call.engine import CallEngine
 from app.call.events import (
     CallError,
@@ -33,10 +34,10 @@ from app.call.events import (
     RemoteFrame,
     StateChanged,
 )
-from app.call.media import PatternVideoTrack, ToneAudioTrack
 from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import rtc_configuration
 from app.call.signaling import Message, WebSocketSignaling, join_message, websocket_url
+from app.call.video_tracks import PatternVideoTrack
 from app.server.embedded import EmbeddedServer
 from app.server.tokens import mint_token
 

@@ -18,9 +18,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.engine import CallEngine
 from app.call.events import CallEvent, RemoteFrame, StatsReport
-from app.call.media import PatternVideoTrack
 from app.call.peer import disable_loopback_candidates, enable_loopback_candidates, rtc_configuration
 from app.call.video_profile import LADDER, AdaptSettings
+from app.call.video_tracks import PatternVideoTrack
 from app.server.embedded import EmbeddedServer
 from app.server.tokens import mint_token
 

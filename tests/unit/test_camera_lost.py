@@ -13,13 +13,13 @@ import pytest
 from app.call.camera_watch import CAMERA_LOST_AFTER_S
 from app.call.engine import CallEngine
 from app.call.events import CallEvent, CallState, LocalDeviceProblem
-from app.call.media import CameraVideoTrack
 from app.call.signaling import memory_pair
+from app.call.video_tracks import CameraVideoTrack
 from app.devices.base import DeviceError, DeviceProblem, Frame
 from app.devices.fakes import FakeCamera
 from app.net.signaling_protocol import welcome_msg
 
-pytestmark = pytest.mark.allow_log_warnings("app.call.media")  # "camera read failed"
+pytestmark = pytest.mark.allow_log_warnings("app.call.video_tracks")  # "camera read failed"
 
 SIZE = (64, 36)
 
@@ -170,10 +170,10 @@ async def test_a_read_cut_short_by_switching_off_is_neither_a_warning_nor_a_loss
         track.enabled = False  # off and on again while that read waits
         track.enabled = True
         camera.go_on.set()
-        with caplog.at_level(logging.INFO, logger="app.call.media"):
+        with caplog.at_level(logging.INFO, logger="app.call.video_tracks"):
             assert not (await read).any()
         assert lost == []
-        assert not [r for r in caplog.records if r.name == "app.call.media"]
+        assert not [r for r in caplog.records if r.name == "app.call.video_tracks"]
     finally:
         await track.release()
 

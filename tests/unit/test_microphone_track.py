@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from app.call.media import MicrophoneAudioTrack
+from app.call.audio_tracks import MicrophoneAudioTrack
 from app.devices.base import AudioBlock, AudioStream, DeviceProblem
 from app.devices.fakes import FakeMicrophone
 
@@ -137,7 +137,7 @@ async def test_the_tone_arrives_in_the_frames() -> None:
         await track.release()
 
 
-@pytest.mark.allow_log_warnings("app.call.media")
+@pytest.mark.allow_log_warnings("app.call.audio_tracks")
 async def test_a_microphone_that_fails_to_start_sends_silence(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -7,7 +7,8 @@ import asyncio
 import av
 import pytest
 
-from app.call.media import CameraVideoTrack, PatternVideoTrack, _Pacer
+from app.call.pacing import Pacer
+from app.call.video_tracks import CameraVideoTrack, PatternVideoTrack
 from app.devices.fakes import FakeCamera
 
 HANG_GUARD_S = 10.0
@@ -85,7 +86,7 @@ async def test_camera_track_scales_the_camera_to_the_new_size() -> None:
 
 
 def test_pacer_keeps_the_scheduled_frame_and_spaces_later_ones_at_the_new_rate() -> None:
-    pacer = _Pacer(10)
+    pacer = Pacer(10)
     pacer._next = 100.0  # the next frame is due at t=100 s
     pacer.set_rate(2)
     assert pacer._next == 100.0 and pacer._period == 0.5

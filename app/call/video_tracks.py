@@ -1,18 +1,15 @@
-"""aiortc tracks from Tandem's device interfaces, synthetic test sources, and the speaker sink.
+"""Local video tracks from Tandem's camera interface and a synthetic test pattern.
 
-Local tracks pace themselves (`_Pacer`) and can be switched off: a disabled video track sends
-black frames (tiny once encoded, and the other side's frame watchdog stays quiet), a muted audio
-track sends silence. Device calls block, so they run on a worker thread, never on the loop.
+Local tracks pace themselves (`Pacer`) and can be switched off: a disabled track sends black
+frames (tiny once encoded, and the other side's frame watchdog stays quiet). Camera calls block,
+so they run on a worker thread, never on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import fractions
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,53 +19,15 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.camera_watch import CAMERA_LOST_AFTER_S, CameraWatch
-from app.devices.base import (
-    AudioBlock,
-    AudioStream,
-    Camera,
-    DeviceError,
-    DeviceProblem,
-    Frame,
-    Microphone,
-    Speaker,
-    SpeakerStream,
-    StreamingSpeaker,
-)
+from app.call.pacing import Pacer
+from app.devices.base import Camera, DeviceError, DeviceProblem, Frame
 
 log = logging.getLogger(__name__)
 
 VIDEO_CLOCK_RATE = 90_000
-AUDIO_RATE = 48_000
-AUDIO_PTIME = 0.020
-
 
 CameraLostCallback = Callable[[DeviceError], None]
 """Called on the loop, once per loss, with the last read's error."""
-
-
-class _Pacer:
-    """Frame n is due at start + n / rate; never bursts to catch up after a stall."""
-
-    def __init__(self, rate: float) -> None:
-        self._period = 1.0 / rate
-        self._next: float | None = None
-        self.count = 0
-
-    def set_rate(self, rate: float) -> None:
-        """The frame already scheduled keeps its time; the ones after it follow the new rate."""
-        self._period = 1.0 / rate
-
-    async def wait(self) -> int:
-        now = time.monotonic()
-        if self._next is None:
-            self._next = now
-        elif self._next > now:
-            await asyncio.sleep(self._next - now)
-        else:
-            self._next = max(self._next, now - self._period)
-        self._next += self._period
-        index, self.count = self.count, self.count + 1
-        return index
 
 
 def to_i420(image: Frame) -> Frame:
@@ -108,7 +67,7 @@ class LocalVideoTrack(MediaStreamTrack):
         self.fps = fps
         self._enabled = True
         self.switched_off = 0  # how often `enabled` went to False: a read can tell it spanned one
-        self._pacer = _Pacer(fps)
+        self._pacer = Pacer(fps)
         self._time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         self._pts = 0
         self._black = np.zeros((size[1], size[0], 3), np.uint8)
@@ -315,219 +274,3 @@ class CameraVideoTrack(LocalVideoTrack):
             self._released = True
             self._closed = self._worker.submit(self._close)
             self._worker.shutdown(wait=False)
-
-
-class LocalAudioTrack(MediaStreamTrack):
-    """Paced 20 ms mono s16 frames; `muted = True` sends silence instead."""
-
-    kind = "audio"
-
-    def __init__(self, samplerate: int = AUDIO_RATE) -> None:
-        super().__init__()
-        self.samplerate = samplerate
-        self.samples = int(samplerate * AUDIO_PTIME)
-        self.muted = False
-        self._pacer = _Pacer(1 / AUDIO_PTIME)
-        self._time_base = fractions.Fraction(1, samplerate)
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        index = await self._pacer.wait()
-        block = await self.next_block(index)
-        if self.muted:
-            block = np.zeros(self.samples, np.float32)
-        pcm = (np.clip(block, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = self.samplerate
-        frame.pts = index * self.samples
-        frame.time_base = self._time_base
-        return frame
-
-    async def next_block(self, index: int) -> AudioBlock:
-        raise NotImplementedError
-
-
-class ToneAudioTrack(LocalAudioTrack):
-    """A continuous sine (440 Hz by default): a microphone for tests and headless runs."""
-
-    def __init__(self, frequency: float = 440.0, level: float = 0.3) -> None:
-        super().__init__(AUDIO_RATE)
-        self._step = 2 * np.pi * frequency / self.samplerate
-        self._level = level
-
-    async def next_block(self, index: int) -> AudioBlock:
-        n = np.arange(index * self.samples, (index + 1) * self.samples, dtype=np.float64)
-        return (self._level * np.sin(self._step * n)).astype(np.float32)
-
-
-class MicrophoneAudioTrack(LocalAudioTrack):
-    """Blocks from a `Microphone` stream, buffered by its audio thread, sent 20 ms at a time.
-
-    Opening and closing the stream run on one worker thread, in order: a stop() that comes
-    while the stream is still opening queues its close behind the open, so the stream is closed
-    as soon as it exists, and the loop never waits on the sound system.
-    """
-
-    def __init__(self, microphone: Microphone) -> None:
-        super().__init__(microphone.samplerate)
-        self._microphone = microphone
-        self._buffer: collections.deque[AudioBlock] = collections.deque()
-        self._buffered = 0
-        self._lock = threading.Lock()
-        self._stream: AudioStream | None = None  # only touched on the worker thread
-        self._starting = False
-        self._released = False
-        self._closed: Future[None] | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-microphone")
-
-    def _on_block(self, block: AudioBlock) -> None:  # audio thread: only buffers
-        with self._lock:
-            self._buffer.append(block.reshape(-1))
-            self._buffered += block.size
-            while self._buffered > self.samplerate:  # keep at most one second
-                self._buffered -= self._buffer.popleft().size
-
-    def _open(self) -> None:  # worker thread
-        if self._released:  # stop() came while this job waited: never open the device
-            return
-        self._stream = self._microphone.start(self._on_block, self.samples)
-
-    def _close(self) -> None:  # worker thread, always after any _open
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.stop()
-
-    async def _start(self) -> None:
-        self._starting = True
-        if self._released:
-            raise MediaStreamError
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._worker, self._open)
-        except DeviceError as exc:
-            log.warning("microphone failed to start (%s); sending silence", exc.problem.value)
-        if self._released:  # stopped while opening: the queued close ends the stream
-            raise MediaStreamError
-
-    async def next_block(self, index: int) -> AudioBlock:
-        if not self._starting:
-            await self._start()
-        out = np.zeros(self.samples, np.float32)
-        filled = 0
-        with self._lock:
-            while filled < self.samples and self._buffer:
-                block = self._buffer.popleft()
-                take = min(block.size, self.samples - filled)
-                out[filled : filled + take] = block[:take]
-                filled += take
-                self._buffered -= take
-                if take < block.size:
-                    self._buffer.appendleft(block[take:])
-        return out
-
-    def stop(self) -> None:
-        """End the track at once; the stream closes on the worker thread (see release())."""
-        super().stop()
-        if not self._released:
-            self._released = True
-            self._closed = self._worker.submit(self._close)
-            self._worker.shutdown(wait=False)
-
-    async def release(self) -> None:
-        """Stop, and return once the microphone stream is closed (leave() lets the device go)."""
-        self.stop()
-        assert self._closed is not None
-        try:
-            await asyncio.wrap_future(self._closed)
-        except Exception as exc:  # a stream that fails to close is already out of our hands
-            log.warning("microphone did not close cleanly: %s", type(exc).__name__)
-
-
-class RemoteAudioSink:
-    """Drains a remote audio track; plays it on `speaker` from a worker thread (None: discard).
-
-    Draining matters even without a speaker: aiortc queues decoded frames without limit.
-    """
-
-    def __init__(self, track: MediaStreamTrack, speaker: Speaker | None) -> None:
-        self._track = track
-        self._speaker = speaker
-        self._blocks: queue.Queue[AudioBlock | None] = queue.Queue(maxsize=25)
-        self._thread: threading.Thread | None = None
-        self.frames = 0
-
-    async def run(self) -> None:
-        if isinstance(self._speaker, StreamingSpeaker):
-            await self._run_streaming(self._speaker)
-            return
-        if self._speaker is None:
-            await self._pump(None, 0)
-            return
-        self._thread = threading.Thread(target=self._play, name="tandem-speaker", daemon=True)
-        self._thread.start()
-        try:
-            await self._pump(self._queue_block, self._speaker.samplerate)
-        finally:
-            self.stop()
-
-    def _queue_block(self, block: AudioBlock) -> None:
-        try:
-            self._blocks.put_nowait(block)
-        except queue.Full:  # the speaker fell behind: drop rather than lag
-            pass
-
-    async def _run_streaming(self, speaker: StreamingSpeaker) -> None:
-        """One continuous output stream: blocks play back to back, without a gap each."""
-        stream: SpeakerStream | None = None
-        try:
-            stream = await asyncio.to_thread(speaker.start_stream)
-        except DeviceError as exc:
-            log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
-        try:
-            await self._pump(None if stream is None else stream.write, speaker.samplerate)
-        finally:
-            if stream is not None:
-                await asyncio.to_thread(stream.stop)
-
-    async def _pump(self, on_block: Callable[[AudioBlock], None] | None, samplerate: int) -> None:
-        """Receive until the track ends; mono float blocks at `samplerate` go to `on_block`
-        (None: count and discard, which still keeps aiortc's queue from growing)."""
-        resampler = None
-        if on_block is not None:
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=samplerate)
-        try:
-            while True:
-                frame = await self._track.recv()
-                self.frames += 1
-                if resampler is None or on_block is None:
-                    continue
-                assert isinstance(frame, av.AudioFrame)
-                for out in resampler.resample(frame):
-                    on_block(out.to_ndarray().reshape(-1).astype(np.float32))
-        except MediaStreamError:
-            pass
-
-    def _play(self) -> None:
-        assert self._speaker is not None
-        while (block := self._blocks.get()) is not None:
-            parts = [block]
-            while not self._blocks.empty() and len(parts) < 5:
-                extra = self._blocks.get_nowait()
-                if extra is None:
-                    self._blocks.put(None)
-                    break
-                parts.append(extra)
-            try:
-                self._speaker.play(np.concatenate(parts))
-            except DeviceError as exc:
-                log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
-                return
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            try:
-                self._blocks.put_nowait(None)
-            except queue.Full:
-                self._blocks.get_nowait()
-                self._blocks.put_nowait(None)
-            self._thread = None
