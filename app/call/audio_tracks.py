@@ -13,12 +13,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from app.call.device_worker import DeviceWorker
 from app.call.pacing import Pacer
 from app.devices.base import (
     AudioBlock,
@@ -96,9 +96,7 @@ class MicrophoneAudioTrack(LocalAudioTrack):
         self._lock = threading.Lock()
         self._stream: AudioStream | None = None  # only touched on the worker thread
         self._starting = False
-        self._released = False
-        self._closed: Future[None] | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-microphone")
+        self._worker = DeviceWorker("microphone")
 
     def _on_block(self, block: AudioBlock) -> None:  # audio thread: only buffers
         with self._lock:
@@ -108,7 +106,7 @@ class MicrophoneAudioTrack(LocalAudioTrack):
                 self._buffered -= self._buffer.popleft().size
 
     def _open(self) -> None:  # worker thread
-        if self._released:  # stop() came while this job waited: never open the device
+        if self._worker.released:  # stop() came while this job waited: never open the device
             return
         self._stream = self._microphone.start(self._on_block, self.samples)
 
@@ -119,13 +117,13 @@ class MicrophoneAudioTrack(LocalAudioTrack):
 
     async def _start(self) -> None:
         self._starting = True
-        if self._released:
+        if self._worker.released:
             raise MediaStreamError
         try:
-            await asyncio.get_running_loop().run_in_executor(self._worker, self._open)
+            await self._worker.run(self._open)
         except DeviceError as exc:
             log.warning("microphone failed to start (%s); sending silence", exc.problem.value)
-        if self._released:  # stopped while opening: the queued close ends the stream
+        if self._worker.released:  # stopped while opening: the queued close ends the stream
             raise MediaStreamError
 
     async def next_block(self, index: int) -> AudioBlock:
@@ -147,19 +145,12 @@ class MicrophoneAudioTrack(LocalAudioTrack):
     def stop(self) -> None:
         """End the track at once; the stream closes on the worker thread (see release())."""
         super().stop()
-        if not self._released:
-            self._released = True
-            self._closed = self._worker.submit(self._close)
-            self._worker.shutdown(wait=False)
+        self._worker.release(self._close)
 
     async def release(self) -> None:
         """Stop, and return once the microphone stream is closed (leave() lets the device go)."""
         self.stop()
-        assert self._closed is not None
-        try:
-            await asyncio.wrap_future(self._closed)
-        except Exception as exc:  # a stream that fails to close is already out of our hands
-            log.warning("microphone did not close cleanly: %s", type(exc).__name__)
+        await self._worker.closed()
 
 
 class RemoteAudioSink:

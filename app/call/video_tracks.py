@@ -7,18 +7,17 @@ so they run on a worker thread, never on the loop.
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.camera_watch import CAMERA_LOST_AFTER_S, CameraWatch
+from app.call.device_worker import DeviceWorker
 from app.call.pacing import Pacer
 from app.devices.base import Camera, DeviceError, DeviceProblem, Frame
 
@@ -187,12 +186,10 @@ class CameraVideoTrack(LocalVideoTrack):
         self._opened = False
         self._failed = False
         self._watch = CameraWatch(lost_after, now)  # one per opening of the device
-        self._released = False
-        self._closed: Future[None] | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-camera")
+        self._worker = DeviceWorker("camera")
 
     def _read(self, size: tuple[int, int]) -> Frame:
-        if self._released:  # a read queued behind release() must not open the camera again
+        if self._worker.released:  # a read queued behind release() must not open the camera again
             raise DeviceError(DeviceProblem.FAILED, "the camera track has ended")
         if not self._opened:
             self._camera.open()
@@ -206,7 +203,7 @@ class CameraVideoTrack(LocalVideoTrack):
 
     async def recv(self) -> av.VideoFrame:
         if not self.enabled and self._opened:
-            await asyncio.get_running_loop().run_in_executor(self._worker, self._close)
+            await self._worker.run(self._close)
         return await super().recv()
 
     async def next_image(self, index: int) -> Frame:
@@ -216,9 +213,7 @@ class CameraVideoTrack(LocalVideoTrack):
             self._watch = CameraWatch(self._lost_after, self._now)
         switched_off = self.switched_off
         try:
-            image = await asyncio.get_running_loop().run_in_executor(
-                self._worker, self._read, self.size
-            )
+            image = await self._worker.run(self._read, self.size)
         except DeviceError as exc:
             if self.switched_off != switched_off:
                 # Switched off while this read waited: the camera was closed under it on
@@ -227,7 +222,7 @@ class CameraVideoTrack(LocalVideoTrack):
             # Once, not 15 times a second. A camera still starting (switched on again, its first
             # frame not here yet) may time out a read: that is waiting, not a fault.
             starting = not self._watch.started and exc.problem is DeviceProblem.TIMEOUT
-            if not self._failed and not self._released and not starting:
+            if not self._failed and not self._worker.released and not starting:
                 log.warning("camera read failed (%s); sending black frames", exc.problem.value)
             self._failed = True
             if self._opened:
@@ -249,7 +244,7 @@ class CameraVideoTrack(LocalVideoTrack):
         """A camera that never gave a frame is the opener's to report ("could not start"); one
         that did and has given none for `lost_after` is lost: said once, until a good frame or
         a reopen."""
-        if self._released or not self._watch.failed():
+        if self._worker.released or not self._watch.failed():
             return
         log.info("camera lost: no frame for %.1f s (%s)", self._lost_after, exc.problem.value)
         if self._on_lost is not None:
@@ -261,16 +256,9 @@ class CameraVideoTrack(LocalVideoTrack):
     async def release(self) -> None:
         """Stop and close the camera before returning (leave() means the device is let go)."""
         self.stop()
-        assert self._closed is not None
-        try:
-            await asyncio.wrap_future(self._closed)
-        except Exception as exc:  # leave() goes on: a camera that fails to close is gone anyway
-            log.warning("camera did not close cleanly: %s", type(exc).__name__)
+        await self._worker.closed()
 
     def stop(self) -> None:
         """End the track at once; the camera closes on its worker thread (see release())."""
         super().stop()
-        if not self._released:
-            self._released = True
-            self._closed = self._worker.submit(self._close)
-            self._worker.shutdown(wait=False)
+        self._worker.release(self._close)
