@@ -18,7 +18,6 @@ class CallState(enum.Enum):
     JOINING = "joining"
     WAITING = "waiting"  # in the room, nobody else connected yet
     CONNECTED = "connected"
-    # DEGRADED / RECONNECTING come with the fallback issue.
     LEFT = "left"
     FAILED = "failed"
 
@@ -51,6 +50,8 @@ class PeerStats:
     sent_width: int | None = None
     sent_height: int | None = None
     sent_fps: int | None = None
+    # "video" | "audio_only": what we send this peer now (app.call.media_mode decides).
+    mode: str = "video"
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,85 @@ class LocalDeviceProblem:
     problem: DeviceProblem  # what the last attempt to read it said
 
 
+@dataclass(frozen=True)
+class PeerInterrupted:
+    """Nothing (no RTP bytes, no frames, no data-channel heartbeat) came from this peer for the
+    watchdog's limit, or its connection failed. Not a departure: the tile dims and says
+    "Reconnecting"; PeerRestored or (after the retries) PeerLeft follows.
+
+    `reason`: "no_media" (the watchdog), "connection_failed" (the peer connection failed),
+    "peer_reconnecting" (the server says the peer's signaling dropped and media stopped too)."""
+
+    at: float
+    peer_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PeerRestored:
+    at: float
+    peer_id: str
+    ms_interrupted: float
+
+
+@dataclass(frozen=True)
+class Reconnecting:
+    """An attempt (1, 2, ...) to bring back the signaling socket or one peer connection
+    (`peer_id` set when `what == "peer"`)."""
+
+    at: float
+    what: str  # "signaling" | "peer"
+    attempt: int
+    peer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reconnected:
+    at: float
+    what: str  # "signaling" | "peer"
+    ms: float  # from the loss being noticed to being back
+    peer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaModeChanged:
+    """Video to one peer (direction "send") or from one peer ("receive") paused or back."""
+
+    at: float
+    peer_id: str
+    direction: str  # "send" | "receive"
+    mode: str  # "video" | "audio_only"
+    reason: str  # e.g. "loss", "rtt", "starved", "clean", "user", "peer"
+
+
+@dataclass(frozen=True)
+class ServerSwitched:
+    """The call moved to another session server (the clinic's backup, or back). Addresses are
+    scheme://host:port only: never a path, query or credentials."""
+
+    at: float
+    from_server: str
+    to_server: str
+
+
+@dataclass(frozen=True)
+class ChatReceived:
+    """A chat line from another participant. Shown, never logged."""
+
+    at: float
+    from_peer: str
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ChatStatus:
+    """Where one of our own chat lines stands: "sending", "delivered", "retrying"."""
+
+    at: float
+    message_id: str
+    state: str
+
+
 CallEvent = (
     Joined
     | StateChanged
@@ -168,5 +248,13 @@ CallEvent = (
     | Left
     | CallError
     | LocalDeviceProblem
+    | PeerInterrupted
+    | PeerRestored
+    | Reconnecting
+    | Reconnected
+    | MediaModeChanged
+    | ServerSwitched
+    | ChatReceived
+    | ChatStatus
 )
 CallListener = Callable[[CallEvent], None]
