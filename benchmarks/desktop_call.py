@@ -29,6 +29,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from app.checks.result import VerdictSummary  # noqa: E402
 from app.devices.base import DeviceInfo  # noqa: E402
 from app.devices.fakes import FakeCamera, FakeMicrophone  # noqa: E402
+from app.practice import headless_command  # noqa: E402
 from app.profile import ClinicProfile  # noqa: E402
 from app.server.config import ServerConfig  # noqa: E402
 from app.server.embedded import EmbeddedServer  # noqa: E402
@@ -36,7 +37,6 @@ from app.server.tokens import mint_token  # noqa: E402
 from app.ui.bridge import Bridge  # noqa: E402
 from app.ui.main import make_application  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.practice_session import headless_command  # noqa: E402
 
 TARGET_CPU_PCT = 60.0
 TARGET_RSS_MB = 350.0

@@ -1,73 +1,61 @@
-"""The call engine (Qt-free): joins a room over signaling, one RemotePeer per participant.
+"""The call engine (Qt-free): joins a room over signaling, one media link per participant.
 
-Runs on one asyncio loop; every event goes to `listener` on that loop's thread. The engine owns
-the state machine, the local tracks (shared between peers through a MediaRelay), a heartbeat,
-and a once-a-second stats report per peer.
+Runs on one asyncio loop; every event goes to `listener` on that loop's thread. The engine
+composes the parts of a call and owns their order of shutdown: the signaling connection
+(app.call.signaling_session), the media links (app.call.peer_links), the local tracks
+(app.call.local_media) and the once-a-second figures (app.call.stats_monitor).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import aiohttp
-import av
-from aiortc.contrib.media import MediaRelay
-
-from app.call.audio_tracks import LocalAudioTrack, MicrophoneAudioTrack
+from app.call.audio_tracks import LocalAudioTrack
 from app.call.events import (
     CallError,
     CallEvent,
     CallListener,
     CallState,
-    FirstFrame,
     Joined,
     Left,
     LocalDeviceProblem,
     Peer,
-    PeerConnected,
     PeerJoined,
     PeerLeft,
     PeerStats,
-    RemoteFrame,
     StateChanged,
-    StatsReport,
 )
-from app.call.negotiation import NEGOTIATION_DEADLINE_S, Deadlines
-from app.call.peer import (
-    RemotePeer,
-    disable_loopback_candidates,
-    enable_loopback_candidates,
-    to_bgr,
-)
+from app.call.local_media import LocalMedia
+from app.call.negotiation import NEGOTIATION_DEADLINE_S
+from app.call.peer import RemotePeer, disable_loopback_candidates, enable_loopback_candidates
+from app.call.peer_links import PeerLinks
 from app.call.signaling import (
     Message,
     ProtocolError,
     Signaling,
     WebSocketSignaling,
     Welcome,
-    join_message,
     parse_error,
     parse_peer,
     parse_peer_left,
     parse_sdp,
-    parse_welcome,
     websocket_url,
 )
+from app.call.signaling_session import JoinRefused, SignalingConnection
 from app.call.state import CallInput, CallStateMachine
-from app.call.video_profile import AdaptSettings, VideoAdapter, ladder_for
-from app.call.video_tracks import CameraVideoTrack, LocalVideoTrack
+from app.call.stats_monitor import StatsMonitor
+from app.call.video_profile import AdaptSettings
+from app.call.video_tracks import LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
 
 log = logging.getLogger(__name__)
-
-STATS_INTERVAL_S = 1.0
-SERVER_SILENCE_PERIODS = 3  # heartbeats without a word from the server before it counts as lost
 
 
 class JoinError(Exception):
@@ -100,45 +88,56 @@ class CallEngine:
         negotiation_deadline: float = NEGOTIATION_DEADLINE_S,
         upload_mbps: float | None = None,
         video_adaptation: AdaptSettings | None = None,
+        media: LocalMedia | None = None,
     ) -> None:
         """`video_track`/`audio_track` (e.g. PatternVideoTrack, ToneAudioTrack) replace
-        `camera`/`microphone`; `remote_frames=False` skips the BGR conversion of remote video
-        (headless runs only count frames); `signaling` replaces the WebSocket (tests);
-        `negotiation_deadline` is how long each peer connection may take to come up;
-        `upload_mbps` (the equipment check's upload) picks the video's starting size, and
-        `video_adaptation` replaces the thresholds that move it during the call (tests)."""
+        `camera`/`microphone`; `media` replaces all of those with local media the caller owns
+        (CallSession: it outlives this engine and is not released by it); `remote_frames=False`
+        skips the BGR conversion of remote video (headless runs only count frames);
+        `signaling` replaces the WebSocket (tests); `negotiation_deadline` is how long each
+        peer connection may take to come up; `upload_mbps` (the equipment check's upload) picks
+        the video's starting size, and `video_adaptation` replaces the thresholds that move it
+        during the call (tests)."""
         self._token = token
-        self._camera = camera
-        self._microphone = microphone
         self._listener = listener
-        self._video_size = video_size
-        self._fps = fps
         self._now = now
-        self._speaker = speaker
         self._allow_loopback = allow_loopback
-        self._video: LocalVideoTrack | None = video_track
-        self._audio: LocalAudioTrack | None = audio_track
-        self._remote_frames = remote_frames
         self._signaling = signaling or WebSocketSignaling(websocket_url(server_url))
         self._join_timeout = join_timeout
-        self._upload_mbps = upload_mbps
-        self._video_adaptation = video_adaptation
-        self._adapter: VideoAdapter | None = None
-        self._deadlines: Deadlines[RemotePeer] = Deadlines(
-            negotiation_deadline, self._negotiation_overdue
+        self._owns_media = media is None
+        self.media = media or LocalMedia(
+            camera=camera,
+            microphone=microphone,
+            video_track=video_track,
+            audio_track=audio_track,
+            video_size=video_size,
+            fps=fps,
+            upload_mbps=upload_mbps,
+            video_adaptation=video_adaptation,
+            now=now,
         )
+        self.media.on_camera_lost = self._camera_lost
         self._machine = CallStateMachine(self._state_changed, now=now)
-        self._relay = MediaRelay()
+        self._links = PeerLinks(
+            media=self.media,
+            speaker=speaker,
+            send=self._send,
+            emit=self._emit,
+            spawn=self._spawn,
+            now=now,
+            negotiation_deadline=negotiation_deadline,
+            remote_frames=remote_frames,
+            on_connected_changed=self._update_connected,
+        )
+        self._stats = StatsMonitor(
+            self._links.links, self._links.current, self._emit, self._with_sent_video
+        )
+        self._stats.consumers.append(self.media.adapt)
+        self._connection: SignalingConnection | None = None
         self._roster: dict[str, Peer] = {}
-        self._links: dict[str, RemotePeer] = {}
-        self._closing_links: set[RemotePeer] = set()
-        self._gone: set[str] = set()  # PeerLeft already emitted (media failed before the server)
         self._tasks: set[asyncio.Task[None]] = set()
         self._welcome: Welcome | None = None
-        self._join_started = 0.0
-        self._last_heard = 0.0
-        self._muted = False
-        self._camera_enabled = True
+        self._fatal: tuple[str, str] | None = None  # a fatal server error ends the call
         self._closing = False
         self._shutdown_done: asyncio.Future[None] | None = None
         self._holds_loopback = False
@@ -171,58 +170,28 @@ class CallEngine:
             raise
 
     async def _enter(self) -> None:
-        self._join_started = self._now()
+        self._links.join_started = self._now()
         self._machine.handle(CallInput.JOIN)
         if self._allow_loopback:
             enable_loopback_candidates()
             self._holds_loopback = True
+        connection = self._connection = SignalingConnection(
+            self._signaling, self._token, join_timeout=self._join_timeout, now=self._now
+        )
         try:
-            await self._signaling.connect()
-            await self._signaling.send(join_message(self._token))
-            reply = await asyncio.wait_for(self._signaling.receive(), self._join_timeout)
-        except ProtocolError as exc:
-            await self._fail_join(
-                "protocol_error", f"The session server's reply was not understood ({exc})."
-            )
-        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-            log.warning("cannot reach the session server: %s", type(exc).__name__)
-            await self._fail_join(
-                "server_unreachable",
-                "The session server could not be "
-                "reached. Check your internet connection and try again.",
-            )
-        if reply is None:
-            await self._fail_join("server_closed", "The session server closed the connection.")
-        assert reply is not None
-        if reply["type"] == "error":
-            try:
-                error = parse_error(reply)
-            except ProtocolError:
-                await self._fail_join(
-                    "protocol_error", "The session server refused to let you in without saying why."
-                )
-            await self._fail_join(
-                error.code, error.message or "The session server refused to let you in."
-            )
-        try:
-            if reply["type"] != "welcome":
-                raise ProtocolError(f"expected 'welcome', got '{reply['type'][:40]}'")
-            welcome = parse_welcome(reply)
-        except ProtocolError as exc:
-            await self._fail_join(
-                "protocol_error", f"The session server's reply was not understood ({exc})."
-            )
+            welcome = await connection.open()
+        except JoinRefused as exc:
+            await self._fail_join(exc.code, exc.message)
         self._welcome = welcome
-        self._last_heard = self._now()
         self._roster = {p.peer_id: p for p in welcome.peers}
-        self._make_local_tracks()
+        self._links.ice_servers = welcome.ice_servers
+        self.media.start(peers=len(self._roster))
         self._emit(Joined(self._now(), welcome.peer_id, welcome.room, welcome.peers))
         self._machine.handle(CallInput.WELCOMED)
-        self._spawn(self._receive_loop())
-        self._spawn(self._heartbeat(welcome.heartbeat_s))
-        self._spawn(self._stats_loop())
+        self._spawn(self._run_signaling(connection))
+        self._spawn(self._stats.run())
         for peer in welcome.peers:
-            self._spawn(self._offer_to(peer))
+            self._spawn(self._links.offer_to(peer))
 
     async def leave(self) -> None:
         """Leave the room cleanly (idempotent): tells the server, closes every connection.
@@ -234,21 +203,17 @@ class CallEngine:
             return
         if not self._closing:
             with contextlib.suppress(Exception):
-                await self._signaling.send({"type": "leave"})
+                await self._send({"type": "leave"})
         await self._shutdown()
         if not self._machine.finished:  # a failure may have come while we waited
             self._machine.handle(CallInput.LEAVE)
             self._emit(Left(self._now(), "left"))
 
     def set_muted(self, muted: bool) -> None:
-        self._muted = muted
-        if self._audio is not None:
-            self._audio.muted = muted
+        self.media.set_muted(muted)
 
     def set_camera_enabled(self, enabled: bool) -> None:
-        self._camera_enabled = enabled
-        if self._video is not None:
-            self._video.enabled = enabled
+        self.media.set_camera_enabled(enabled)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -274,33 +239,23 @@ class CallEngine:
         if not task.cancelled() and task.exception() is not None:
             log.error("call task failed", exc_info=task.exception())
 
-    def _make_local_tracks(self) -> None:
-        if self._video is None and self._camera is not None:
-            self._video = CameraVideoTrack(
-                self._camera,
-                self._video_size,
-                self._fps,
-                on_lost=self._camera_lost,
-                now=self._now,
-            )
-        if self._audio is None and self._microphone is not None:
-            self._audio = MicrophoneAudioTrack(self._microphone)
-        self.set_muted(self._muted)
-        self.set_camera_enabled(self._camera_enabled)
-        if self._video is not None:
-            # Never above the track's own size; start where the upload allows for those here.
-            video = self._video
-            self._adapter = VideoAdapter(
-                ladder_for(video.size, video.fps),
-                upload_kbps=None if self._upload_mbps is None else self._upload_mbps * 1000,
-                peers=len(self._roster),
-                settings=self._video_adaptation,
-            )
-            video.set_profile(self._adapter.profile.size, self._adapter.profile.fps)
+    async def _send(self, message: Message) -> None:
+        if self._connection is None:
+            raise ConnectionError("signaling is not connected")
+        await self._connection.send(message)
 
     def _camera_lost(self, exc: DeviceError) -> None:
         if not self._closing:
             self._emit(LocalDeviceProblem(self._now(), "camera", exc.problem))
+
+    def _with_sent_video(self, link: RemotePeer, stats: PeerStats) -> PeerStats:
+        size = self.media.sent_size
+        return dataclasses.replace(
+            stats,
+            sent_width=None if size is None else size[0],
+            sent_height=None if size is None else size[1],
+            sent_fps=self.media.sent_fps,
+        )
 
     async def _fail_join(self, code: str, message: str) -> None:
         self._emit(CallError(self._now(), code, message))
@@ -323,149 +278,43 @@ class CallEngine:
         """
         if self._shutdown_done is None:
             self._closing = True
+            self._links.closing = True
             caller = asyncio.current_task()
             self._shutdown_done = asyncio.ensure_future(self._close_everything(caller))
         await asyncio.shield(self._shutdown_done)
 
     async def _close_everything(self, caller: asyncio.Task[Any] | None) -> None:
-        self._deadlines.cancel_all()
         # The task that asked (e.g. the receive loop failing the call) goes on after this.
         cancelled = [task for task in self._tasks if task is not caller]
         for task in cancelled:
             task.cancel()
-        # Links a cancelled task was closing finish closing here (RemotePeer.close is shielded).
-        links = [*self._links.values(), *self._closing_links]
-        self._links = {}
-        for link in links:
+        await self._links.close_all()
+        if self._connection is not None:
+            await self._connection.close()
+        else:
             with contextlib.suppress(Exception):
-                await link.close()
-        with contextlib.suppress(Exception):
-            await self._signaling.close()
-        for track in (self._video, self._audio):
-            if isinstance(track, CameraVideoTrack | MicrophoneAudioTrack):
-                await track.release()
-            elif track is not None:
-                track.stop()
+                await self._signaling.close()
+        if self._owns_media:
+            await self.media.release()
         if cancelled:
             await asyncio.wait(cancelled)
         if self._holds_loopback:
             self._holds_loopback = False
             disable_loopback_candidates()
 
-    def _new_link(self, info: Peer) -> RemotePeer:
-        assert self._welcome is not None
-        link = RemotePeer(
-            info,
-            ice_servers=self._welcome.ice_servers,
-            relay=self._relay,
-            video=self._video,
-            audio=self._audio,
-            speaker=self._speaker,
-            now=self._now,
-            on_state=self._link_state,
-            on_frame=self._link_frame,
-        )
-        self._links[info.peer_id] = link
-        self._gone.discard(info.peer_id)
-        self._deadlines.start(link)
-        return link
-
-    async def _drop_link(self, peer_id: str) -> bool:
-        link = self._links.pop(peer_id, None)
-        if link is None:
-            return False
-        self._deadlines.settle(link)
-        self._closing_links.add(link)
-        try:
-            await link.close()
-        finally:
-            self._closing_links.discard(link)
-        self._update_connected()
-        return True
-
     def _update_connected(self) -> None:
         if self._machine.finished:
             return
-        connected = any(link.connected for link in self._links.values())
+        connected = self._links.any_connected
         self._machine.handle(CallInput.PEER_CONNECTED if connected else CallInput.NO_PEER_CONNECTED)
 
-    async def _offer_to(self, peer: Peer) -> None:
-        link = self._new_link(peer)
-        try:
-            sdp = await link.create_offer()
-            await self._signaling.send({"type": "offer", "to": peer.peer_id, "sdp": sdp})
-        except Exception as exc:
-            log.warning("offer to peer %s failed: %s", peer.peer_id, type(exc).__name__)
-            await self._media_failed(link)
-
-    async def _media_failed(self, link: RemotePeer) -> None:
-        if self._links.get(link.peer_id) is not link:
-            return
-        await self._drop_link(link.peer_id)
-        self._gone.add(link.peer_id)
-        self._emit(PeerLeft(self._now(), link.peer_id, "failed"))
-
-    def _link_state(self, link: RemotePeer, state: str) -> None:
-        if self._links.get(link.peer_id) is not link:
-            return
-        if state == "connected":
-            self._deadlines.settle(link)
-            if not link.announced:
-                link.announced = True
-                self._emit(PeerConnected(self._now(), link.peer_id))
-        if state == "failed":
-            # Failing before it ever connected is the same news as the deadline's, only later.
-            self._spawn(self._media_failed(link) if link.announced else self._unreachable(link))
-        self._update_connected()
-
-    def _negotiation_overdue(self, link: RemotePeer) -> None:
-        if not self._closing and self._links.get(link.peer_id) is link:
-            log.info("peer %s not connected after %.0f s", link.peer_id, self._deadlines.seconds)
-            self._spawn(self._unreachable(link))
-
-    async def _unreachable(self, link: RemotePeer) -> None:
-        """Tell the listener first (fallback acts on the code), then close only this link."""
-        if self._links.get(link.peer_id) is not link:
-            return
-        self._emit(
-            CallError(
-                self._now(),
-                "peer_unreachable",
-                "The connection to this participant could not be set up; the call goes on.",
-                peer_id=link.peer_id,
-            )
-        )
-        await self._media_failed(link)
-
-    def _link_frame(self, link: RemotePeer, frame: av.VideoFrame) -> None:
-        now = self._now()
-        if not link.first_frame_seen:
-            link.first_frame_seen = True
-            self._emit(FirstFrame(now, link.peer_id, (now - self._join_started) * 1000.0))
-        if self._remote_frames:
-            self._emit(RemoteFrame(now, link.peer_id, to_bgr(frame)))
-
-    async def _receive_loop(self) -> None:
-        while True:
-            try:
-                message = await self._signaling.receive()
-                self._last_heard = self._now()
-            except ProtocolError as exc:
-                self._protocol_problem(exc)
-                continue
-            except (OSError, aiohttp.ClientError):
-                message = None
-            if message is None or self._closing:
-                await self._fail_call(
-                    "server_lost", "The connection to the session server was lost."
-                )
-                return
-            try:
-                await self._dispatch(message)
-            except ProtocolError as exc:
-                self._protocol_problem(exc)
-            if self._closing:
-                return
+    async def _run_signaling(self, connection: SignalingConnection) -> None:
+        self._fatal = None
+        await connection.run(self._dispatch, self._protocol_problem)
+        if self._fatal is not None:
+            await self._fail_call(*self._fatal)
+        else:
+            await self._fail_call("server_lost", "The connection to the session server was lost.")
 
     def _protocol_problem(self, exc: ProtocolError) -> None:
         log.warning("ignored a malformed server message: %s", exc)
@@ -478,103 +327,39 @@ class CallEngine:
             )
         )
 
-    async def _dispatch(self, message: Message) -> None:
+    async def _dispatch(self, message: Message) -> bool:
+        """Act on one server message; False stops reading (a fatal error ends the call)."""
+        if self._closing:
+            return False
         kind = message["type"]
         if kind == "offer":
-            await self._answer(*parse_sdp(message))
-        elif kind == "answer":
             peer_id, sdp = parse_sdp(message)
-            link = self._links.get(peer_id)
-            if link is None:
-                log.debug("answer from unknown peer %s ignored", peer_id)
-                return
-            try:
-                await link.accept_answer(sdp)
-            except Exception as exc:
-                log.warning("answer from peer %s rejected: %s", peer_id, type(exc).__name__)
-                await self._media_failed(link)
+            info = self._roster.get(peer_id) or Peer(peer_id, "", "")
+            await self._links.answer(info, sdp)
+        elif kind == "answer":
+            await self._links.accept_answer(*parse_sdp(message))
         elif kind == "peer_joined":
             peer = parse_peer(message.get("peer"))
-            await self._drop_link(peer.peer_id)
+            await self._links.drop(peer.peer_id)
+            self._links.forget(peer.peer_id)
             self._roster[peer.peer_id] = peer
-            self._gone.discard(peer.peer_id)
+            self._links.gone.discard(peer.peer_id)
             self._emit(PeerJoined(self._now(), peer))
         elif kind == "peer_left":
             peer_id, reason = parse_peer_left(message)
             known = self._roster.pop(peer_id, None) is not None
-            await self._drop_link(peer_id)
-            if peer_id in self._gone:
-                self._gone.discard(peer_id)
+            await self._links.drop(peer_id)
+            self._links.forget(peer_id)
+            if peer_id in self._links.gone:
+                self._links.gone.discard(peer_id)
             elif known:
                 self._emit(PeerLeft(self._now(), peer_id, reason))
         elif kind == "error":
             error = parse_error(message)
             if error.fatal:
-                await self._fail_call(
-                    error.code, error.message or "The session server ended the call."
-                )
-            else:
-                log.warning("session server reported %s", error.code)
+                self._fatal = (error.code, error.message or "The session server ended the call.")
+                return False
+            log.warning("session server reported %s", error.code)
         elif kind != "pong":
             log.debug("ignored message of unknown type")
-
-    async def _answer(self, peer_id: str, sdp: str) -> None:
-        await self._drop_link(peer_id)
-        info = self._roster.get(peer_id) or Peer(peer_id, "", "")
-        link = self._new_link(info)
-        try:
-            answer = await link.accept_offer(sdp)
-            await self._signaling.send({"type": "answer", "to": peer_id, "sdp": answer})
-        except Exception as exc:
-            log.warning("offer from peer %s rejected: %s", peer_id, type(exc).__name__)
-            await self._media_failed(link)
-
-    async def _heartbeat(self, period: float) -> None:
-        """Ping every `period`; a server silent for 3 periods (no pong, nothing) is lost, since
-        a blackholed WebSocket would otherwise wait forever."""
-        while True:
-            await asyncio.sleep(period)
-            if self._now() - self._last_heard > SERVER_SILENCE_PERIODS * period:
-                log.warning("session server silent for %.0f s", self._now() - self._last_heard)
-                await self._fail_call(
-                    "server_lost", "The connection to the session server was lost."
-                )
-                return
-            try:
-                await self._signaling.send({"type": "ping"})
-            except Exception:  # the receive loop notices the closed connection
-                return
-
-    async def _stats_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        while True:
-            due += STATS_INTERVAL_S
-            await asyncio.sleep(max(due - loop.time(), 0.0))
-            connected: list[PeerStats] = []
-            for link in list(self._links.values()):
-                try:
-                    snapshot = await link.snapshot()
-                except Exception as exc:  # a closing connection has no stats: skip it
-                    log.debug("no stats for peer %s: %s", link.peer_id, type(exc).__name__)
-                    continue
-                if self._links.get(link.peer_id) is link:
-                    video = self._video
-                    stats = link.tracker.update(
-                        snapshot,
-                        sent_size=None if video is None else video.size,
-                        sent_fps=None if video is None else video.fps,
-                    )
-                    self._emit(StatsReport(snapshot.at, stats))
-                    if link.connected:  # a link still negotiating sends nothing yet
-                        connected.append(stats)
-            self._adapt_video(connected)
-
-    def _adapt_video(self, connected: list[PeerStats]) -> None:
-        """One stats second for the video adapter; a new profile applies from the next frame."""
-        if self._adapter is None or self._video is None:
-            return
-        picture = self._camera_enabled and self._video.sending_picture
-        profile = self._adapter.update(self._now(), connected, camera_on=picture)
-        if profile is not None:
-            self._video.set_profile(profile.size, profile.fps)
+        return True

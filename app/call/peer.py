@@ -21,11 +21,11 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.audio_tracks import RemoteAudioSink
 from app.call.events import Peer
+from app.call.local_media import LocalMedia
 from app.call.signaling import IceServer
 from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
 from app.devices.base import Frame, Speaker
@@ -106,9 +106,7 @@ class RemotePeer:
         info: Peer,
         *,
         ice_servers: Sequence[IceServer],
-        relay: MediaRelay,
-        video: MediaStreamTrack | None,
-        audio: MediaStreamTrack | None,
+        media: LocalMedia,
         speaker: Speaker | None,
         now: Callable[[], float],
         on_state: Callable[[RemotePeer, str], None],
@@ -116,9 +114,7 @@ class RemotePeer:
     ) -> None:
         self.info = info
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
-        self._relay = relay
-        self._video = video
-        self._audio = audio
+        self._media = media
         self._speaker = speaker
         self._now = now
         self._on_state = on_state
@@ -127,8 +123,6 @@ class RemotePeer:
         self._sinks: list[RemoteAudioSink] = []
         self._closed: asyncio.Future[None] | None = None
         self.connected = False
-        self.announced = False  # PeerConnected emitted
-        self.first_frame_seen = False
         self.tracker = StatsTracker(info.peer_id, StatsSnapshot(at=now()))
         self.frames_received = 0
         self.last_frame_at: float | None = None
@@ -140,8 +134,7 @@ class RemotePeer:
         return self.info.peer_id
 
     def _local_track(self, kind: str) -> MediaStreamTrack | None:
-        track = self._audio if kind == "audio" else self._video
-        return None if track is None else self._relay.subscribe(track, buffered=False)
+        return self._media.subscribe(kind)
 
     async def create_offer(self) -> str:
         """Our offer always has one audio and one video m-line (recvonly for a kind we lack), so

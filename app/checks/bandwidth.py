@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
 from app.net.bandwidth_probe import BandwidthError, BandwidthMeasurement, BandwidthProbe
+from app.progress import Progress, ProgressCallback, ignore_progress
 
 NAME = "bandwidth"
 CLOSE_MARGIN = 1.2  # below 1.2x the minimum a busy moment can already freeze the picture

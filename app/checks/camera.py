@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from app.checks.device_problem import RETRY, DeviceWords, device_failure
 from app.checks.frame_analysis import FrameAnalyser, FrameStats
-from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
 from app.devices.base import Camera, DeviceError, DeviceProblem
+from app.progress import Progress, ProgressCallback, ignore_progress
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from app.checks.audio_analysis import LevelStats, level_stats
 from app.checks.device_problem import RETRY, SOUND_SYSTEM_WORDS, DeviceWords, device_failure
-from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
 from app.devices.base import DeviceError, DeviceProblem, Microphone
+from app.progress import Progress, ProgressCallback, ignore_progress
 
 NAME = "microphone"
 SILENT_PEAK_DBFS = -80.0  # nothing at all reached the computer: muted or dead (fail)

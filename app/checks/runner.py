@@ -24,13 +24,13 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from app.checks.progress import Progress, ProgressCallback
 from app.checks.report import EquipmentReport
 from app.checks.result import CheckResult, Status
 from app.checks.wording import STATUS_WORDS
 from app.devices.base import Camera, Microphone, Speaker
 from app.net.bandwidth_probe import BandwidthProbe
 from app.profile import DEFAULT_MIN_MBPS
+from app.progress import Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
 

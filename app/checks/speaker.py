@@ -7,9 +7,9 @@ import threading
 
 from app.checks.audio_analysis import detect_tone, sine
 from app.checks.device_problem import RETRY, SOUND_SYSTEM_WORDS, DeviceWords, device_failure
-from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.checks.result import CheckResult, MetricValue, Status
 from app.devices.base import AudioBlock, DeviceError, DeviceProblem, Microphone, Speaker
+from app.progress import Progress, ProgressCallback, ignore_progress
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.checks.progress import Progress
     from app.checks.report import EquipmentReport
     from app.checks.result import CheckResult
     from app.checks.runner import CheckPlan
     from app.profile import ClinicProfile
+    from app.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,17 @@ import signal
 import sys
 from typing import Any
 
+from app.call.setup import JOIN_TOKEN_ENV, LOOPBACK_ENV
+
 HELP = "join a room without a window and print one JSON event per line"
 
 EXIT_LEFT = 0
 EXIT_FAILED = 1  # the call broke after joining (server lost, fatal server error)
 EXIT_REFUSED = 3  # the server refused the join (token_invalid, token_expired, room_full, ...)
 EXIT_UNREACHABLE = 4  # no session server at --server, or it does not speak the protocol
-LOOPBACK_ENV = "TANDEM_ICE_LOOPBACK"
 # A token on the command line is visible to every local user (ps, /proc); programs that start
-# a participant (practice mode) hand it over in the environment instead.
-TOKEN_ENV = "TANDEM_JOIN_TOKEN"
+# a participant (practice mode) hand it over in the environment instead (TOKEN_ENV).
+TOKEN_ENV = JOIN_TOKEN_ENV
 
 EPILOG = f"""\
 output: one JSON object per line on stdout, each with "type" and "t" (unix seconds):

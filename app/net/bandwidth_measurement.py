@@ -11,7 +11,7 @@ import urllib.error
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from app.checks.progress import ProgressCallback
+from app.progress import ProgressCallback
 
 _NO_NETWORK_ERRNOS = {101, 113, 100, 99}  # ENETUNREACH, EHOSTUNREACH, ENETDOWN, EADDRNOTAVAIL
 

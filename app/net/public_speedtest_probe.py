@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.net.bandwidth_measurement import BandwidthError, BandwidthMeasurement
 from app.net.latency import round_trips
 from app.net.rate_math import rtt_stats
@@ -21,6 +20,7 @@ from app.net.speedtest_engine import (
     run_download,
     run_phase,
 )
+from app.progress import Progress, ProgressCallback, ignore_progress
 
 
 class PublicSpeedtestProbe:

@@ -21,7 +21,6 @@ import secrets
 import time
 from urllib.parse import urlsplit
 
-from app.checks.progress import Progress, ProgressCallback, ignore_progress
 from app.net.bandwidth_measurement import BandwidthError, BandwidthMeasurement, classify_error
 from app.net.latency import connection_for, round_trips
 from app.net.rate_math import rtt_stats, steady_rate_mbps
@@ -33,6 +32,7 @@ from app.net.speedtest_engine import (
     run_phase,
     use_mini_server,
 )
+from app.progress import Progress, ProgressCallback, ignore_progress
 
 
 class SessionServerProbe:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from app.checks.progress import Progress, ProgressCallback
 from app.net.bandwidth_measurement import classify_error
 from app.net.rate_math import bucket_events, steady_rate_mbps
+from app.progress import Progress, ProgressCallback
 
 DOWNLOAD_SIZES = [350, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
 UPLOAD_SIZES = [262144, 524288, 1048576]

@@ -19,8 +19,8 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.call.events import CallEvent, RemoteFrame
-from app.checks.progress import Progress
 from app.checks.result import CheckResult
+from app.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -38,10 +37,10 @@ from app.call.events import (
 from app.call.quality import assess
 from app.call.refusal_words import plain_words
 from app.call.session import CallSession, DeviceFactories, LocalDevices
-from app.devices.base import Camera, DeviceError, DeviceProblem, Microphone, Speaker
+from app.call.setup import CallSetup
+from app.devices.base import DeviceError, DeviceProblem
 from app.ui.bridge import Bridge
 from app.ui.call_controls import CallControls
-from app.ui.practice_session import SimulatedTherapist
 from app.ui.video_frames import SELF, FrameStore, SharedCamera
 from app.ui.video_tile import VideoTile
 
@@ -88,24 +87,6 @@ CAMERA_LOST = "Camera stopped"
 CAMERA_LOST_NOTE = f"Your camera stopped working. {HEARD_WITHOUT_CAMERA} {CAMERA_RETRY_HINT}"
 # Under the camera button while it is switched on but gives no picture (never "Camera is on").
 CAMERA_NOT_WORKING = "Camera not working"
-
-
-@dataclass(frozen=True)
-class CallSetup:
-    """Everything one call needs. Device factories may block; they run off the GUI thread."""
-
-    server_url: str
-    token: str
-    make_camera: Callable[[], Camera] | None = None
-    make_microphone: Callable[[], Microphone] | None = None
-    make_speaker: Callable[[], Speaker] | None = None
-    allow_loopback: bool = False
-    # Practice mode: started once we are in the room, stopped when we leave.
-    companion: SimulatedTherapist | None = None
-    video_size: tuple[int, int] = (640, 360)
-    fps: int = 15
-    # The equipment check's upload figure: the video starts at a size this link can carry.
-    upload_mbps: float | None = None
 
 
 def camera_problem_words(exc: DeviceError) -> str:

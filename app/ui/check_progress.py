@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from app.checks.progress import Progress
+from app.progress import Progress
 from app.ui.wording import CHECK_ORDER
 
 BANDWIDTH = "bandwidth"

@@ -89,7 +89,7 @@ def run_app(profile_path: Path | None, force_practice: bool) -> int:
     bridge = Bridge()
     window = MainWindow(profile, bridge, SystemDevices(), equipment_check())
     if profile.practice_mode:
-        from app.server.embedded import start_practice_server
+        from app.practice import start_practice_server
 
         window.start_practice_mode(start_practice_server)
     window.show()

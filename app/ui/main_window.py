@@ -5,10 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import logging
-import os
 from collections.abc import Callable
-from typing import Protocol
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -22,12 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.call.setup import CallSetup, clinic_call, environment_token
+from app.practice import PracticeServer, practice_call
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
-from app.ui.call_page import CallPage, CallSetup
+from app.ui.call_page import CallPage
 from app.ui.crisis_card import CrisisCard
 from app.ui.emergency_button import EmergencyButton
-from app.ui.practice_session import SimulatedTherapist, practice_tokens
 from app.ui.preflight_page import PreflightPage
 from app.ui.services import CheckRunner, DeviceProvider, measured_upload_mbps
 
@@ -38,37 +36,9 @@ PRACTICE_CALL_TEXT = (
     "Practice session — on your computer only. The therapist is simulated: a moving test "
     "picture and a tone."
 )
-JOIN_TOKEN_ENV = "TANDEM_JOIN_TOKEN"
-LOOPBACK_ENV = "TANDEM_ICE_LOOPBACK"
 # Longest wait for the preview and meter to close the camera and microphone before a call
 # (their own deadlines: open 3 s + read 1 s + close 2 s for the camera).
 RELEASE_GRACE_MS = 8000
-
-
-class _HasSecret(Protocol):
-    @property
-    def secret(self) -> str: ...
-
-
-class PracticeServer(Protocol):
-    url: str
-
-    def stop(self) -> None: ...
-
-
-def needs_loopback_ice(server_url: str) -> bool:
-    """A session server on this very machine (tests, a local demo): ICE must offer 127.0.0.1.
-    Also on request, like `tandem join`: TANDEM_ICE_LOOPBACK=1."""
-    host = urlsplit(server_url).hostname or ""
-    forced = os.environ.get(LOOPBACK_ENV, "") not in ("", "0")
-    return forced or host in ("127.0.0.1", "localhost", "::1")
-
-
-def practice_secret(server: PracticeServer) -> str | None:
-    """The embedded server's token secret (EmbeddedServer.config.secret), if it has one."""
-    config: _HasSecret | None = getattr(server, "config", None)
-    secret = getattr(config, "secret", None)
-    return secret if isinstance(secret, str) and secret else None
 
 
 class MainWindow(QMainWindow):
@@ -196,18 +166,11 @@ class MainWindow(QMainWindow):
         setup: CallSetup | None = None
         server = self.practice_server
         if self.profile.server_url:
-            token = token or os.environ.get(JOIN_TOKEN_ENV) or self._ask_join_code()
+            token = token or environment_token() or self._ask_join_code()
             if token:
-                url = self.profile.server_url
-                setup = CallSetup(url, token.strip(), allow_loopback=needs_loopback_ice(url))
-        elif server is not None and (secret := practice_secret(server)):
-            tokens = practice_tokens(secret)
-            setup = CallSetup(
-                server.url,
-                token or tokens.user,
-                allow_loopback=True,
-                companion=SimulatedTherapist(server.url, tokens.therapist),
-            )
+                setup = clinic_call(self.profile.server_url, token, self.profile.backup_server_url)
+        elif server is not None:
+            setup = practice_call(server, token)
         if setup is None:
             return False
         if setup.companion is not None:

@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.checks.progress import Progress
 from app.checks.report import EquipmentReport
 from app.checks.result import CheckResult
 from app.checks.speaker import confirm_heard
 from app.devices.base import DeviceError, DeviceInfo
 from app.profile import ClinicProfile
+from app.progress import Progress
 from app.ui.bridge import Bridge
 from app.ui.camera_preview import CameraPreview
 from app.ui.check_progress import CheckProgress

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.checks.progress import ProgressCallback
 from app.checks.result import CheckResult, Status, VerdictSummary
 from app.devices.base import Camera, DeviceInfo, Microphone, Speaker
+from app.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from app.checks.runner import CheckPlan

@@ -13,6 +13,7 @@ from typing import TypeVar
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.practice import headless_command
 from app.profile import ClinicProfile
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
@@ -22,7 +23,6 @@ from app.server.tokens import mint_token
 from app.ui.bridge import Bridge
 from app.ui.call_page import CallPage
 from app.ui.main_window import MainWindow
-from app.ui.practice_session import headless_command
 from tests.gui.fakes import FakeDevices, ScriptedCheck
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.checks.progress import Progress, ProgressCallback
 from app.checks.result import CheckResult, Status, VerdictSummary, decide
 from app.checks.runner import stopped_result
 from app.devices.base import DeviceError, DeviceInfo, DeviceProblem
 from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
+from app.progress import Progress, ProgressCallback
 from app.ui.services import DeviceChoice
 
 

@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.call.events import CallEvent, CallState, LocalDeviceProblem
+from app.call.setup import CallSetup
 from app.devices.base import Camera, DeviceError, DeviceProblem
 from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
 from app.server.embedded import EmbeddedServer
@@ -28,7 +29,6 @@ from app.ui.call_page import (
     CAMERA_OFF_NOTE,
     NO_CAMERA,
     CallPage,
-    CallSetup,
     camera_problem_words,
 )
 from tests.gui.call_helpers import (
@@ -137,10 +137,10 @@ def test_mute_and_camera_off_pressed_while_connecting_are_kept(
     qtbot.waitUntil(lambda: page.state is CallState.WAITING, timeout=15_000)
     engine = call.engine
     assert engine is not None
-    audio, video = engine._audio, engine._video
+    audio, video = engine.media.audio, engine.media.video
     assert audio is not None and video is not None
-    assert engine._muted and audio.muted
-    assert not engine._camera_enabled and not video.enabled
+    assert engine.media.muted and audio.muted
+    assert not engine.media.camera_enabled and not video.enabled
     assert cameras[0].opens == 0  # switched off before it opened: never opened at all
     assert page.self_view.message == CAMERA_OFF
     assert page.self_note.text() == CAMERA_OFF_NOTE and page.self_note.isVisible()

@@ -11,10 +11,12 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.call.events import CallState
+from app.call.setup import JOIN_TOKEN_ENV
+from app.practice import SimulatedTherapist
 from app.server.embedded import EmbeddedServer, start_practice_server
 from app.server.tokens import mint_token
 from app.ui.call_page import WAITING_TITLE
-from app.ui.main_window import JOIN_TOKEN_ENV, MainWindow
+from app.ui.main_window import MainWindow
 from tests.gui.call_helpers import (
     HeadlessPeer,
     clinic_window,
@@ -88,14 +90,14 @@ def test_a_call_with_a_headless_therapist(
     call = page._call
     assert call is not None and call.engine is not None
     engine = call.engine
-    qtbot.waitUntil(lambda: engine._muted)  # applied on the asyncio loop
+    qtbot.waitUntil(lambda: engine.media.muted)  # applied on the asyncio loop
     QTest.keyClick(controls.mute_button, Qt.Key.Key_Space)
     assert controls.mute_state.text() == "Microphone is on"
-    qtbot.waitUntil(lambda: not engine._muted)
+    qtbot.waitUntil(lambda: not engine.media.muted)
     QTest.mouseClick(controls.camera_button, Qt.MouseButton.LeftButton)
     assert controls.camera_state.text() == "Camera is off"
     assert "camera is off" in page.self_view.message
-    qtbot.waitUntil(lambda: not engine._camera_enabled)
+    qtbot.waitUntil(lambda: not engine.media.camera_enabled)
     QTest.mouseClick(controls.camera_button, Qt.MouseButton.LeftButton)
     assert controls.camera_state.text() == "Camera is on"
 
@@ -137,7 +139,9 @@ def test_practice_session_with_a_simulated_therapist(qtbot: QtBot, window: MainW
     setup = page.setup
     assert setup is not None and setup.companion is not None
     assert setup.upload_mbps == 4.1
-    process = setup.companion.process
+    companion = setup.companion
+    assert isinstance(companion, SimulatedTherapist)
+    process = companion.process
     assert process is not None
     page.leave()
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)

@@ -16,12 +16,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from app.call.setup import JOIN_TOKEN_ENV, CallSetup
 from app.devices.base import DeviceError, DeviceInfo, DeviceProblem
 from app.devices.fakes import FakeCamera
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
-from app.ui.call_page import CallSetup
-from app.ui.main_window import JOIN_TOKEN_ENV, MainWindow
+from app.ui.main_window import MainWindow
 from tests.gui.fakes import FakeDevices, ScriptedCheck
 
 pytestmark = pytest.mark.gui

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.checks.progress import Progress
 from app.checks.runner import CheckPlan
 from app.devices.base import DeviceProblem
 from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
 from app.net.bandwidth_probe import SessionServerProbe
 from app.profile import ClinicProfile
+from app.progress import Progress
 from app.server.embedded import start_practice_server
 from app.ui.bridge import Bridge
 from app.ui.main_window import PRACTICE_TEXT, MainWindow

@@ -11,12 +11,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from app.checks.progress import ProgressCallback
 from app.checks.report import EquipmentReport
 from app.checks.result import CheckResult, Status, Verdict
 from app.checks.speaker import check_speaker
 from app.devices.fakes import FakeMicrophone, FakeSpeaker
 from app.profile import ClinicProfile
+from app.progress import ProgressCallback
 from app.ui.bridge import Bridge
 from app.ui.main_window import MainWindow
 from app.ui.services import DeviceChoice

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from app.practice import SimulatedTherapist, practice_tokens
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
-from app.ui.practice_session import SimulatedTherapist, practice_tokens
 from tests.gui.call_helpers import room_members
 
 
@@ -43,7 +43,7 @@ def test_the_token_stays_out_of_the_process_list() -> None:
 
 def test_a_failed_join_shows_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
     therapist = SimulatedTherapist(_closed_port_url(), "not-a-token")
-    with caplog.at_level(logging.WARNING, logger="app.ui.practice_session"):
+    with caplog.at_level(logging.WARNING, logger="app.practice"):
         therapist.start()
         process = therapist.process
         assert process is not None

@@ -18,7 +18,6 @@ from app.checks.audio_analysis import (
     to_dbfs,
 )
 from app.checks.microphone import QUIET_LEVEL_DBFS, check_microphone
-from app.checks.progress import Progress
 from app.checks.result import CheckResult, Status
 from app.checks.speaker import (
     TONE_HZ,
@@ -29,6 +28,7 @@ from app.checks.speaker import (
 )
 from app.devices.base import AudioBlock, DeviceError, DeviceProblem
 from app.devices.fakes import FakeMicrophone, FakeSpeaker, MicMode
+from app.progress import Progress
 
 JARGON = ("dbfs", "portaudio", "device", "error", "sample", "hz", "clipping", "exception")
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 
 from app.checks.bandwidth import SENDER_ESTIMATE_MARGIN, check_bandwidth, judge
-from app.checks.progress import Progress, ProgressCallback
 from app.checks.result import Status
 from app.net.bandwidth_probe import (
     BandwidthError,
@@ -23,6 +22,7 @@ from app.net.bandwidth_probe import (
     rtt_stats,
     steady_rate_mbps,
 )
+from app.progress import Progress, ProgressCallback
 
 
 def measurement(

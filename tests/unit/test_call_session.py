@@ -96,12 +96,12 @@ async def test_clicks_before_the_engine_exists_are_applied_when_it_starts() -> N
     await server
     engine = session.engine
     assert engine is not None and engine.state is CallState.WAITING
-    assert engine._muted and engine._audio is not None and engine._audio.muted
-    assert not engine._camera_enabled and engine._video is not None
-    assert not engine._video.enabled
+    assert engine.media.muted and engine.media.audio is not None and engine.media.audio.muted
+    assert not engine.media.camera_enabled and engine.media.video is not None
+    assert not engine.media.video.enabled
     assert camera.opens == 0  # switched off before it was opened: never opened
     await session.set_camera_enabled(True)
-    assert camera.opens == 1 and camera.is_open and engine._video.enabled
+    assert camera.opens == 1 and camera.is_open and engine.media.video.enabled
     await session.leave()
     assert engine.state is CallState.LEFT and not camera.is_open
 

@@ -13,10 +13,10 @@ from app.checks.camera import (
     judge,
 )
 from app.checks.frame_analysis import FrameAnalyser, FrameStats, to_luma
-from app.checks.progress import Progress
 from app.checks.result import Status
 from app.devices.base import DeviceProblem
 from app.devices.fakes import CameraMode, FakeCamera
+from app.progress import Progress
 
 JARGON = ("fps", "luma", "dbfs", "device", "opencv", "error", "frame", "portaudio", "exception")
 

@@ -197,7 +197,7 @@ async def test_the_engine_says_it_as_a_local_device_problem() -> None:
     await server.send(welcome)
     await engine.join()
     try:
-        track = engine._video
+        track = engine.media.video
         assert isinstance(track, CameraVideoTrack)
         assert (await track.next_image(0)).any()
         camera.fail_on_read = DeviceProblem.FAILED

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import pytest
 
-from app.checks.progress import ProgressCallback
 from app.checks.report import EquipmentReport
 from app.checks.report_privacy import report_metrics, report_server
 from app.checks.result import Status
@@ -15,6 +14,7 @@ from app.devices.base import AudioBlock, AudioStream, DeviceError, DeviceProblem
 from app.devices.camera import OpenCVCamera
 from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
 from app.net.bandwidth_measurement import BandwidthError, BandwidthMeasurement
+from app.progress import ProgressCallback
 
 HOME_VIDEO = "/home/jane.doe/Videos/our-first-session.mp4"
 STREAM = "rtsp://jane:hunter2@192.168.1.20:554/live?key=CAMKEY42"

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from app.checks.progress import Progress, ProgressCallback
 from app.checks.result import CheckResult, Status, Verdict
 from app.checks.runner import CheckFunctions, CheckPlan, run_equipment_check
 from app.devices.base import AudioBlock, AudioStream, Camera, Frame, Microphone, Speaker
 from app.net.bandwidth_probe import BandwidthMeasurement
+from app.progress import Progress, ProgressCallback
 
 WAIT_S = 10.0  # only a bound on a test that is already broken; never reached when it passes
 

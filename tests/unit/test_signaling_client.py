@@ -289,7 +289,7 @@ async def test_server_closing_before_welcome() -> None:
     assert refused.value.code == "server_closed"
 
 
-@pytest.mark.allow_log_warnings("app.call.engine")
+@pytest.mark.allow_log_warnings("app.call.signaling_session")
 async def test_unreachable_server() -> None:
     recorder = Recorder()
     engine = CallEngine("http://127.0.0.1:9", "t", camera=None, microphone=None, listener=recorder)
@@ -369,7 +369,7 @@ async def test_losing_the_server_mid_call() -> None:
     assert [e.code for e in recorder.of(CallError)] == ["server_lost"]
 
 
-@pytest.mark.allow_log_warnings("app.call.engine")
+@pytest.mark.allow_log_warnings("app.call.signaling_session")
 async def test_a_silent_server_counts_as_lost() -> None:
     client, server = memory_pair()
     recorder = Recorder()

@@ -1,4 +1,7 @@
-"""Progress reports from a running check, for the window's progress bar and live figures."""
+"""Progress reports from a running step (a check, a measurement): progress bars, live figures.
+
+A layer of its own, below app/checks and app/net, so both can report progress without importing
+each other."""
 
 from __future__ import annotations
 

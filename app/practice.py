@@ -1,5 +1,6 @@
-"""Practice mode's simulated therapist: a headless participant (`python -m app join --headless`)
-in a subprocess, joining the same practice room on the app's own local server."""
+"""Practice mode without Qt: the app's own local session server, a fresh practice room with its
+tokens, and the simulated therapist (a headless participant, `python -m app join --headless`,
+in a subprocess) who joins the same room."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
-from app.commands.join import TOKEN_ENV
+from app.call.setup import JOIN_TOKEN_ENV, CallSetup
 from app.server.tokens import mint_token
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,46 @@ def practice_tokens(secret: str, user_name: str = PRACTICE_NAME) -> PracticeToke
         room,
         mint_token(secret, room, "partner", user_name, TOKEN_TTL_S),
         mint_token(secret, room, "therapist", THERAPIST_NAME, TOKEN_TTL_S),
+    )
+
+
+class PracticeServer(Protocol):
+    url: str
+
+    def stop(self) -> None: ...
+
+
+class _HasSecret(Protocol):
+    secret: str
+
+
+def start_practice_server() -> PracticeServer:
+    """The session server on 127.0.0.1 that practice mode runs everything against (blocks
+    until it listens: call it off the GUI thread)."""
+    from app.server.embedded import start_practice_server as start
+
+    return start()
+
+
+def practice_secret(server: PracticeServer) -> str | None:
+    """The embedded server's token secret (EmbeddedServer.config.secret), if it has one."""
+    config: _HasSecret | None = getattr(server, "config", None)
+    secret = getattr(config, "secret", None)
+    return secret if isinstance(secret, str) and secret else None
+
+
+def practice_call(server: PracticeServer, token: str | None = None) -> CallSetup | None:
+    """A call in a fresh practice room with the simulated therapist; None when the server
+    cannot mint tokens. `token` replaces the person's own (tests)."""
+    secret = practice_secret(server)
+    if secret is None:
+        return None
+    tokens = practice_tokens(secret)
+    return CallSetup(
+        server.url,
+        token or tokens.user,
+        allow_loopback=True,
+        companion=SimulatedTherapist(server.url, tokens.therapist),
     )
 
 
@@ -95,7 +136,7 @@ class SimulatedTherapist:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env={**os.environ, TOKEN_ENV: self._token},
+                env={**os.environ, JOIN_TOKEN_ENV: self._token},
             )
             self.process = process
         self.joined.clear()
