@@ -58,6 +58,10 @@ from app.devices.base import Camera, DeviceError, Microphone, Speaker
 log = logging.getLogger(__name__)
 
 
+VIDEO_CHOICES = frozenset({"auto", "audio_only", "try_video"})
+MAX_CHAT_CHARS = 2000
+
+
 class JoinError(Exception):
     """join() did not get into the room; `code` is the CallError code already emitted."""
 
@@ -141,6 +145,7 @@ class CallEngine:
         self._closing = False
         self._shutdown_done: asyncio.Future[None] | None = None
         self._holds_loopback = False
+        self._video_choice = "auto"
 
     # --- public API -----------------------------------------------------------------------
 
@@ -214,6 +219,21 @@ class CallEngine:
 
     def set_camera_enabled(self, enabled: bool) -> None:
         self.media.set_camera_enabled(enabled)
+
+    def set_video_choice(self, choice: str) -> None:
+        """The person's word on video when the link is weak: "try_video" (Try video again),
+        "audio_only" (Stay on audio) or "auto" (let the link decide)."""
+        if choice not in VIDEO_CHOICES:
+            raise ValueError(f"unknown video choice {choice!r}")
+        self._video_choice = choice
+
+    async def send_chat(self, text: str) -> str:
+        """Send a chat line to everyone in the call; returns its id (ChatStatus events follow).
+        Raises ValueError for an empty or too long line."""
+        text = text.strip()
+        if not text or len(text) > MAX_CHAT_CHARS:
+            raise ValueError(f"a chat line has 1 to {MAX_CHAT_CHARS} characters")
+        raise NotImplementedError("chat arrives with the continuity work")
 
     # --- internals ------------------------------------------------------------------------
 

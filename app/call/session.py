@@ -124,6 +124,17 @@ class CallSession:
         if self.engine is not None:
             self.engine.set_muted(muted)
 
+    async def set_video_choice(self, choice: str) -> None:
+        """ "try_video", "audio_only" or "auto" (CallEngine.set_video_choice)."""
+        if self.engine is not None:
+            self.engine.set_video_choice(choice)
+
+    async def send_chat(self, text: str) -> str | None:
+        """Send a chat line; its id, or None before the call has an engine."""
+        if self.engine is None:
+            return None
+        return await self.engine.send_chat(text)
+
     async def set_camera_enabled(self, enabled: bool) -> None:
         """Switching on opens the camera before video is sent (so a camera that cannot start
         is found and reported here, once); switching off stops the video before closing."""
