@@ -30,12 +30,18 @@ from app.call.events import (
     PeerJoined,
     PeerLeft,
     PeerStats,
+    Reconnected,
+    Reconnecting,
+    ServerSwitched,
     StateChanged,
 )
+from app.call.link_keeper import TICK_S, LinkKeeper
 from app.call.local_media import LocalMedia
 from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import RemotePeer, disable_loopback_candidates, enable_loopback_candidates
 from app.call.peer_links import PeerLinks
+from app.call.retry import RetrySchedule
+from app.call.server_choice import ServerChooser, display_url
 from app.call.signaling import (
     Message,
     ProtocolError,
@@ -43,8 +49,11 @@ from app.call.signaling import (
     WebSocketSignaling,
     Welcome,
     parse_error,
+    parse_from,
     parse_peer,
+    parse_peer_id,
     parse_peer_left,
+    parse_peer_version,
     parse_sdp,
     websocket_url,
 )
@@ -60,6 +69,18 @@ log = logging.getLogger(__name__)
 
 VIDEO_CHOICES = frozenset({"auto", "audio_only", "try_video"})
 MAX_CHAT_CHARS = 2000
+
+
+# Join refusals that say nothing about us (the server is not there, or not answering in the
+# protocol): another attempt, or the other server, may do better. Any other code (an expired
+# token, a full room) would be the same everywhere.
+_RETRY_CODES = frozenset({"server_unreachable", "server_closed", "protocol_error"})
+RECONNECT_JOIN_TIMEOUT_S = 3.0
+SERVER_LOST_WORDS = "The connection to the session server was lost."
+
+
+def _websocket_signaling(url: str, *, connect_timeout: float = 3.0) -> Signaling:
+    return WebSocketSignaling(websocket_url(url), connect_timeout=connect_timeout)
 
 
 class JoinError(Exception):
@@ -93,6 +114,8 @@ class CallEngine:
         upload_mbps: float | None = None,
         video_adaptation: AdaptSettings | None = None,
         media: LocalMedia | None = None,
+        backup_url: str | None = None,
+        signaling_factory: Callable[[str], Signaling] | None = None,
     ) -> None:
         """`video_track`/`audio_track` (e.g. PatternVideoTrack, ToneAudioTrack) replace
         `camera`/`microphone`; `media` replaces all of those with local media the caller owns
@@ -101,12 +124,22 @@ class CallEngine:
         `signaling` replaces the WebSocket (tests); `negotiation_deadline` is how long each
         peer connection may take to come up; `upload_mbps` (the equipment check's upload) picks
         the video's starting size, and `video_adaptation` replaces the thresholds that move it
-        during the call (tests)."""
+        during the call (tests). `backup_url` is the clinic's backup session server (same
+        secret); `signaling_factory(url)` makes each new signaling connection (reconnects; the
+        default is a WebSocket to that server). With `signaling` given and no factory, a lost
+        signaling connection ends the call (server_lost), as nothing could reconnect."""
         self._token = token
         self._listener = listener
         self._now = now
         self._allow_loopback = allow_loopback
-        self._signaling = signaling or WebSocketSignaling(websocket_url(server_url))
+        self._chooser = ServerChooser(server_url, backup_url)
+        for url in (server_url, backup_url):
+            if url:
+                websocket_url(url)  # a bad address is the caller's error now, not mid-call
+        if signaling_factory is None and signaling is None:
+            signaling_factory = _websocket_signaling
+        self._make_signaling = signaling_factory
+        self._signaling = signaling or _websocket_signaling(server_url, connect_timeout=10.0)
         self._join_timeout = join_timeout
         self._owns_media = media is None
         self.media = media or LocalMedia(
@@ -132,13 +165,27 @@ class CallEngine:
             negotiation_deadline=negotiation_deadline,
             remote_frames=remote_frames,
             on_connected_changed=self._update_connected,
+            on_link_failed=lambda link: self._keeper.link_failed(link, self._now()),
+        )
+        self._keeper = LinkKeeper(
+            self._links,
+            my_id=lambda: self.peer_id,
+            peer_info=lambda peer_id: self._roster.get(peer_id),
+            peer_version=lambda peer_id: self._versions.get(peer_id),
+            signaling_up=lambda: self._signaling_up,
+            send=self._send,
+            emit=self._emit,
+            spawn=self._spawn,
+            on_gave_up=self._gave_up,
         )
         self._stats = StatsMonitor(
             self._links.links, self._links.current, self._emit, self._with_sent_video
         )
         self._stats.consumers.append(self.media.adapt)
         self._connection: SignalingConnection | None = None
+        self._signaling_up = False
         self._roster: dict[str, Peer] = {}
+        self._versions: dict[str, int] = {}  # the protocol each peer joined with, if known
         self._tasks: set[asyncio.Task[None]] = set()
         self._welcome: Welcome | None = None
         self._fatal: tuple[str, str] | None = None  # a fatal server error ends the call
@@ -180,23 +227,55 @@ class CallEngine:
         if self._allow_loopback:
             enable_loopback_candidates()
             self._holds_loopback = True
-        connection = self._connection = SignalingConnection(
-            self._signaling, self._token, join_timeout=self._join_timeout, now=self._now
-        )
+        primary = self._chooser.next_server(self._now())
+        connection = self._connection = self._new_connection(self._signaling)
         try:
             welcome = await connection.open()
         except JoinRefused as exc:
-            await self._fail_join(exc.code, exc.message)
+            welcome = await self._join_backup(primary, exc)
+        connection = self._connection
+        assert connection is not None
+        if self._chooser.current is None:
+            self._chooser.welcomed(primary, len(welcome.peers))
         self._welcome = welcome
-        self._roster = {p.peer_id: p for p in welcome.peers}
+        self._signaling_up = True
+        self._versions.update(welcome.peer_versions)
+        self._roster.update({p.peer_id: p for p in welcome.peers})
         self._links.ice_servers = welcome.ice_servers
         self.media.start(peers=len(self._roster))
         self._emit(Joined(self._now(), welcome.peer_id, welcome.room, welcome.peers))
         self._machine.handle(CallInput.WELCOMED)
         self._spawn(self._run_signaling(connection))
         self._spawn(self._stats.run())
+        self._spawn(self._keep_links())
         for peer in welcome.peers:
             self._spawn(self._links.offer_to(peer))
+
+    async def _join_backup(self, primary: str, refused: JoinRefused) -> Welcome:
+        """The primary did not let us in: the backup, if there is one and the primary could
+        not be reached (a refusal such as an expired token would be the same there)."""
+        backup = self._chooser.backup
+        if backup is None or self._make_signaling is None or refused.code not in _RETRY_CODES:
+            await self._fail_join(refused.code, refused.message)
+        assert backup is not None and self._make_signaling is not None
+        if self._connection is not None:
+            await self._connection.close()
+        self._chooser.join_failed(primary)
+        log.info("primary server unreachable at join: trying the backup")
+        connection = self._connection = self._new_connection(self._make_signaling(backup))
+        try:
+            welcome = await connection.open()
+        except JoinRefused as exc:
+            await self._fail_join(exc.code, exc.message)
+        self._chooser.welcomed(backup, len(welcome.peers))
+        self._emit(ServerSwitched(self._now(), display_url(primary), display_url(backup)))
+        return welcome
+
+    def _new_connection(self, signaling: Signaling, *, resume: bool = False) -> SignalingConnection:
+        timeout = RECONNECT_JOIN_TIMEOUT_S if resume else self._join_timeout
+        return SignalingConnection(
+            signaling, self._token, join_timeout=timeout, now=self._now, resume=resume
+        )
 
     async def leave(self) -> None:
         """Leave the room cleanly (idempotent): tells the server, closes every connection.
@@ -329,12 +408,104 @@ class CallEngine:
         self._machine.handle(CallInput.PEER_CONNECTED if connected else CallInput.NO_PEER_CONNECTED)
 
     async def _run_signaling(self, connection: SignalingConnection) -> None:
-        self._fatal = None
-        await connection.run(self._dispatch, self._protocol_problem)
-        if self._fatal is not None:
-            await self._fail_call(*self._fatal)
-        else:
-            await self._fail_call("server_lost", "The connection to the session server was lost.")
+        """Read the server until the call ends. A lost connection is never by itself a reason
+        to end the call or touch a media link (media is peer to peer): it is reconnected on
+        the retry schedule, on the primary or the backup, resuming our place in the room."""
+        while True:
+            self._fatal = None
+            await connection.run(self._dispatch, self._protocol_problem)
+            self._signaling_up = False
+            if self._closing:
+                return
+            if self._fatal is not None:
+                await self._fail_call(*self._fatal)
+                return
+            if self._make_signaling is None:  # a given connection cannot be made again
+                await self._fail_call("server_lost", SERVER_LOST_WORDS)
+                return
+            await connection.close()
+            reconnected = await self._reconnect()
+            if reconnected is None:
+                return
+            connection = reconnected
+
+    async def _reconnect(self) -> SignalingConnection | None:
+        assert self._make_signaling is not None
+        lost_at = self._now()
+        log.info("signaling lost: reconnecting")
+        self._chooser.lost(lost_at)
+        schedule = RetrySchedule()
+        while True:
+            delay = schedule.next_delay(self._now())
+            if delay is None:
+                await self._fail_call("server_lost", SERVER_LOST_WORDS)
+                return None
+            await asyncio.sleep(delay)
+            url = self._chooser.next_server(self._now())
+            self._emit(Reconnecting(self._now(), "signaling", schedule.attempt))
+            connection = self._new_connection(self._make_signaling(url), resume=True)
+            self._connection = connection
+            try:
+                welcome = await connection.open()
+            except JoinRefused as exc:
+                await connection.close()
+                if exc.code in _RETRY_CODES:
+                    self._chooser.join_failed(url)
+                    continue
+                await self._fail_call(exc.code, exc.message)
+                return None
+            choice = self._chooser.welcomed(url, len(welcome.peers))
+            if choice.look_on is not None:  # alone where the others were: look for them there
+                await connection.close()
+                continue
+            self._signaling_up = True
+            now = self._now()
+            self._emit(Reconnected(now, "signaling", (now - lost_at) * 1000.0))
+            if choice.switched_from is not None:
+                self._emit(ServerSwitched(now, display_url(choice.switched_from), display_url(url)))
+            await self._rewelcomed(welcome)
+            self._keeper.signaling_back(now)
+            return connection
+
+    async def _rewelcomed(self, welcome: Welcome) -> None:
+        """In the room again after a reconnect. Links that work are kept (stable peer ids);
+        someone we have no link with gets our offer, as a newcomer's. On a resume the server's
+        roster is the truth (who is missing left meanwhile); after a server restart or a move
+        it is not yet (the others are still coming back), so nobody is let go for it."""
+        self._welcome = welcome
+        self._links.ice_servers = welcome.ice_servers
+        self._versions.update(welcome.peer_versions)
+        present = {p.peer_id: p for p in welcome.peers}
+        if welcome.resumed:
+            for peer_id in [p for p in self._roster if p not in present]:
+                await self._peer_gone(peer_id, "left")
+        for peer_id, peer in present.items():
+            known = peer_id in self._roster
+            self._roster[peer_id] = peer
+            if not known:
+                self._emit(PeerJoined(self._now(), peer))
+            if self._links.get(peer_id) is None:
+                self._spawn(self._links.offer_to(peer))
+
+    async def _keep_links(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self._keeper.tick(self._now())
+
+    def _gave_up(self, peer_id: str) -> None:
+        self._spawn(self._peer_gone(peer_id, "failed"))
+
+    async def _peer_gone(self, peer_id: str, reason: str) -> None:
+        """`peer_id` is no longer in the call (the server says so, or the retries ran out)."""
+        known = self._roster.pop(peer_id, None) is not None
+        self._versions.pop(peer_id, None)
+        await self._links.drop(peer_id)
+        self._links.forget(peer_id)
+        self._keeper.forget(peer_id)
+        if peer_id in self._links.gone:
+            self._links.gone.discard(peer_id)
+        elif known:
+            self._emit(PeerLeft(self._now(), peer_id, reason))
 
     def _protocol_problem(self, exc: ProtocolError) -> None:
         log.warning("ignored a malformed server message: %s", exc)
@@ -360,20 +531,31 @@ class CallEngine:
             await self._links.accept_answer(*parse_sdp(message))
         elif kind == "peer_joined":
             peer = parse_peer(message.get("peer"))
+            raw = message.get("peer")
+            if isinstance(raw, dict) and "v" in raw:  # a version 1 server does not say
+                self._versions[peer.peer_id] = parse_peer_version(raw)
+            self._links.gone.discard(peer.peer_id)
+            if peer.peer_id in self._roster and self._links.get(peer.peer_id) is not None:
+                # Back after a server restart with the same identity: the link still works.
+                self._roster[peer.peer_id] = peer
+                return True
             await self._links.drop(peer.peer_id)
             self._links.forget(peer.peer_id)
+            self._keeper.forget(peer.peer_id)
             self._roster[peer.peer_id] = peer
-            self._links.gone.discard(peer.peer_id)
+            self._chooser.peer_joined()
             self._emit(PeerJoined(self._now(), peer))
         elif kind == "peer_left":
             peer_id, reason = parse_peer_left(message)
-            known = self._roster.pop(peer_id, None) is not None
-            await self._links.drop(peer_id)
-            self._links.forget(peer_id)
-            if peer_id in self._links.gone:
-                self._links.gone.discard(peer_id)
-            elif known:
-                self._emit(PeerLeft(self._now(), peer_id, reason))
+            await self._peer_gone(peer_id, reason)
+            look_on = self._chooser.peer_left(reason, len(self._roster))
+            if look_on is not None and self._connection is not None:
+                await self._connection.close()  # the receive loop ends; _reconnect looks there
+        elif kind in ("peer_reconnecting", "peer_resumed"):
+            peer_id = parse_peer_id(message)
+            self._keeper.peer_reconnecting(peer_id, kind == "peer_reconnecting", self._now())
+        elif kind == "restart":
+            self._keeper.restart_requested(parse_from(message), self._now())
         elif kind == "error":
             error = parse_error(message)
             if error.fatal:

@@ -133,6 +133,12 @@ class RemotePeer:
     def peer_id(self) -> str:
         return self.info.peer_id
 
+    @property
+    def audio_frames(self) -> int:
+        """Decoded audio frames so far: one per packet, so it grows while audio arrives, even
+        silence (Opus keeps sending), and stops with the path."""
+        return sum(sink.frames for sink in self._sinks)
+
     def _local_track(self, kind: str) -> MediaStreamTrack | None:
         return self._media.subscribe(kind)
 

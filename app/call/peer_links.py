@@ -52,7 +52,11 @@ class PeerLinks:
         negotiation_deadline: float,
         remote_frames: bool,
         on_connected_changed: Callable[[], None],
+        on_link_failed: Callable[[RemotePeer], None] | None = None,
     ) -> None:
+        """`on_link_failed` hears about a link to someone who was connected before and whose
+        connection failed or could not be rebuilt (continuity rebuilds it); without it, or for
+        someone never connected, the link is closed and the person counted gone (PeerLeft)."""
         self._media = media
         self._speaker = speaker
         self._send = send
@@ -61,6 +65,7 @@ class PeerLinks:
         self._now = now
         self._remote_frames = remote_frames
         self._on_connected_changed = on_connected_changed
+        self._on_link_failed = on_link_failed
         self._deadlines: Deadlines[RemotePeer] = Deadlines(
             negotiation_deadline, self._negotiation_overdue
         )
@@ -102,8 +107,13 @@ class PeerLinks:
         )
         self._links[info.peer_id] = link
         self.gone.discard(info.peer_id)
-        self._deadlines.start(link)
+        if not self.announced(info.peer_id):  # a rebuild's timing is continuity's business
+            self._deadlines.start(link)
         return link
+
+    def announced(self, peer_id: str) -> bool:
+        """Whether a link to `peer_id` has ever connected in this call."""
+        return peer_id in self._announced
 
     async def drop(self, peer_id: str) -> bool:
         """Close the link to `peer_id` (if any); True when there was one."""
@@ -136,13 +146,15 @@ class PeerLinks:
     # --- negotiation ----------------------------------------------------------------------
 
     async def offer_to(self, peer: Peer) -> None:
+        """A new link to `peer` and our offer (an existing link is closed first: a rebuild)."""
+        await self.drop(peer.peer_id)
         link = self._new_link(peer)
         try:
             sdp = await link.create_offer()
             await self._send({"type": "offer", "to": peer.peer_id, "sdp": sdp})
         except Exception as exc:
             log.warning("offer to peer %s failed: %s", peer.peer_id, type(exc).__name__)
-            await self._media_failed(link)
+            await self._failed(link)
 
     async def answer(self, info: Peer, sdp: str) -> None:
         await self.drop(info.peer_id)
@@ -152,20 +164,36 @@ class PeerLinks:
             await self._send({"type": "answer", "to": info.peer_id, "sdp": answer})
         except Exception as exc:
             log.warning("offer from peer %s rejected: %s", info.peer_id, type(exc).__name__)
-            await self._media_failed(link)
+            await self._failed(link)
 
     async def accept_answer(self, peer_id: str, sdp: str) -> None:
         link = self._links.get(peer_id)
         if link is None:
             log.debug("answer from unknown peer %s ignored", peer_id)
             return
+        if link.pc.signalingState != "have-local-offer":
+            # An answer to an offer this link never made: a late one, to an earlier link of a
+            # rebuild. The offer this link made gets its own answer.
+            log.info("late answer from peer %s ignored", peer_id)
+            return
         try:
             await link.accept_answer(sdp)
         except Exception as exc:
             log.warning("answer from peer %s rejected: %s", peer_id, type(exc).__name__)
-            await self._media_failed(link)
+            await self._failed(link)
 
     # --- what the links say ---------------------------------------------------------------
+
+    async def _failed(self, link: RemotePeer) -> None:
+        """A link that cannot carry media: continuity rebuilds it for someone connected
+        before; anyone else is gone."""
+        if not self.current(link):
+            return
+        if self._on_link_failed is not None and self.announced(link.peer_id):
+            await self.drop(link.peer_id)
+            self._on_link_failed(link)
+        else:
+            await self._media_failed(link)
 
     async def _media_failed(self, link: RemotePeer) -> None:
         if not self.current(link):
@@ -186,7 +214,7 @@ class PeerLinks:
         if state == "failed":
             # Failing before it ever connected is the same news as the deadline's, only later.
             announced = link.peer_id in self._announced
-            self._spawn(self._media_failed(link) if announced else self._unreachable(link))
+            self._spawn(self._failed(link) if announced else self._unreachable(link))
         self._on_connected_changed()
 
     def _negotiation_overdue(self, link: RemotePeer) -> None:

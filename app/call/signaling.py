@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -84,6 +85,10 @@ class Welcome:
     heartbeat_s: float
     ice_servers: tuple[IceServer, ...]
     peers: tuple[Peer, ...]
+    # Protocol 2: our earlier place in the room, kept through a dropped connection.
+    resumed: bool = False
+    # The protocol each peer joined with, where the server says (protocol 2 servers do).
+    peer_versions: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,20 @@ def _parse_ice_server(value: object) -> IceServer:
     )
 
 
+def parse_peer_version(value: object) -> int:
+    """The protocol version a peer object names (1 when it names none: a version 1 server)."""
+    version = value.get("v") if isinstance(value, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else 1
+
+
+def parse_peer_id(message: Message) -> str:
+    return _str(message, "peer_id")
+
+
+def parse_from(message: Message) -> str:
+    return _str(message, "from")
+
+
 def parse_welcome(message: Message) -> Welcome:
     heartbeat = message.get("heartbeat_s")
     if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat <= 0:
@@ -143,6 +162,14 @@ def parse_welcome(message: Message) -> Welcome:
         heartbeat_s=float(heartbeat),
         ice_servers=tuple(_parse_ice_server(s) for s in ice),
         peers=tuple(parse_peer(p) for p in peers),
+        resumed=message.get("resumed") is True,
+        peer_versions=MappingProxyType(
+            {
+                p["peer_id"]: parse_peer_version(p)
+                for p in peers
+                if isinstance(p, dict) and isinstance(p.get("peer_id"), str) and "v" in p
+            }
+        ),
     )
 
 

@@ -65,6 +65,7 @@ class SignalingConnection:
         self._resume = resume
         self._last_heard = now()
         self.welcome: Welcome | None = None
+        self._closed = False
 
     async def open(self) -> Welcome:
         """Connect and join; raises JoinRefused. Whatever happens, the caller close()s: a join
@@ -163,5 +164,9 @@ class SignalingConnection:
         await self.signaling.send(message)
 
     async def close(self) -> None:
+        """Close once (later calls return at once)."""
+        if self._closed:
+            return
+        self._closed = True
         with contextlib.suppress(Exception):
             await self.signaling.close()
