@@ -15,15 +15,23 @@ from typing import Any, TextIO
 from app.call.events import (
     CallError,
     CallEvent,
+    ChatReceived,
+    ChatStatus,
     FirstFrame,
     Joined,
     Left,
     LocalDeviceProblem,
+    MediaModeChanged,
     Peer,
     PeerConnected,
+    PeerInterrupted,
     PeerJoined,
     PeerLeft,
+    PeerRestored,
+    Reconnected,
+    Reconnecting,
     RemoteFrame,
+    ServerSwitched,
     StateChanged,
     StatsReport,
 )
@@ -33,9 +41,50 @@ def _peer(peer: Peer) -> dict[str, str]:
     return {"peer_id": peer.peer_id, "name": peer.name, "role": peer.role}
 
 
-def event_to_json(event: CallEvent) -> dict[str, Any] | None:
-    """The JSON object for `event` (without `t`), or None for events that are not printed."""
+def _peer_field(peer_id: str | None) -> dict[str, str]:
+    return {} if peer_id is None else {"peer_id": peer_id}
+
+
+def event_to_json(event: CallEvent, *, chat: bool = False) -> dict[str, Any] | None:
+    """The JSON object for `event` (without `t`), or None for events that are not printed.
+    Chat lines are printed only with `chat=True` (--chat-echo): they are the couple's words."""
     match event:
+        case PeerInterrupted():
+            return {"type": "peer_interrupted", "peer_id": event.peer_id, "reason": event.reason}
+        case PeerRestored():
+            return {
+                "type": "peer_restored",
+                "peer_id": event.peer_id,
+                "ms_interrupted": round(event.ms_interrupted, 1),
+            }
+        case Reconnecting():
+            return {
+                "type": "reconnecting",
+                "what": event.what,
+                "attempt": event.attempt,
+                **_peer_field(event.peer_id),
+            }
+        case Reconnected():
+            return {
+                "type": "reconnected",
+                "what": event.what,
+                "ms": round(event.ms, 1),
+                **_peer_field(event.peer_id),
+            }
+        case MediaModeChanged():
+            return {
+                "type": "media_mode",
+                "peer_id": event.peer_id,
+                "direction": event.direction,
+                "mode": event.mode,
+                "reason": event.reason,
+            }
+        case ServerSwitched():
+            return {"type": "server_switched", "from": event.from_server, "to": event.to_server}
+        case ChatReceived():
+            return {"type": "chat", "from": event.from_peer, "text": event.text} if chat else None
+        case ChatStatus():
+            return {"type": "chat_status", "id": event.message_id, "state": event.state}
         case Joined():
             return {
                 "type": "joined",
@@ -83,12 +132,15 @@ def event_to_json(event: CallEvent) -> dict[str, Any] | None:
 class JsonLinesPrinter:
     """A CallListener writing one JSON line per event to `out`."""
 
-    def __init__(self, out: TextIO, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, out: TextIO, *, clock: Callable[[], float] = time.time, chat: bool = False
+    ) -> None:
         self._out = out
         self._clock = clock
+        self._chat = chat
 
     def __call__(self, event: CallEvent) -> None:
-        body = event_to_json(event)
+        body = event_to_json(event, chat=self._chat)
         if body is not None:
             self.write(body)
 

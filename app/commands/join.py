@@ -27,7 +27,16 @@ output: one JSON object per line on stdout, each with "type" and "t" (unix secon
   per peer), peer_left (reason), left, error (code, message; peer_id too when the code is
   peer_unreachable: that connection did not come up in time and was closed, the call goes on),
   device_problem (device "camera", problem: the camera gave frames, then none for 2 s; black
-  frames are sent and the call goes on). Logs go to stderr.
+  frames are sent and the call goes on).
+  Continuity (docs/continuity.md): peer_interrupted (peer_id, reason: no_media |
+  connection_failed): nothing came from that peer for 1 s or its connection failed, it has not
+  left; peer_restored (peer_id, ms_interrupted); reconnecting (what: signaling | peer, attempt,
+  peer_id for a peer); reconnected (what, ms, peer_id for a peer); media_mode (peer_id,
+  direction: send | receive, mode: video | audio_only, reason); server_switched (from, to: the
+  servers as scheme://host:port); chat (from, text) with --chat-echo; chat_status (id, state:
+  sending | delivered | retrying) for lines sent with --chat. stats lines carry "mode" (video |
+  audio_only: what we send that peer). A lost signaling connection is reconnected (and resumed)
+  for up to 10 minutes before the call fails with server_lost. Logs go to stderr.
 
 exit status:
   {EXIT_LEFT}  left the call (--duration elapsed, SIGINT or SIGTERM)
@@ -120,6 +129,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: start at --size and adapt during the call)",
     )
     parser.add_argument(
+        "--backup-server",
+        metavar="URL",
+        default=None,
+        help="the clinic's backup session server (same secret): used when --server cannot be "
+        "reached at join or stays lost during the call",
+    )
+    parser.add_argument(
+        "--chat-echo",
+        action="store_true",
+        help="print chat lines received (type chat); off by default: they are private words",
+    )
+    parser.add_argument(
+        "--chat",
+        metavar="TEXT",
+        action="append",
+        default=[],
+        help="send TEXT as a chat line once in the call with someone (repeatable; tests, demos)",
+    )
+    parser.add_argument(
         "--allow-loopback",
         action="store_true",
         help=f"offer 127.0.0.1 to ICE (same-machine calls; or {LOOPBACK_ENV}=1)",
@@ -161,7 +189,7 @@ async def _run(args: argparse.Namespace) -> int:
     from app.call.events import CallEvent, CallState, StateChanged
     from app.call.headless import JsonLinesPrinter
 
-    printer = JsonLinesPrinter(sys.stdout)
+    printer = JsonLinesPrinter(sys.stdout, chat=args.chat_echo)
     stop = asyncio.Event()
 
     def listener(event: CallEvent) -> None:
@@ -179,6 +207,7 @@ async def _run(args: argparse.Namespace) -> int:
             allow_loopback=args.allow_loopback or os.environ.get(LOOPBACK_ENV, "") not in ("", "0"),
             remote_frames=False,
             upload_mbps=args.upload_mbps,
+            backup_url=args.backup_server,
             **_sources(args),
         )
     except ValueError as exc:
