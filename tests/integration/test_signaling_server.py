@@ -72,17 +72,30 @@ class Harness:
     async def connect(self, query: str = "") -> Ws:
         return await self.client.ws_connect(f"/ws{query}")
 
-    async def join(self, tok: str, **fields: Any) -> tuple[Ws, dict[str, Any]]:
+    async def join(self, tok: str, v: int = 1, **fields: Any) -> tuple[Ws, dict[str, Any]]:
         ws = await self.connect()
-        await ws.send_json({"type": "join", "v": 1, "token": tok, **fields})
+        await ws.send_json({"type": "join", "v": v, "token": tok, **fields})
         welcome = await receive(ws)
         assert welcome["type"] == "welcome", welcome
+        assert welcome["v"] == v, welcome
         return ws, welcome
 
     async def refused(self, tok: str, code: str, query: str = "", **fields: Any) -> None:
         ws = await self.connect(query)
         await ws.send_json({"type": "join", "v": 1, "token": tok, **fields})
         await expect_error(ws, code, fatal=True)
+
+
+async def nothing_queued(ws: Ws) -> None:
+    """Prove nothing waits for `ws`: a pong is written after whatever was queued before it."""
+    await ws.send_json({"type": "ping"})
+    assert (await receive(ws, skip_pongs=False))["type"] == "pong"
+
+
+async def leave(ws: Ws) -> None:
+    """Leave the room at once (a socket merely closed keeps its place for the grace period)."""
+    await ws.send_json({"type": "leave"})
+    await expect_closed(ws)
 
 
 async def _harness(config: ServerConfig) -> AsyncIterator[Harness]:
@@ -110,12 +123,13 @@ async def test_join_welcome_and_presence(server: Harness) -> None:
     assert welcome_a["heartbeat_s"] == 30.0 and welcome_a["v"] == 1
     b, welcome_b = await server.join(token(name="Alex"))
     assert welcome_b["peers"] == [
-        {"peer_id": welcome_a["peer_id"], "name": "Sam", "role": "partner"}
+        {"peer_id": welcome_a["peer_id"], "name": "Sam", "role": "partner", "v": 1}
     ]
+    assert "resumed" not in welcome_b and "grace_s" not in welcome_b  # v2 fields only
     joined = await receive(a)
     assert joined == {
         "type": "peer_joined",
-        "peer": {"peer_id": welcome_b["peer_id"], "name": "Alex", "role": "partner"},
+        "peer": {"peer_id": welcome_b["peer_id"], "name": "Alex", "role": "partner", "v": 1},
     }
     await a.close()
     await b.close()
@@ -129,7 +143,12 @@ async def test_three_members_and_offer_answer_relay(server: Harness) -> None:
     assert [p["peer_id"] for p in wt["peers"]] == [wa["peer_id"], wb["peer_id"]]
     for ws in (a, b):
         joined = await receive(ws)
-        assert joined["peer"] == {"peer_id": wt["peer_id"], "name": "Dr. Lee", "role": "therapist"}
+        assert joined["peer"] == {
+            "peer_id": wt["peer_id"],
+            "name": "Dr. Lee",
+            "role": "therapist",
+            "v": 1,
+        }
     # The newcomer offers to each peer; each answers.
     for ws, welcome in ((a, wa), (b, wb)):
         await t.send_json({"type": "offer", "to": welcome["peer_id"], "sdp": f"offer-{id(ws)}"})
@@ -170,27 +189,28 @@ async def test_leave_then_rejoin(server: Harness) -> None:
     await a.send_json({"type": "leave"})
     await expect_closed(a)
     assert await receive(b) == {"type": "peer_left", "peer_id": wa["peer_id"], "reason": "left"}
+    # After a leave the same token joins afresh, under the same (token-derived) peer_id.
     a2, wa2 = await server.join(tok_a)
-    assert wa2["peer_id"] != wa["peer_id"]
-    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner"}]
+    assert wa2["peer_id"] == wa["peer_id"]
+    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner", "v": 1}]
     assert (await receive(b))["peer"]["peer_id"] == wa2["peer_id"]
-    # Closing the socket without `leave` is a leave too.
     await a2.close()
-    assert await receive(b) == {"type": "peer_left", "peer_id": wa2["peer_id"], "reason": "left"}
     await b.close()
 
 
-async def test_same_token_replaces_the_old_connection(server: Harness) -> None:
+async def test_same_token_takes_its_own_place_back(server: Harness) -> None:
+    """A v1 rejoin with the same token while the old socket still looks alive (a half-open
+    TCP connection): the old socket is closed with `replaced`; for v1 peers nothing changed."""
     tok_a = token(name="Sam")
     a, wa = await server.join(tok_a)
     b, wb = await server.join(token(name="Alex"))
     assert (await receive(a))["type"] == "peer_joined"
     a2, wa2 = await server.join(tok_a)
-    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner"}]
+    assert wa2["peer_id"] == wa["peer_id"]
+    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner", "v": 1}]
     await expect_error(a, "replaced", fatal=True)
-    assert await receive(b) == {"type": "peer_left", "peer_id": wa["peer_id"], "reason": "replaced"}
-    assert (await receive(b))["peer"]["peer_id"] == wa2["peer_id"]
-    # The replacement is a full member: relays reach it, and a third partner still does not fit.
+    await nothing_queued(b)  # no peer_left, no peer_joined: media is peer to peer and goes on
+    # The member is whole on its new socket: relays reach it, and a third partner does not fit.
     await b.send_json({"type": "offer", "to": wa2["peer_id"], "sdp": "x"})
     assert (await receive(a2))["from"] == wb["peer_id"]
     await server.refused(token(name="Third"), "room_full")
@@ -217,7 +237,8 @@ async def test_refused_tokens_and_what_is_logged(
     await server.refused(therapist, "token_wrong_role", role="partner")
     await server.refused(therapist, "token_wrong_role", query="?role=partner")
     await server.refused(therapist, "token_wrong_role", query="?role=admin")
-    await server.refused(therapist, "version_unsupported", v=2)
+    await server.refused(therapist, "version_unsupported", v=3)
+    await server.refused(therapist, "version_unsupported", v=0)
     # Matching expectations are fine.
     ws, welcome = await server.join(therapist, room="room-one", role="therapist")
     assert welcome["role"] == "therapist"
@@ -237,7 +258,7 @@ async def test_the_console_expects_a_clinician_role(server: Harness) -> None:
         await ws.send_json({"type": "join", "v": 1, "token": token(role=role, name="Dr")})
         welcome = await receive(ws)
         assert (welcome["type"], welcome["role"]) == ("welcome", role)
-        await ws.close()
+        await leave(ws)  # a closed socket would keep the place for its grace period
     # The same list in the join message itself, and an unknown role in a list.
     therapist = token(role="therapist", name="Dr")
     await server.refused(therapist, "token_wrong_role", role="partner,oncall")
@@ -310,8 +331,10 @@ async def test_messages_before_join_are_refused(server: Harness) -> None:
 
 
 async def test_silent_client_is_dropped_and_others_told() -> None:
+    """Silent for 3 heartbeats: into the grace period; when that runs out, peer_left timeout."""
     heartbeat = 0.1
-    async for harness in _harness(ServerConfig(secret=SECRET, heartbeat_s=heartbeat)):
+    config = ServerConfig(secret=SECRET, heartbeat_s=heartbeat, grace_s=0.3)
+    async for harness in _harness(config):
         silent, ws_silent = await harness.join(token(name="Sam"))
         alive, _ = await harness.join(token(name="Alex"))
 
