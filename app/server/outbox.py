@@ -18,7 +18,6 @@ from aiohttp import web
 from app.net.signaling_protocol import encode
 
 # Messages waiting for a client that does not read them; past this it is dropped as timed out.
-# Also the bound on what waits for a member in its grace period (app/server/seats.py).
 OUTBOX_LIMIT = 256
 # A reply up to this size may be written straight from the session's task (see Outbox.reply).
 DIRECT_REPLY_LIMIT = 16 * 1024

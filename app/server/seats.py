@@ -26,6 +26,11 @@ from app.server.rooms import InMemoryRegistry, Member, RoomRegistry
 
 log = logging.getLogger(__name__)
 
+# Relayed frames kept for a member in its grace period. Half the outbox: on return they are
+# queued behind the welcome and still leave room for the traffic that follows, so a member
+# with a full backlog is not dropped as "not reading" the moment it comes back.
+HELD_LIMIT = OUTBOX_LIMIT // 2
+
 
 class Connection(Protocol):
     """What a seat needs of the connection sitting on it (a signaling Session)."""
@@ -44,7 +49,7 @@ class Seat:
         self.room = room
         self.connection: Connection | None = connection
         # Relayed frames for a member in grace, oldest first; past the bound the oldest go.
-        self.held: deque[str] = deque(maxlen=OUTBOX_LIMIT)
+        self.held: deque[str] = deque(maxlen=HELD_LIMIT)
         self.expiry: asyncio.Task[None] | None = None
 
     def send(self, text: str) -> None:

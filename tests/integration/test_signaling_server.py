@@ -21,91 +21,32 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
 
 from app.call.signaling import WebSocketSignaling, encode, websocket_url
 from app.net import signaling_protocol as protocol
-from app.net.signaling_protocol import MAX_MESSAGE_BYTES, validate_server_message
+from app.net.signaling_protocol import MAX_MESSAGE_BYTES
 from app.server.app import create_app
 from app.server.config import ServerConfig
 from app.server.tokens import mint_token
-
-SECRET = "integration-test-secret-0123456789"
-HANG_GUARD_S = 10.0
-Ws = aiohttp.ClientWebSocketResponse
-
-
-def token(room: str = "room-one", role: str = "partner", name: str = "Sam", ttl: int = 600) -> str:
-    return mint_token(SECRET, room, role, name, ttl)
-
-
-async def receive(ws: Ws, skip_pongs: bool = True) -> dict[str, Any]:
-    """The next server message, checked against its schema."""
-    while True:
-        msg = await asyncio.wait_for(ws.receive(), HANG_GUARD_S)
-        assert msg.type is WSMsgType.TEXT, f"expected a text frame, got {msg.type}"
-        obj: dict[str, Any] = json.loads(msg.data)
-        validate_server_message(obj)
-        if not (skip_pongs and obj["type"] == "pong"):
-            return obj
-
-
-async def expect_closed(ws: Ws) -> None:
-    msg = await asyncio.wait_for(ws.receive(), HANG_GUARD_S)
-    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED), msg
-
-
-async def expect_error(ws: Ws, code: str, fatal: bool) -> dict[str, Any]:
-    msg = await receive(ws)
-    assert msg["type"] == "error", msg
-    assert (msg["code"], msg["fatal"]) == (code, fatal), msg
-    if fatal:
-        await expect_closed(ws)
-    return msg
-
-
-class Harness:
-    def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
-        self.client = client
-
-    async def connect(self, query: str = "") -> Ws:
-        return await self.client.ws_connect(f"/ws{query}")
-
-    async def join(self, tok: str, v: int = 1, **fields: Any) -> tuple[Ws, dict[str, Any]]:
-        ws = await self.connect()
-        await ws.send_json({"type": "join", "v": v, "token": tok, **fields})
-        welcome = await receive(ws)
-        assert welcome["type"] == "welcome", welcome
-        assert welcome["v"] == v, welcome
-        return ws, welcome
-
-    async def refused(self, tok: str, code: str, query: str = "", **fields: Any) -> None:
-        ws = await self.connect(query)
-        await ws.send_json({"type": "join", "v": 1, "token": tok, **fields})
-        await expect_error(ws, code, fatal=True)
-
-
-async def nothing_queued(ws: Ws) -> None:
-    """Prove nothing waits for `ws`: a pong is written after whatever was queued before it."""
-    await ws.send_json({"type": "ping"})
-    assert (await receive(ws, skip_pongs=False))["type"] == "pong"
-
-
-async def leave(ws: Ws) -> None:
-    """Leave the room at once (a socket merely closed keeps its place for the grace period)."""
-    await ws.send_json({"type": "leave"})
-    await expect_closed(ws)
-
-
-async def _harness(config: ServerConfig) -> AsyncIterator[Harness]:
-    async with TestClient(TestServer(create_app(config))) as client:
-        yield Harness(client)
+from tests.integration.signaling_helpers import (
+    HANG_GUARD_S,
+    SECRET,
+    Harness,
+    Ws,
+    expect_closed,
+    expect_error,
+    leave,
+    nothing_queued,
+    receive,
+    serving,
+    token,
+)
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Harness]:
-    async for harness in _harness(ServerConfig(secret=SECRET, heartbeat_s=30.0)):
+    async for harness in serving(ServerConfig(secret=SECRET, heartbeat_s=30.0)):
         yield harness
 
 
@@ -269,7 +210,7 @@ async def test_the_console_expects_a_clinician_role(server: Harness) -> None:
 
 
 async def test_join_must_come_in_time() -> None:
-    async for harness in _harness(ServerConfig(secret=SECRET, join_timeout_s=0.2)):
+    async for harness in serving(ServerConfig(secret=SECRET, join_timeout_s=0.2)):
         ws = await harness.connect()
         await ws.send_json({"type": "ping"})
         assert (await receive(ws, skip_pongs=False))["type"] == "pong"
@@ -334,7 +275,7 @@ async def test_silent_client_is_dropped_and_others_told() -> None:
     """Silent for 3 heartbeats: into the grace period; when that runs out, peer_left timeout."""
     heartbeat = 0.1
     config = ServerConfig(secret=SECRET, heartbeat_s=heartbeat, grace_s=0.3)
-    async for harness in _harness(config):
+    async for harness in serving(config):
         silent, ws_silent = await harness.join(token(name="Sam"))
         alive, _ = await harness.join(token(name="Alex"))
 
