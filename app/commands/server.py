@@ -36,7 +36,8 @@ Config file (TOML), every key optional:
   turn_url = ["turn:turn.example.org:3478", "turns:turn.example.org:5349"]
   turn_secret = "..."            # coturn static-auth-secret; TANDEM_TURN_SECRET overrides
   turn_ttl = 21600               # seconds a TURN credential stays valid (a whole number)
-  heartbeat_s = 2.0              # seconds between client pings; --heartbeat overrides
+  heartbeat_s = 1.0              # seconds between client pings; --heartbeat overrides
+  grace_s = 30.0                 # seconds a dropped participant keeps its place; --grace overrides
 With no STUN/TURN configured, clients get no ICE servers (host candidates only: LAN use).
 Command-line options override the file. An unknown key or a value of the wrong kind stops the
 server with a message naming the setting (exit 2).
@@ -56,8 +57,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="seconds between client pings; silent clients are dropped after 3x "
-        "(default: heartbeat_s from --config, else 2)",
+        help="seconds between client pings; a client silent for 3x goes into its grace "
+        "period (default: heartbeat_s from --config, else 1)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds a participant whose connection dropped keeps its place in the room, "
+        "waiting for it to reconnect (default: grace_s from --config, else 30)",
     )
     parser.add_argument(
         "--insecure-dev-secret",

@@ -5,6 +5,9 @@ schema: `parse_client_message` turns a client's text frame into a typed message 
 uses it), the `*_msg` builders make each message, and `validate_server_message` checks what the
 server sends (tests use it, and a client may). Unknown extra fields are ignored, so either side
 can add optional fields without breaking the other.
+
+Version 2 (call continuity) adds the grace period and resume, `restart` and chat; a server
+accepts every version in SUPPORTED_VERSIONS and answers each client in its own.
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+# Every version a server accepts in `join.v`. v1 clients (the clinicians' console) keep working:
+# v2 only adds messages and fields (resume, restart, chat, the grace period), all optional for v1.
+SUPPORTED_VERSIONS = frozenset({1, 2})
+# The server's defaults, told to clients in the welcome (heartbeat_s, and grace_s for v2).
+DEFAULT_HEARTBEAT_S = 1.0
+DEFAULT_GRACE_S = 30.0
 # A message a client sends, in UTF-8 bytes; the server refuses a larger one (`too_large`).
 MAX_MESSAGE_BYTES = 64 * 1024
 # Any frame either side reads. What the server sends can be larger than MAX_MESSAGE_BYTES (a
@@ -23,6 +32,8 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_FRAME_BYTES = 1024 * 1024
 assert MAX_MESSAGE_BYTES < MAX_FRAME_BYTES  # a too large message is read, and refused in words
 MAX_ID_CHARS = 128
+MAX_CHAT_ID_CHARS = 64
+MAX_CHAT_TEXT_CHARS = 2000
 ROLES = frozenset({"partner", "therapist", "oncall"})
 PEER_LEFT_REASONS = frozenset({"left", "timeout", "replaced"})
 ERROR_CODES = frozenset(
@@ -107,6 +118,7 @@ class Join:
     token: str
     room: str | None = None  # the room the client expects; must match the token's
     role: str | None = None  # the role(s) the client expects; the token's must be one of them
+    resume: bool = False  # v2: the client was in the room and wants its place back
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,45 @@ class Relay:
     type: str
     to: str
     sdp: str
+
+    def delivered(self, sender: str) -> dict[str, Any]:
+        return relayed_msg(self.type, sender, self.sdp)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """v2: "please send me a fresh offer" (the other side offers when its peer_id is smaller)."""
+
+    type: ClassVar[str] = "restart"
+    to: str
+
+    def delivered(self, sender: str) -> dict[str, Any]:
+        return {"type": "restart", "from": sender}
+
+
+@dataclass(frozen=True)
+class Chat:
+    """v2: one chat line for one peer; `id` lets the receiver acknowledge it and drop repeats."""
+
+    type: ClassVar[str] = "chat"
+    to: str
+    id: str
+    text: str
+
+    def delivered(self, sender: str) -> dict[str, Any]:
+        return {"type": "chat", "from": sender, "id": self.id, "text": self.text}
+
+
+@dataclass(frozen=True)
+class ChatAck:
+    """v2: the chat line `id` arrived."""
+
+    type: ClassVar[str] = "chat_ack"
+    to: str
+    id: str
+
+    def delivered(self, sender: str) -> dict[str, Any]:
+        return {"type": "chat_ack", "from": sender, "id": self.id}
 
 
 @dataclass(frozen=True)
@@ -128,27 +179,55 @@ class Leave:
     pass
 
 
-ClientMessage = Join | Relay | Ping | Leave
+PeerMessage = Relay | Restart | Chat | ChatAck  # relayed to the peer named in `to`
+ClientMessage = Join | PeerMessage | Ping | Leave
+# The relayed types a v1 client may not send (v1 had only offer and answer).
+V2_ONLY_TYPES = frozenset({"restart", "chat", "chat_ack"})
 
-# type -> {field: (python type, required)}; bool is never accepted where int is asked for.
-_CLIENT_SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
-    "join": {"v": (int, True), "token": (str, True), "room": (str, False), "role": (str, False)},
+# A field's expected type: `float` accepts an int too; bool is accepted only where asked for
+# (Python counts it as an int).
+_Schema = dict[str, tuple[type, bool]]  # field -> (python type, required)
+_CLIENT_SCHEMAS: dict[str, _Schema] = {
+    "join": {
+        "v": (int, True),
+        "token": (str, True),
+        "room": (str, False),
+        "role": (str, False),
+        "resume": (bool, False),
+    },
     "offer": {"to": (str, True), "sdp": (str, True)},
     "answer": {"to": (str, True), "sdp": (str, True)},
+    "restart": {"to": (str, True)},
+    "chat": {"to": (str, True), "id": (str, True), "text": (str, True)},
+    "chat_ack": {"to": (str, True), "id": (str, True)},
     "ping": {},
     "leave": {},
 }
 
 
-def _check_fields(obj: dict[str, Any], schema: dict[str, tuple[type, bool]], kind: str) -> None:
+def _type_ok(value: object, expected: type) -> bool:
+    if isinstance(value, bool):
+        return expected is bool
+    if expected is float:
+        return isinstance(value, int | float)
+    return isinstance(value, expected)
+
+
+def _check_fields(obj: dict[str, Any], schema: _Schema, kind: str) -> None:
     for name, (expected, required) in schema.items():
         if name not in obj:
             if required:
                 raise MessageError("bad_message", f"{kind}: missing field {name!r}")
             continue
-        value = obj[name]
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not _type_ok(obj[name], expected):
             raise MessageError("bad_message", f"{kind}: field {name!r} must be {expected.__name__}")
+
+
+def _check_length(obj: dict[str, Any], name: str, limit: int, kind: str) -> str:
+    value: str = obj[name]
+    if not value or len(value) > limit:
+        raise MessageError("bad_message", f"{kind}: {name!r} must be 1-{limit} characters")
+    return value
 
 
 def parse_client_message(text: str) -> ClientMessage:
@@ -163,32 +242,58 @@ def parse_client_message(text: str) -> ClientMessage:
         role = obj.get("role")
         if role is not None:
             expected_roles(role)
-        return Join(v=obj["v"], token=obj["token"], room=obj.get("room"), role=role)
-    if kind in ("offer", "answer"):
-        if not obj["to"] or len(obj["to"]) > MAX_ID_CHARS:
-            raise MessageError("bad_message", f"{kind}: 'to' must be a peer_id")
-        if not obj["sdp"]:
-            raise MessageError("bad_message", f"{kind}: 'sdp' must not be empty")
-        return Relay(type=kind, to=obj["to"], sdp=obj["sdp"])
+        return Join(
+            v=obj["v"],
+            token=obj["token"],
+            room=obj.get("room"),
+            role=role,
+            resume=obj.get("resume", False),
+        )
     if kind == "ping":
         return Ping()
-    return Leave()
+    if kind == "leave":
+        return Leave()
+    if not obj["to"] or len(obj["to"]) > MAX_ID_CHARS:
+        raise MessageError("bad_message", f"{kind}: 'to' must be a peer_id")
+    to: str = obj["to"]
+    if kind == "restart":
+        return Restart(to=to)
+    if kind == "chat":
+        chat_id = _check_length(obj, "id", MAX_CHAT_ID_CHARS, kind)
+        return Chat(to=to, id=chat_id, text=_check_length(obj, "text", MAX_CHAT_TEXT_CHARS, kind))
+    if kind == "chat_ack":
+        return ChatAck(to=to, id=_check_length(obj, "id", MAX_CHAT_ID_CHARS, kind))
+    if not obj["sdp"]:
+        raise MessageError("bad_message", f"{kind}: 'sdp' must not be empty")
+    return Relay(type=kind, to=to, sdp=obj["sdp"])
 
 
-def join_msg(token: str, room: str | None = None, role: str | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "join", "v": PROTOCOL_VERSION, "token": token}
+def join_msg(
+    token: str,
+    room: str | None = None,
+    role: str | None = None,
+    *,
+    v: int = 1,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """A join. `v` stays 1 by default until a caller handles v2's messages (restart, chat,
+    peer_reconnecting, peer_resumed) and says so with `v=2`; `resume` is v2 only."""
+    message: dict[str, Any] = {"type": "join", "v": v, "token": token}
     if room is not None:
         message["room"] = room
     if role is not None:
         message["role"] = role
+    if resume:
+        message["resume"] = True
     return message
 
 
 # --- what the server sends -----------------------------------------------------------------------
 
 
-def peer_info(peer_id: str, name: str, role: str) -> dict[str, Any]:
-    return {"peer_id": peer_id, "name": name, "role": role}
+def peer_info(peer_id: str, name: str, role: str, v: int = PROTOCOL_VERSION) -> dict[str, Any]:
+    """A participant as others see it; `v` is the version it joined with (v1 never `restart`s)."""
+    return {"peer_id": peer_id, "name": name, "role": role, "v": v}
 
 
 def welcome_msg(
@@ -199,10 +304,15 @@ def welcome_msg(
     heartbeat_s: float,
     ice_servers: list[dict[str, Any]],
     peers: list[dict[str, Any]],
+    *,
+    v: int = PROTOCOL_VERSION,
+    resumed: bool = False,
+    grace_s: float = DEFAULT_GRACE_S,
 ) -> dict[str, Any]:
-    return {
+    """The welcome in the version the client joined with (`resumed`, `grace_s`: v2 only)."""
+    message: dict[str, Any] = {
         "type": "welcome",
-        "v": PROTOCOL_VERSION,
+        "v": v,
         "peer_id": peer_id,
         "room": room,
         "role": role,
@@ -211,6 +321,10 @@ def welcome_msg(
         "ice_servers": ice_servers,
         "peers": peers,
     }
+    if v >= 2:
+        message["resumed"] = resumed
+        message["grace_s"] = grace_s
+    return message
 
 
 def error_msg(code: str, message: str, fatal: bool) -> dict[str, Any]:
@@ -225,18 +339,29 @@ def peer_left_msg(peer_id: str, reason: str) -> dict[str, Any]:
     return {"type": "peer_left", "peer_id": peer_id, "reason": reason}
 
 
+def peer_reconnecting_msg(peer_id: str) -> dict[str, Any]:
+    """v2: the peer's socket is gone; it keeps its place for grace_s (media may go on)."""
+    return {"type": "peer_reconnecting", "peer_id": peer_id}
+
+
+def peer_resumed_msg(peer_id: str) -> dict[str, Any]:
+    """v2: the peer is back in its place on a new socket (no peer_left, no peer_joined)."""
+    return {"type": "peer_resumed", "peer_id": peer_id}
+
+
 def relayed_msg(kind: str, sender: str, sdp: str) -> dict[str, Any]:
     return {"type": kind, "from": sender, "sdp": sdp}
 
 
 PONG: dict[str, Any] = {"type": "pong"}
 
-_PEER_SCHEMA: dict[str, tuple[type, bool]] = {
+_PEER_SCHEMA: _Schema = {
     "peer_id": (str, True),
     "name": (str, True),
     "role": (str, True),
+    "v": (int, False),  # absent from a v1 server: read as 1
 }
-_SERVER_SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
+_SERVER_SCHEMAS: dict[str, _Schema] = {
     "welcome": {
         "v": (int, True),
         "peer_id": (str, True),
@@ -246,12 +371,19 @@ _SERVER_SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
         "heartbeat_s": (float, True),
         "ice_servers": (list, True),
         "peers": (list, True),
+        "resumed": (bool, False),  # required from v2 on (checked below)
+        "grace_s": (float, False),
     },
     "error": {"code": (str, True), "message": (str, True), "fatal": (bool, True)},
     "peer_joined": {"peer": (dict, True)},
     "peer_left": {"peer_id": (str, True), "reason": (str, True)},
+    "peer_reconnecting": {"peer_id": (str, True)},
+    "peer_resumed": {"peer_id": (str, True)},
     "offer": {"from": (str, True), "sdp": (str, True)},
     "answer": {"from": (str, True), "sdp": (str, True)},
+    "restart": {"from": (str, True)},
+    "chat": {"from": (str, True), "id": (str, True), "text": (str, True)},
+    "chat_ack": {"from": (str, True), "id": (str, True)},
     "pong": {},
 }
 
@@ -261,15 +393,12 @@ def validate_server_message(obj: dict[str, Any]) -> None:
     kind = obj.get("type")
     if not isinstance(kind, str) or kind not in _SERVER_SCHEMAS:
         raise MessageError("unknown_type", f"unknown server message type {kind!r}")
-    schema = dict(_SERVER_SCHEMAS[kind])
-    if kind == "error":
-        if not isinstance(obj.get("fatal"), bool):
-            raise MessageError("bad_message", "error: 'fatal' must be a boolean")
-        schema.pop("fatal")
-    if kind == "welcome" and isinstance(obj.get("heartbeat_s"), int | float):
-        schema.pop("heartbeat_s")
-    _check_fields(obj, schema, kind)
+    _check_fields(obj, _SERVER_SCHEMAS[kind], kind)
     if kind == "welcome":
+        if obj["v"] not in SUPPORTED_VERSIONS:
+            raise MessageError("bad_message", "welcome: unknown version")
+        if obj["v"] >= 2 and not ("resumed" in obj and "grace_s" in obj):
+            raise MessageError("bad_message", "welcome: v2 needs 'resumed' and 'grace_s'")
         for peer in obj["peers"]:
             if not isinstance(peer, dict):
                 raise MessageError("bad_message", "welcome: peers must be objects")

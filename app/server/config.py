@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.net.signaling_protocol import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
+
 # The keys of the config file's [server] table (documented in `tandem server --help`).
 FILE_KEYS = frozenset(
     {
@@ -30,6 +32,7 @@ FILE_KEYS = frozenset(
         "turn_secret",
         "turn_ttl",
         "heartbeat_s",
+        "grace_s",
     }
 )
 
@@ -66,7 +69,9 @@ class ServerConfig:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""
     turn_ttl_s: int = 6 * 3600
-    heartbeat_s: float = 2.0
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S
+    # How long a member whose socket dropped (without `leave`) keeps its place in the room.
+    grace_s: float = DEFAULT_GRACE_S
     join_timeout_s: float = 5.0
     limits: RoomLimits = RoomLimits()
 
@@ -93,6 +98,7 @@ class ServerConfig:
             )
         for value, setting in (
             (self.heartbeat_s, "the heartbeat (--heartbeat or [server] heartbeat_s)"),
+            (self.grace_s, "the grace period (--grace or [server] grace_s)"),
             (self.join_timeout_s, "the join timeout"),
             (self.turn_ttl_s, "[server] turn_ttl"),
         ):
@@ -120,6 +126,7 @@ class ServerConfig:
         cert = getattr(args, "cert", None) or _str(file, "cert")
         key = getattr(args, "key", None) or _str(file, "key")
         heartbeat = getattr(args, "heartbeat", None)
+        grace = getattr(args, "grace", None)
         port = getattr(args, "port", None)
         return cls(
             host=getattr(args, "host", None) or _str(file, "host") or cls.host,
@@ -131,7 +138,12 @@ class ServerConfig:
             turn_urls=_urls(file, "turn_url", ("turn:", "turns:")),
             turn_secret=os.environ.get("TANDEM_TURN_SECRET") or _str(file, "turn_secret"),
             turn_ttl_s=_whole(file, "turn_ttl", cls.turn_ttl_s),
-            heartbeat_s=heartbeat if heartbeat is not None else _seconds(file, "heartbeat_s", 2.0),
+            heartbeat_s=(
+                heartbeat
+                if heartbeat is not None
+                else _seconds(file, "heartbeat_s", DEFAULT_HEARTBEAT_S)
+            ),
+            grace_s=grace if grace is not None else _seconds(file, "grace_s", DEFAULT_GRACE_S),
         )
 
     @classmethod

@@ -21,78 +21,32 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
 
 from app.call.signaling import WebSocketSignaling, encode, websocket_url
 from app.net import signaling_protocol as protocol
-from app.net.signaling_protocol import MAX_MESSAGE_BYTES, validate_server_message
+from app.net.signaling_protocol import MAX_MESSAGE_BYTES
 from app.server.app import create_app
 from app.server.config import ServerConfig
 from app.server.tokens import mint_token
-
-SECRET = "integration-test-secret-0123456789"
-HANG_GUARD_S = 10.0
-Ws = aiohttp.ClientWebSocketResponse
-
-
-def token(room: str = "room-one", role: str = "partner", name: str = "Sam", ttl: int = 600) -> str:
-    return mint_token(SECRET, room, role, name, ttl)
-
-
-async def receive(ws: Ws, skip_pongs: bool = True) -> dict[str, Any]:
-    """The next server message, checked against its schema."""
-    while True:
-        msg = await asyncio.wait_for(ws.receive(), HANG_GUARD_S)
-        assert msg.type is WSMsgType.TEXT, f"expected a text frame, got {msg.type}"
-        obj: dict[str, Any] = json.loads(msg.data)
-        validate_server_message(obj)
-        if not (skip_pongs and obj["type"] == "pong"):
-            return obj
-
-
-async def expect_closed(ws: Ws) -> None:
-    msg = await asyncio.wait_for(ws.receive(), HANG_GUARD_S)
-    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED), msg
-
-
-async def expect_error(ws: Ws, code: str, fatal: bool) -> dict[str, Any]:
-    msg = await receive(ws)
-    assert msg["type"] == "error", msg
-    assert (msg["code"], msg["fatal"]) == (code, fatal), msg
-    if fatal:
-        await expect_closed(ws)
-    return msg
-
-
-class Harness:
-    def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
-        self.client = client
-
-    async def connect(self, query: str = "") -> Ws:
-        return await self.client.ws_connect(f"/ws{query}")
-
-    async def join(self, tok: str, **fields: Any) -> tuple[Ws, dict[str, Any]]:
-        ws = await self.connect()
-        await ws.send_json({"type": "join", "v": 1, "token": tok, **fields})
-        welcome = await receive(ws)
-        assert welcome["type"] == "welcome", welcome
-        return ws, welcome
-
-    async def refused(self, tok: str, code: str, query: str = "", **fields: Any) -> None:
-        ws = await self.connect(query)
-        await ws.send_json({"type": "join", "v": 1, "token": tok, **fields})
-        await expect_error(ws, code, fatal=True)
-
-
-async def _harness(config: ServerConfig) -> AsyncIterator[Harness]:
-    async with TestClient(TestServer(create_app(config))) as client:
-        yield Harness(client)
+from tests.integration.signaling_helpers import (
+    HANG_GUARD_S,
+    SECRET,
+    Harness,
+    Ws,
+    expect_closed,
+    expect_error,
+    leave,
+    nothing_queued,
+    receive,
+    serving,
+    token,
+)
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Harness]:
-    async for harness in _harness(ServerConfig(secret=SECRET, heartbeat_s=30.0)):
+    async for harness in serving(ServerConfig(secret=SECRET, heartbeat_s=30.0)):
         yield harness
 
 
@@ -110,12 +64,13 @@ async def test_join_welcome_and_presence(server: Harness) -> None:
     assert welcome_a["heartbeat_s"] == 30.0 and welcome_a["v"] == 1
     b, welcome_b = await server.join(token(name="Alex"))
     assert welcome_b["peers"] == [
-        {"peer_id": welcome_a["peer_id"], "name": "Sam", "role": "partner"}
+        {"peer_id": welcome_a["peer_id"], "name": "Sam", "role": "partner", "v": 1}
     ]
+    assert "resumed" not in welcome_b and "grace_s" not in welcome_b  # v2 fields only
     joined = await receive(a)
     assert joined == {
         "type": "peer_joined",
-        "peer": {"peer_id": welcome_b["peer_id"], "name": "Alex", "role": "partner"},
+        "peer": {"peer_id": welcome_b["peer_id"], "name": "Alex", "role": "partner", "v": 1},
     }
     await a.close()
     await b.close()
@@ -129,7 +84,12 @@ async def test_three_members_and_offer_answer_relay(server: Harness) -> None:
     assert [p["peer_id"] for p in wt["peers"]] == [wa["peer_id"], wb["peer_id"]]
     for ws in (a, b):
         joined = await receive(ws)
-        assert joined["peer"] == {"peer_id": wt["peer_id"], "name": "Dr. Lee", "role": "therapist"}
+        assert joined["peer"] == {
+            "peer_id": wt["peer_id"],
+            "name": "Dr. Lee",
+            "role": "therapist",
+            "v": 1,
+        }
     # The newcomer offers to each peer; each answers.
     for ws, welcome in ((a, wa), (b, wb)):
         await t.send_json({"type": "offer", "to": welcome["peer_id"], "sdp": f"offer-{id(ws)}"})
@@ -170,27 +130,28 @@ async def test_leave_then_rejoin(server: Harness) -> None:
     await a.send_json({"type": "leave"})
     await expect_closed(a)
     assert await receive(b) == {"type": "peer_left", "peer_id": wa["peer_id"], "reason": "left"}
+    # After a leave the same token joins afresh, under the same (token-derived) peer_id.
     a2, wa2 = await server.join(tok_a)
-    assert wa2["peer_id"] != wa["peer_id"]
-    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner"}]
+    assert wa2["peer_id"] == wa["peer_id"]
+    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner", "v": 1}]
     assert (await receive(b))["peer"]["peer_id"] == wa2["peer_id"]
-    # Closing the socket without `leave` is a leave too.
     await a2.close()
-    assert await receive(b) == {"type": "peer_left", "peer_id": wa2["peer_id"], "reason": "left"}
     await b.close()
 
 
-async def test_same_token_replaces_the_old_connection(server: Harness) -> None:
+async def test_same_token_takes_its_own_place_back(server: Harness) -> None:
+    """A v1 rejoin with the same token while the old socket still looks alive (a half-open
+    TCP connection): the old socket is closed with `replaced`; for v1 peers nothing changed."""
     tok_a = token(name="Sam")
     a, wa = await server.join(tok_a)
     b, wb = await server.join(token(name="Alex"))
     assert (await receive(a))["type"] == "peer_joined"
     a2, wa2 = await server.join(tok_a)
-    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner"}]
+    assert wa2["peer_id"] == wa["peer_id"]
+    assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner", "v": 1}]
     await expect_error(a, "replaced", fatal=True)
-    assert await receive(b) == {"type": "peer_left", "peer_id": wa["peer_id"], "reason": "replaced"}
-    assert (await receive(b))["peer"]["peer_id"] == wa2["peer_id"]
-    # The replacement is a full member: relays reach it, and a third partner still does not fit.
+    await nothing_queued(b)  # no peer_left, no peer_joined: media is peer to peer and goes on
+    # The member is whole on its new socket: relays reach it, and a third partner does not fit.
     await b.send_json({"type": "offer", "to": wa2["peer_id"], "sdp": "x"})
     assert (await receive(a2))["from"] == wb["peer_id"]
     await server.refused(token(name="Third"), "room_full")
@@ -217,7 +178,8 @@ async def test_refused_tokens_and_what_is_logged(
     await server.refused(therapist, "token_wrong_role", role="partner")
     await server.refused(therapist, "token_wrong_role", query="?role=partner")
     await server.refused(therapist, "token_wrong_role", query="?role=admin")
-    await server.refused(therapist, "version_unsupported", v=2)
+    await server.refused(therapist, "version_unsupported", v=3)
+    await server.refused(therapist, "version_unsupported", v=0)
     # Matching expectations are fine.
     ws, welcome = await server.join(therapist, room="room-one", role="therapist")
     assert welcome["role"] == "therapist"
@@ -237,7 +199,7 @@ async def test_the_console_expects_a_clinician_role(server: Harness) -> None:
         await ws.send_json({"type": "join", "v": 1, "token": token(role=role, name="Dr")})
         welcome = await receive(ws)
         assert (welcome["type"], welcome["role"]) == ("welcome", role)
-        await ws.close()
+        await leave(ws)  # a closed socket would keep the place for its grace period
     # The same list in the join message itself, and an unknown role in a list.
     therapist = token(role="therapist", name="Dr")
     await server.refused(therapist, "token_wrong_role", role="partner,oncall")
@@ -248,7 +210,7 @@ async def test_the_console_expects_a_clinician_role(server: Harness) -> None:
 
 
 async def test_join_must_come_in_time() -> None:
-    async for harness in _harness(ServerConfig(secret=SECRET, join_timeout_s=0.2)):
+    async for harness in serving(ServerConfig(secret=SECRET, join_timeout_s=0.2)):
         ws = await harness.connect()
         await ws.send_json({"type": "ping"})
         assert (await receive(ws, skip_pongs=False))["type"] == "pong"
@@ -310,8 +272,10 @@ async def test_messages_before_join_are_refused(server: Harness) -> None:
 
 
 async def test_silent_client_is_dropped_and_others_told() -> None:
+    """Silent for 3 heartbeats: into the grace period; when that runs out, peer_left timeout."""
     heartbeat = 0.1
-    async for harness in _harness(ServerConfig(secret=SECRET, heartbeat_s=heartbeat)):
+    config = ServerConfig(secret=SECRET, heartbeat_s=heartbeat, grace_s=0.3)
+    async for harness in serving(config):
         silent, ws_silent = await harness.join(token(name="Sam"))
         alive, _ = await harness.join(token(name="Alex"))
 

@@ -13,23 +13,34 @@ from typing import Any
 import pytest
 
 from app.net.signaling_protocol import (
+    MAX_CHAT_ID_CHARS,
+    MAX_CHAT_TEXT_CHARS,
     MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
+    Chat,
+    ChatAck,
     Join,
     Leave,
     MessageError,
     Ping,
     Relay,
+    Restart,
     error_msg,
+    join_msg,
     parse_client_message,
     peer_info,
     peer_joined_msg,
     peer_left_msg,
+    peer_reconnecting_msg,
+    peer_resumed_msg,
     relayed_msg,
     validate_server_message,
     welcome_msg,
 )
 from app.server.config import ConfigError, RoomLimits, ServerConfig
 from app.server.ice import ice_servers, turn_credentials
+from app.server.rooms import InMemoryRegistry, Member, RoomFull, peer_id_for
 
 
 def _parse(obj: Any) -> object:
@@ -45,6 +56,36 @@ def test_valid_client_messages_parse_to_types() -> None:
     assert _parse({"type": "answer", "to": "p", "sdp": "v=0"}) == Relay("answer", "p", "v=0")
     assert _parse({"type": "ping"}) == Ping()
     assert _parse({"type": "leave", "extra": "ignored"}) == Leave()
+
+
+def test_version_2_client_messages_parse_to_types() -> None:
+    assert (PROTOCOL_VERSION, SUPPORTED_VERSIONS) == (2, frozenset({1, 2}))
+    assert _parse({"type": "join", "v": 2, "token": "t", "resume": True}) == Join(
+        v=2, token="t", resume=True
+    )
+    assert _parse({"type": "join", "v": 2, "token": "t"}) == Join(v=2, token="t", resume=False)
+    assert _parse({"type": "restart", "to": "p"}) == Restart(to="p")
+    text = "é" * MAX_CHAT_TEXT_CHARS
+    chat_id = "i" * MAX_CHAT_ID_CHARS
+    assert _parse({"type": "chat", "to": "p", "id": chat_id, "text": text}) == Chat(
+        "p", chat_id, text
+    )
+    assert _parse({"type": "chat_ack", "to": "p", "id": "1"}) == ChatAck("p", "1")
+    # What the server relays: the sender as `from`, never `to`.
+    assert Restart("p").delivered("me") == {"type": "restart", "from": "me"}
+    assert Chat("p", "1", "hi").delivered("me") == {
+        "type": "chat",
+        "from": "me",
+        "id": "1",
+        "text": "hi",
+    }
+    assert ChatAck("p", "1").delivered("me") == {"type": "chat_ack", "from": "me", "id": "1"}
+    assert Relay("offer", "p", "v=0").delivered("me") == relayed_msg("offer", "me", "v=0")
+
+
+def test_join_msg_names_its_version() -> None:
+    assert join_msg("t") == {"type": "join", "v": 1, "token": "t"}
+    assert join_msg("t", v=2, resume=True) == {"type": "join", "v": 2, "token": "t", "resume": True}
 
 
 @pytest.mark.parametrize(
@@ -65,6 +106,17 @@ def test_valid_client_messages_parse_to_types() -> None:
         ('{"type": "offer", "to": "", "sdp": "v=0"}', "bad_message"),
         ('{"type": "answer", "to": "p", "sdp": ""}', "bad_message"),
         ('{"type": "answer", "to": "p", "sdp": null}', "bad_message"),
+        ('{"type": "join", "v": 2, "token": "t", "resume": "yes"}', "bad_message"),
+        ('{"type": "join", "v": 2, "token": "t", "resume": 1}', "bad_message"),
+        ('{"type": "restart"}', "bad_message"),
+        ('{"type": "restart", "to": ""}', "bad_message"),
+        ('{"type": "chat", "to": "p", "id": "1"}', "bad_message"),
+        ('{"type": "chat", "to": "p", "id": "1", "text": ""}', "bad_message"),
+        ('{"type": "chat", "to": "p", "id": "", "text": "hi"}', "bad_message"),
+        ('{"type": "chat", "to": "p", "id": 1, "text": "hi"}', "bad_message"),
+        (json.dumps({"type": "chat", "to": "p", "id": "i" * 65, "text": "hi"}), "bad_message"),
+        (json.dumps({"type": "chat", "to": "p", "id": "1", "text": "x" * 2001}), "bad_message"),
+        ('{"type": "chat_ack", "to": "p"}', "bad_message"),
     ],
 )
 def test_malformed_client_messages_are_refused(text: str, code: str) -> None:
@@ -104,8 +156,30 @@ def test_server_messages_follow_their_schemas() -> None:
         relayed_msg("offer", "p1", "v=0"),
         relayed_msg("answer", "p1", "v=0"),
         {"type": "pong"},
-    ):
+        welcome_msg("p2", "r", "partner", "N", 1.0, [], [peer], v=2, resumed=True, grace_s=30),
+        welcome_msg("p2", "r", "partner", "N", 1.0, [], [peer], v=1),
+        {**welcome_msg("p2", "r", "partner", "N", 1.0, [], [], v=1), "peers": [{
+            "peer_id": "p", "name": "n", "role": "partner"}]},  # from a v1 server: no `v`
+        peer_reconnecting_msg("p1"),
+        peer_resumed_msg("p1"),
+        Restart("p").delivered("p1"),
+        Chat("p", "1", "hi").delivered("p1"),
+        ChatAck("p", "1").delivered("p1"),
+    ):  # fmt: skip
         validate_server_message(json.loads(json.dumps(message)))
+
+
+def test_the_welcome_speaks_the_clients_version() -> None:
+    v1 = welcome_msg("p", "r", "partner", "n", 1.0, [], [], v=1, resumed=True, grace_s=5)
+    assert v1["v"] == 1 and "resumed" not in v1 and "grace_s" not in v1
+    v2 = welcome_msg("p", "r", "partner", "n", 1.0, [], [], v=2, resumed=True, grace_s=5)
+    assert (v2["v"], v2["resumed"], v2["grace_s"]) == (2, True, 5)
+    assert peer_info("p", "n", "partner", 1) == {
+        "peer_id": "p",
+        "name": "n",
+        "role": "partner",
+        "v": 1,
+    }
 
 
 @pytest.mark.parametrize(
@@ -119,11 +193,59 @@ def test_server_messages_follow_their_schemas() -> None:
         {"type": "offer", "sdp": "v=0"},
         dict(welcome_msg("p", "r", "partner", "n", 2.0, [{"urls": "stun:x"}], [])),
         dict(welcome_msg("p", "r", "partner", "n", 2.0, [], ["p1"])),  # type: ignore[list-item]
+        {
+            k: v
+            for k, v in welcome_msg("p", "r", "partner", "n", 1.0, [], []).items()
+            if k != "resumed"
+        },
+        {**welcome_msg("p", "r", "partner", "n", 1.0, [], []), "resumed": 1},
+        {**welcome_msg("p", "r", "partner", "n", 1.0, [], []), "v": 3},
+        {**welcome_msg("p", "r", "partner", "n", 1.0, [], []), "grace_s": "30"},
+        peer_joined_msg({**peer_info("p", "n", "partner"), "v": "2"}),
+        {"type": "peer_reconnecting"},
+        {"type": "peer_resumed", "peer_id": 5},
+        {"type": "restart", "to": "p"},
+        {"type": "chat", "from": "p", "id": "1"},
+        {"type": "chat_ack", "from": "p"},
     ],
 )
 def test_malformed_server_messages_are_caught(message: dict[str, Any]) -> None:
     with pytest.raises(MessageError):
         validate_server_message(message)
+
+
+# Stable identity
+
+
+def test_peer_id_is_derived_from_the_token_id() -> None:
+    digest = hmac.new(b"the-secret", b"peer:abc123", hashlib.sha256).digest()
+    expected = base64.urlsafe_b64encode(digest).decode()[:16]
+    assert peer_id_for("the-secret", "abc123") == expected
+    assert "=" not in expected and len(expected) == 16
+    assert peer_id_for("the-secret", "abc123") == peer_id_for("the-secret", "abc123")
+    assert peer_id_for("the-secret", "abc124") != expected
+    assert peer_id_for("another-secret", "abc123") != expected
+
+
+def _member(jti: str, role: str = "partner", v: int = 2) -> Member:
+    return Member(peer_id_for("s", jti), jti, f"name-{jti}", role, v=v)
+
+
+async def test_registry_puts_a_returning_token_back_in_its_place() -> None:
+    registry = InMemoryRegistry()
+    first = await registry.join("r", _member("a"))
+    assert (first.others, first.previous) == ((), None)
+    await registry.join("r", _member("b"))
+    await registry.join("r", _member("t", role="therapist"))
+    back = await registry.join("r", _member("a", v=1))
+    assert back.previous is not None and (back.previous.jti, back.previous.v) == ("a", 2)
+    assert [m.jti for m in back.others] == ["b", "t"]
+    # Its place in the joining order, its new version, and the partner cap still counts it.
+    assert [(m.jti, m.v) for m in await registry.members("r")] == [("a", 1), ("b", 2), ("t", 2)]
+    with pytest.raises(RoomFull):
+        await registry.join("r", _member("c"))
+    assert await registry.leave("r", peer_id_for("s", "a")) is not None
+    assert await registry.leave("r", peer_id_for("s", "a")) is None
 
 
 # ICE servers
@@ -171,6 +293,7 @@ def _args(**values: Any) -> argparse.Namespace:
         "cert": None,
         "key": None,
         "heartbeat": None,
+        "grace": None,
         "insecure_dev_secret": False,
     }
     defaults.update(values)
@@ -194,6 +317,7 @@ def test_config_file_then_environment_then_command_line(
     assert config.stun_urls == ("stun:a:3478",) and config.turn_urls == ("turn:a:3478",)
     assert (config.turn_secret, config.turn_ttl_s) == ("ts", 60)
     assert config.cert == Path("c.pem") and config.tls
+    assert (config.heartbeat_s, config.grace_s) == (1.0, 30.0)  # the defaults
     monkeypatch.setenv("TANDEM_SECRET", "env-secret")
     config = ServerConfig.from_args(
         _args(config=str(path), host="127.0.0.1", port=1, heartbeat=0.5)
@@ -206,6 +330,14 @@ def test_config_file_then_environment_then_command_line(
     )
 
 
+def test_grace_from_the_file_then_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text("[server]\ngrace_s = 12\nheartbeat_s = 0.5\n")
+    config = ServerConfig.from_args(_args(config=str(path)))
+    assert (config.grace_s, config.heartbeat_s) == (12.0, 0.5)
+    assert ServerConfig.from_args(_args(config=str(path), grace=3.5)).grace_s == 3.5
+
+
 @pytest.mark.parametrize(
     ("config", "words"),
     [
@@ -213,6 +345,7 @@ def test_config_file_then_environment_then_command_line(
         (ServerConfig(secret="s", cert=Path("c.pem")), "--key"),
         (ServerConfig(secret="s", turn_urls=("turn:a",)), "turn_secret"),
         (ServerConfig(secret="s", heartbeat_s=0), "heartbeat"),
+        (ServerConfig(secret="s", grace_s=float("inf")), "grace period"),
     ],
 )
 def test_settings_that_cannot_work_are_refused(config: ServerConfig, words: str) -> None:

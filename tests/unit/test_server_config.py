@@ -31,7 +31,7 @@ def test_help_lists_every_config_key_and_the_heartbeat(
         main(["server", "--help"])
     assert exited.value.code == 0
     text = capsys.readouterr().out
-    assert "--heartbeat" in text
+    assert "--heartbeat" in text and "--grace" in text
     for key in FILE_KEYS:
         assert f"  {key} = " in text, key
 
@@ -46,6 +46,10 @@ def test_help_lists_every_config_key_and_the_heartbeat(
         ('heartbeat_s = "2"', "[server] heartbeat_s must be a number of seconds"),
         ("heartbeat_s = -1", "heartbeat_s) must be a positive number of seconds"),
         ("heartbeat_s = nan", "heartbeat_s) must be a positive number of seconds"),
+        ('grace_s = "30"', "[server] grace_s must be a number of seconds"),
+        ("grace_s = 0", "grace_s) must be a positive number of seconds"),
+        ("grace_s = -inf", "grace_s) must be a positive number of seconds"),
+        ("grace_s = true", "[server] grace_s must be a number of seconds"),
         ('port = "8443"', "[server] port must be a whole number"),
         ("port = 70000", "port) must be 0-65535"),
         ("host = 5", "[server] host must be a string"),
@@ -72,6 +76,8 @@ def test_a_bad_config_value_is_named_with_exit_2(
     [
         (["--heartbeat", "0"], "--heartbeat or [server] heartbeat_s"),
         (["--heartbeat", "inf"], "--heartbeat or [server] heartbeat_s"),
+        (["--grace", "0"], "--grace or [server] grace_s"),
+        (["--grace", "nan"], "--grace or [server] grace_s"),
         (["--port", "-1"], "port) must be 0-65535"),
     ],
 )

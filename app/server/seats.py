@@ -1,0 +1,156 @@
+"""A member's place in a room across its connections, and the grace period that keeps it.
+
+A `Seat` outlives a connection: when a socket closes or goes silent without `leave`, the seat
+stays for `grace_s` with nobody on it; relayed messages for it wait (bounded) and a join with
+the same token takes it back (docs/protocol.md, version 2). The `Hub` holds the seats of one
+server process and tells the room what happens to them.
+
+Logs name a seat by peer_id and a room by a keyed hash; never a token, a name or a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import hmac
+import logging
+from collections import deque
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from app.net.signaling_protocol import encode, peer_left_msg, peer_reconnecting_msg
+from app.server.config import ServerConfig
+from app.server.outbox import CLOSE_GOING_AWAY, OUTBOX_LIMIT, Outbox
+from app.server.rooms import InMemoryRegistry, Member, RoomRegistry
+
+log = logging.getLogger(__name__)
+
+# Relayed frames kept for a member in its grace period. Half the outbox: on return they are
+# queued behind the welcome and still leave room for the traffic that follows, so a member
+# with a full backlog is not dropped as "not reading" the moment it comes back.
+HELD_LIMIT = OUTBOX_LIMIT // 2
+
+
+class Connection(Protocol):
+    """What a seat needs of the connection sitting on it (a signaling Session)."""
+
+    outbox: Outbox
+
+    def replaced(self) -> None:
+        """Another connection with the same token took the seat: tell this one and close it."""
+
+
+class Seat:
+    """One member's place: its live connection, or none while in the grace period."""
+
+    def __init__(self, peer_id: str, room: str, connection: Connection) -> None:
+        self.peer_id = peer_id
+        self.room = room
+        self.connection: Connection | None = connection
+        # Relayed frames for a member in grace, oldest first; past the bound the oldest go.
+        self.held: deque[str] = deque(maxlen=HELD_LIMIT)
+        self.expiry: asyncio.Task[None] | None = None
+
+    def send(self, text: str) -> None:
+        """A relayed message: to the connection, or held for the member's return."""
+        if self.connection is not None:
+            self.connection.outbox.send(text)
+        else:
+            self.held.append(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _room_tag(secret: str, room: str) -> str:
+    return hmac.new(secret.encode(), room.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+class Hub:
+    """The signaling state of one server: the room registry and this process's seats."""
+
+    def __init__(self, config: ServerConfig, registry: RoomRegistry | None = None) -> None:
+        self.config = config
+        self.registry: RoomRegistry = registry or InMemoryRegistry(config.limits)
+        self.seats: dict[str, Seat] = {}
+        self._closing = False
+
+    def room_tag(self, room: str) -> str:
+        """A stable name for a room in logs that does not reveal the room id."""
+        return _room_tag(self.config.secret, room)
+
+    def deliver(self, members: Iterable[Member], obj: dict[str, Any], min_v: int = 1) -> None:
+        """Presence news to the members connected now that joined with version >= `min_v`.
+
+        Never held for a member in grace: its welcome on return lists the room as it is then.
+        """
+        text = encode(obj)
+        for member in members:
+            seat = self.seats.get(member.peer_id)
+            if member.v >= min_v and seat is not None and seat.connection is not None:
+                seat.connection.outbox.send(text)
+
+    def take_seat(self, peer_id: str, room: str, connection: Connection) -> tuple[Seat, list[str]]:
+        """`connection` sits on the seat of `peer_id` (a new one, or the member's own again:
+        its grace ends, an older connection still on it is replaced). Returns the seat and the
+        frames held for it during the grace period, in order."""
+        seat = self.seats.get(peer_id)
+        if seat is None or seat.room != room:
+            seat = self.seats[peer_id] = Seat(peer_id, room, connection)
+            return seat, []
+        if seat.expiry is not None:
+            seat.expiry.cancel()
+            seat.expiry = None
+        old, seat.connection = seat.connection, connection
+        if old is not None and old is not connection:
+            old.replaced()
+        held = list(seat.held)
+        seat.held.clear()
+        return seat, held
+
+    async def hold(self, seat: Seat, why: str) -> None:
+        """The seat's connection is gone without `leave`: keep the place for grace_s, and tell
+        the v2 members (v1 members hear nothing unless the grace runs out)."""
+        seat.connection = None
+        if self._closing or self.seats.get(seat.peer_id) is not seat:
+            return
+        seat.expiry = asyncio.create_task(self._expire(seat))
+        members = await self.registry.members(seat.room)
+        others = [m for m in members if m.peer_id != seat.peer_id]
+        self.deliver(others, peer_reconnecting_msg(seat.peer_id), min_v=2)
+        log.info(
+            "peer %s reconnecting in room %s (%s; grace %.1f s)",
+            seat.peer_id,
+            self.room_tag(seat.room),
+            why,
+            self.config.grace_s,
+        )
+
+    async def _expire(self, seat: Seat) -> None:
+        await asyncio.sleep(self.config.grace_s)
+        seat.expiry = None  # from here on a join with this token is a new join
+        await self.vacate(seat, "timeout")
+
+    async def vacate(self, seat: Seat, reason: str) -> None:
+        """Remove the member (reason `left` or `timeout`) and tell everyone else."""
+        if self.seats.get(seat.peer_id) is not seat:
+            return
+        del self.seats[seat.peer_id]  # before any await: a join from now on starts afresh
+        seat.held.clear()
+        left = await self.registry.leave(seat.room, seat.peer_id)
+        if left is None:
+            return
+        others = await self.registry.members(seat.room)
+        self.deliver(others, peer_left_msg(seat.peer_id, reason))
+        log.info("peer %s left room %s (%s)", seat.peer_id, self.room_tag(seat.room), reason)
+
+    async def shutdown(self) -> None:
+        """Close every connection (1001); grace periods end with the process."""
+        self._closing = True
+        outboxes = []
+        for seat in self.seats.values():
+            if seat.expiry is not None:
+                seat.expiry.cancel()
+            if seat.connection is not None:
+                seat.connection.outbox.close(CLOSE_GOING_AWAY)
+                outboxes.append(seat.connection.outbox)
+        await asyncio.gather(*(outbox.wait_closed() for outbox in outboxes))
