@@ -63,12 +63,13 @@ from app.call.stats_monitor import StatsMonitor
 from app.call.video_profile import AdaptSettings
 from app.call.video_tracks import LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
+from app.net.signaling_protocol import MAX_CHAT_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
 
 VIDEO_CHOICES = frozenset({"auto", "audio_only", "try_video"})
-MAX_CHAT_CHARS = 2000
+MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 
 
 # Join refusals that say nothing about us (the server is not there, or not answering in the

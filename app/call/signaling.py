@@ -192,8 +192,10 @@ def parse_peer_left(message: Message) -> tuple[str, str]:
     return _str(message, "peer_id"), _optional_str(message, "reason") or "left"
 
 
-def join_message(token: str) -> Message:
-    return protocol.join_msg(token)
+def join_message(token: str, *, resume: bool = False) -> Message:
+    """Our join: protocol 2 (we handle restart, peer_reconnecting and peer_resumed); `resume`
+    asks for our earlier place after a dropped connection."""
+    return protocol.join_msg(token, v=2, resume=resume)
 
 
 def websocket_url(server_url: str) -> str:

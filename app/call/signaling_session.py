@@ -78,10 +78,7 @@ class SignalingConnection:
     async def _join(self) -> Welcome:
         try:
             await self.signaling.connect()
-            message = join_message(self._token)
-            if self._resume:
-                message = {**message, "resume": True}
-            await self.signaling.send(message)
+            await self.signaling.send(join_message(self._token, resume=self._resume))
             reply = await asyncio.wait_for(self.signaling.receive(), self._join_timeout)
         except ProtocolError as exc:
             raise JoinRefused(

@@ -43,7 +43,7 @@ from app.server.ice import ice_servers
 from app.server.outbox import CLOSE_NORMAL, CLOSE_POLICY, OUTBOX_LIMIT, Outbox
 from app.server.rooms import Member, RoomFull, peer_id_for
 from app.server.seats import Hub, Seat
-from app.server.tokens import TokenError, verify_token
+from app.server.tokens import TokenClaims, TokenError, verify_token
 
 __all__ = ["HUB_KEY", "OUTBOX_LIMIT", "Hub", "Outbox", "Session", "add_routes"]
 
@@ -160,6 +160,22 @@ class Session:
         # Held, not refused, while the target is in its grace period: delivered on its return.
         target.send(encode(message.delivered(self.peer_id)))
 
+    async def _claims(self, token: str) -> TokenClaims:
+        """The token's claims. An expired token still resumes a place it holds in its room (a
+        session outlasts its link's lifetime, and a network hiccup must not end it); it does
+        not open a new place."""
+        secret = self.hub.config.secret
+        try:
+            return verify_token(secret, token)
+        except TokenError as exc:
+            if exc.code != "token_expired":
+                raise MessageError(exc.code, exc.message, fatal=True) from None
+            claims = verify_token(secret, token, now=0.0)  # signed and well formed: checked
+            members = await self.hub.registry.members(claims.room)
+            if any(member.jti == claims.jti for member in members):
+                return claims
+            raise MessageError(exc.code, exc.message, fatal=True) from None
+
     async def _join(self, join: Join) -> None:
         if join.v not in SUPPORTED_VERSIONS:
             versions = ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
@@ -167,10 +183,7 @@ class Session:
                 "version_unsupported", f"this server speaks versions {versions}", True
             )
         config = self.hub.config
-        try:
-            claims = verify_token(config.secret, join.token)
-        except TokenError as exc:
-            raise MessageError(exc.code, exc.message, fatal=True) from None
+        claims = await self._claims(join.token)
         for room in (join.room, self.expected_room):
             if room is not None and room != claims.room:
                 raise MessageError("token_wrong_room", "the token is for another room", True)

@@ -48,14 +48,17 @@ class CallLab:
             self.ends[name] = host_end
         return self.ends[name].host
 
-    def start_server(self, first_host: str, heartbeat_s: float = 1.0) -> None:
+    def start_server(
+        self, first_host: str, heartbeat_s: float = 1.0, grace_s: float | None = None
+    ) -> None:
         """Start the server on the router's end of `first_host`'s link, and wait for it."""
         self.host(first_host)
         with open(self.tmp / "server.log", "w") as log:  # the child keeps its own copy
             self.procs.append(
                 self.router.popen(
                     [sys.executable, "-m", "app", "server", "--host", self.server_addr,
-                     "--port", str(PORT), "--heartbeat", str(heartbeat_s)],
+                     "--port", str(PORT), "--heartbeat", str(heartbeat_s),
+                     *(["--grace", str(grace_s)] if grace_s is not None else [])],
                     env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                 )
             )  # fmt: skip
@@ -89,12 +92,16 @@ class CallLab:
 
 
 def started_lab(
-    netlab: NetLab, tmp_path: Path, first_host: str, join_args: tuple[str, ...] = ()
+    netlab: NetLab,
+    tmp_path: Path,
+    first_host: str,
+    join_args: tuple[str, ...] = (),
+    grace_s: float | None = None,
 ) -> Iterator[CallLab]:
     """A fixture's body: a CallLab with its server running, every child ended after the test."""
     lab = CallLab(netlab, tmp_path, join_args)
     try:
-        lab.start_server(first_host)
+        lab.start_server(first_host, grace_s=grace_s)
         yield lab
     finally:
         lab.close()

@@ -221,7 +221,7 @@ def engine_with(
 
 async def expect_join(server: MemorySignaling) -> None:
     message = await server.receive()
-    assert message == {"type": "join", "v": 1, "token": "secret-token"}
+    assert message == {"type": "join", "v": 2, "token": "secret-token"}
 
 
 async def join_answered(
