@@ -425,16 +425,18 @@ class CallEngine:
                 await self._fail_call("server_lost", SERVER_LOST_WORDS)
                 return
             await connection.close()
-            reconnected = await self._reconnect()
+            reconnected = await self._reconnect(connection.last_heard)
             if reconnected is None:
                 return
             connection = reconnected
 
-    async def _reconnect(self) -> SignalingConnection | None:
+    async def _reconnect(self, last_heard: float) -> SignalingConnection | None:
+        """`last_heard`: when the lost server last spoke. The silence before a loss was noticed
+        already counts towards the time the primary is given before the backup."""
         assert self._make_signaling is not None
         lost_at = self._now()
         log.info("signaling lost: reconnecting")
-        self._chooser.lost(lost_at)
+        self._chooser.lost(min(last_heard, lost_at))
         schedule = RetrySchedule()
         while True:
             delay = schedule.next_delay(self._now())

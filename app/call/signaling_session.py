@@ -85,7 +85,10 @@ class SignalingConnection:
                 "protocol_error", f"The session server's reply was not understood ({exc})."
             ) from None
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-            log.warning("cannot reach the session server: %s", type(exc).__name__)
+            # Expected while reconnecting (the retries are the report); news at the first join.
+            (log.info if self._resume else log.warning)(
+                "cannot reach the session server: %s", type(exc).__name__
+            )
             raise JoinRefused(
                 "server_unreachable",
                 "The session server could not be "
@@ -150,12 +153,17 @@ class SignalingConnection:
             await asyncio.sleep(period)
             silent = self._now() - self._last_heard
             if silent > SERVER_SILENCE_PERIODS * period:
-                log.warning("session server silent for %.1f s", silent)
+                log.info("session server silent for %.1f s", silent)
                 return
             try:
                 await self.signaling.send({"type": "ping"})
             except Exception:  # the receive loop notices the closed connection
                 return
+
+    @property
+    def last_heard(self) -> float:
+        """When the server last said anything (the injected clock's time)."""
+        return self._last_heard
 
     async def send(self, message: Message) -> None:
         await self.signaling.send(message)
