@@ -66,6 +66,9 @@ class Inbox:
 
         await asyncio.wait_for(waiting(), WAIT_S)
 
+    async def wait_for(self, kind: type) -> None:
+        await self.wait(lambda: bool(self.of(kind)))
+
     async def more_frames(self, count: int = 5) -> None:
         start = self.frames
         await self.wait(lambda: self.frames >= start + count)
@@ -130,11 +133,11 @@ async def test_a_server_that_stops_and_returns_does_not_end_the_call() -> None:
             ids = [engine.peer_id for engine in engines]
             server.stop()
             for inbox in inboxes:
-                await inbox.wait(lambda inbox=inbox: bool(inbox.of(Reconnecting)))
+                await inbox.wait_for(Reconnecting)
                 await inbox.more_frames()  # media goes on while signaling is away
             server = start_server(secret, port)  # restarted: it knows nobody
             for inbox in inboxes:
-                await inbox.wait(lambda inbox=inbox: bool(inbox.of(Reconnected)))
+                await inbox.wait_for(Reconnected)
                 await inbox.more_frames()
             assert [engine.peer_id for engine in engines] == ids  # identities kept
             assert all(engine.state is CallState.CONNECTED for engine in engines)
@@ -151,7 +154,7 @@ async def test_the_backup_server_takes_over_and_the_two_stay_together() -> None:
         async with two_in_a_call(primary.url, secret, backup.url) as (engines, inboxes):
             primary.stop()
             for inbox in inboxes:
-                await inbox.wait(lambda inbox=inbox: bool(inbox.of(ServerSwitched)))
+                await inbox.wait_for(ServerSwitched)
                 switched = inbox.of(ServerSwitched)[0]
                 assert isinstance(switched, ServerSwitched)
                 assert switched.to_server == backup.url
@@ -180,12 +183,12 @@ async def test_a_link_whose_media_stops_is_interrupted_then_rebuilt(
 
         transport._send_rtp = lost  # type: ignore[method-assign]
         watcher = inboxes[1]
-        await watcher.wait(lambda: bool(watcher.of(PeerInterrupted)))
+        await watcher.wait_for(PeerInterrupted)
         interrupted = watcher.of(PeerInterrupted)[0]
         assert isinstance(interrupted, PeerInterrupted)
         assert interrupted.peer_id == sender.peer_id and interrupted.reason == "no_media"
         # A new connection (not the one that lost everything) brings the media back.
-        await watcher.wait(lambda: bool(watcher.of(PeerRestored)))
+        await watcher.wait_for(PeerRestored)
         assert sender._links.get(receiver.peer_id or "") is not link
         await watcher.more_frames()
         nobody_left_and_no_errors(inboxes)
