@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from app.call.audio_tracks import LocalAudioTrack
+from app.call.chat import Chat
 from app.call.events import (
     CallError,
     CallEvent,
@@ -48,6 +49,8 @@ from app.call.signaling import (
     Signaling,
     WebSocketSignaling,
     Welcome,
+    parse_chat,
+    parse_chat_id,
     parse_error,
     parse_from,
     parse_peer,
@@ -183,6 +186,7 @@ class CallEngine:
             self._links.links, self._links.current, self._emit, self._with_sent_video
         )
         self._stats.consumers.append(self.media.adapt)
+        self._chat = Chat(self._send, self._emit, now)
         self._connection: SignalingConnection | None = None
         self._signaling_up = False
         self._roster: dict[str, Peer] = {}
@@ -313,7 +317,7 @@ class CallEngine:
         text = text.strip()
         if not text or len(text) > MAX_CHAT_CHARS:
             raise ValueError(f"a chat line has 1 to {MAX_CHAT_CHARS} characters")
-        raise NotImplementedError("chat arrives with the continuity work")
+        return await self._chat.say(text, list(self._roster))
 
     # --- internals ------------------------------------------------------------------------
 
@@ -468,6 +472,7 @@ class CallEngine:
                 self._emit(ServerSwitched(now, display_url(choice.switched_from), display_url(url)))
             await self._rewelcomed(welcome)
             self._keeper.signaling_back(now)
+            await self._chat.tick()
             return connection
 
     async def _rewelcomed(self, welcome: Welcome) -> None:
@@ -491,9 +496,13 @@ class CallEngine:
                 self._spawn(self._links.offer_to(peer))
 
     async def _keep_links(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(TICK_S)
             self._keeper.tick(self._now())
+            ticks += 1
+            if ticks % round(1 / TICK_S) == 0 and self._signaling_up:
+                await self._chat.tick()
 
     def _gave_up(self, peer_id: str) -> None:
         self._spawn(self._peer_gone(peer_id, "failed"))
@@ -505,6 +514,7 @@ class CallEngine:
         await self._links.drop(peer_id)
         self._links.forget(peer_id)
         self._keeper.forget(peer_id)
+        self._chat.participant_gone(peer_id)
         if peer_id in self._links.gone:
             self._links.gone.discard(peer_id)
         elif known:
@@ -557,6 +567,10 @@ class CallEngine:
         elif kind in ("peer_reconnecting", "peer_resumed"):
             peer_id = parse_peer_id(message)
             self._keeper.peer_reconnecting(peer_id, kind == "peer_reconnecting", self._now())
+        elif kind == "chat":
+            await self._chat.received(parse_from(message), *parse_chat(message))
+        elif kind == "chat_ack":
+            self._chat.acknowledged(parse_from(message), parse_chat_id(message))
         elif kind == "restart":
             self._keeper.restart_requested(parse_from(message), self._now())
         elif kind == "error":

@@ -147,6 +147,15 @@ def parse_from(message: Message) -> str:
     return _str(message, "from")
 
 
+def parse_chat_id(message: Message) -> str:
+    return _str(message, "id")
+
+
+def parse_chat(message: Message) -> tuple[str, str]:
+    """(id, text) of a chat line."""
+    return _str(message, "id"), _str(message, "text")
+
+
 def parse_welcome(message: Message) -> Welcome:
     heartbeat = message.get("heartbeat_s")
     if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat <= 0:

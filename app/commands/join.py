@@ -184,18 +184,32 @@ def _sources(args: argparse.Namespace) -> dict[str, Any]:
     return sources
 
 
+async def _say(engine: Any, lines: list[str]) -> None:
+    for line in lines:
+        try:
+            await engine.send_chat(line)
+        except ValueError as exc:
+            print(f"tandem join: chat line not sent: {exc}", file=sys.stderr)
+
+
 async def _run(args: argparse.Namespace) -> int:
     from app.call.engine import CallEngine, JoinError
-    from app.call.events import CallEvent, CallState, StateChanged
+    from app.call.events import CallEvent, CallState, PeerConnected, StateChanged
     from app.call.headless import JsonLinesPrinter
 
     printer = JsonLinesPrinter(sys.stdout, chat=args.chat_echo)
     stop = asyncio.Event()
 
+    chat_lines = list(args.chat)
+    chat_tasks: set[asyncio.Future[None]] = set()  # held: a task nobody holds may be collected
+
     def listener(event: CallEvent) -> None:
         printer(event)
         if isinstance(event, StateChanged) and event.new is CallState.FAILED:
             stop.set()
+        if isinstance(event, PeerConnected) and chat_lines:
+            lines, chat_lines[:] = list(chat_lines), []
+            chat_tasks.add(asyncio.ensure_future(_say(engine, lines)))
 
     try:
         engine = CallEngine(
