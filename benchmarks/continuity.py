@@ -234,11 +234,8 @@ def main() -> int:
                 except Exception as exc:  # a run that could not even start is reported, not fatal
                     print(f"{fault.name} run {run + 1}: not measured: {exc}", flush=True)
                     continue
-                print(
-                    f"{fault.name} run {run + 1}: " + " | ".join(r.how for r in results[-1]),
-                    flush=True,
-                )
-            table += rows(fault, results, supported)
+                print(f"{fault.name} run {run + 1}: " + " | ".join(brief(r) for r in results[-1]))
+            table += rows(fault, results, supported, args.observe)
         print(f"\ncontinuity, {label}, {runs} run(s) per fault, {args.size}@{args.fps}"
               f"{' (quick)' if args.quick else ''}; seconds, median over runs")  # fmt: skip
         print(HEADER)
@@ -248,6 +245,12 @@ def main() -> int:
     return 0
 
 
+def brief(result: SideResult) -> str:
+    figures = {"detect": result.detect_s, "back": result.back_s, "failover": result.failover_s}
+    shown = " ".join(f"{k} {v:.1f}" for k, v in figures.items() if v is not None)
+    return f"{result.how} {shown}".strip()
+
+
 COLUMNS = ("detect", "back", "audio@", "audio for", "failover")
 HEADER = (
     f"{'fault':<19}{'side':<5}" + "".join(f"{c:>11}" for c in COLUMNS) + "  lost  what happened"
@@ -255,7 +258,7 @@ HEADER = (
 
 
 def rows(
-    fault: Fault, results: list[tuple[SideResult, ...]], supported: dict[str, bool]
+    fault: Fault, results: list[tuple[SideResult, ...]], supported: dict[str, bool], observe: float
 ) -> list[str]:
     if not results:
         return [f"{fault.name:<19}not measured"]
@@ -268,7 +271,7 @@ def rows(
         ]
         cells = [
             summary([r.detect_s for r in mine], detect_ok),
-            summary([r.back_s for r in mine], True),
+            summary([r.back_s for r in mine], True, never=f">{observe:.0f}"),
             summary([r.audio_after_s for r in mine], supported["media_mode"]),
             summary([r.audio_for_s for r in mine], supported["media_mode"]),
             summary([r.failover_s for r in mine], failover_ok) if fault.server_fault else "-",

@@ -129,10 +129,10 @@ def side(lines: list[Line], other: list[Line], exit_code: int | None, at: Moment
     )
 
 
-def summary(values: list[float | None], supported: bool) -> str:
-    """Median of the runs that had the figure, "k/N" when only some did; n/a or never."""
+def summary(values: list[float | None], supported: bool, never: str = "never") -> str:
+    """Median of the runs that had the figure, "k/N" when only some did; n/a or `never`."""
     have = [v for v in values if v is not None]
     if not have:
-        return "never" if supported else "n/a"
+        return never if supported else "n/a"
     text = f"{statistics.median(have):.1f}"
     return text if len(have) == len(values) else f"{text} ({len(have)}/{len(values)})"
