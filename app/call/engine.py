@@ -44,6 +44,7 @@ from app.call.peer_links import PeerLinks
 from app.call.retry import RetrySchedule
 from app.call.server_choice import ServerChooser, display_url
 from app.call.signaling import (
+    IceServer,
     Message,
     ProtocolError,
     Signaling,
@@ -63,6 +64,7 @@ from app.call.signaling import (
 from app.call.signaling_session import JoinRefused, SignalingConnection
 from app.call.state import CallInput, CallStateMachine
 from app.call.stats_monitor import StatsMonitor
+from app.call.turn_choice import choose_turn
 from app.call.video_profile import AdaptSettings
 from app.call.video_tracks import LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
@@ -80,6 +82,7 @@ MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 # token, a full room) would be the same everywhere.
 _RETRY_CODES = frozenset({"server_unreachable", "server_closed", "protocol_error"})
 RECONNECT_JOIN_TIMEOUT_S = 3.0
+ICE_PROBE_EVERY_S = 5.0
 SERVER_LOST_WORDS = "The connection to the session server was lost."
 
 
@@ -198,6 +201,8 @@ class CallEngine:
         self._shutdown_done: asyncio.Future[None] | None = None
         self._holds_loopback = False
         self._video_choice = "auto"
+        self._offered_ice: tuple[IceServer, ...] = ()
+        self._ice_probed_at: float | None = None
 
     # --- public API -----------------------------------------------------------------------
 
@@ -246,7 +251,9 @@ class CallEngine:
         self._signaling_up = True
         self._versions.update(welcome.peer_versions)
         self._roster.update({p.peer_id: p for p in welcome.peers})
-        self._links.ice_servers = welcome.ice_servers
+        self._offered_ice = welcome.ice_servers
+        self._links.ice_servers = await choose_turn(welcome.ice_servers)
+        self._links.refresh_ice = self._refresh_ice
         self.media.start(peers=len(self._roster))
         self._emit(Joined(self._now(), welcome.peer_id, welcome.room, welcome.peers))
         self._machine.handle(CallInput.WELCOMED)
@@ -481,7 +488,8 @@ class CallEngine:
         roster is the truth (who is missing left meanwhile); after a server restart or a move
         it is not yet (the others are still coming back), so nobody is let go for it."""
         self._welcome = welcome
-        self._links.ice_servers = welcome.ice_servers
+        self._offered_ice = welcome.ice_servers
+        await self._refresh_ice()
         self._versions.update(welcome.peer_versions)
         present = {p.peer_id: p for p in welcome.peers}
         if welcome.resumed:
@@ -494,6 +502,15 @@ class CallEngine:
                 self._emit(PeerJoined(self._now(), peer))
             if self._links.get(peer_id) is None:
                 self._spawn(self._links.offer_to(peer))
+
+    async def _refresh_ice(self) -> None:
+        """The TURN address that answers now, for the next connection (probed at most every
+        few seconds: rebuilds of several links share one probe)."""
+        now = self._now()
+        if self._ice_probed_at is not None and now - self._ice_probed_at < ICE_PROBE_EVERY_S:
+            return
+        self._ice_probed_at = now
+        self._links.ice_servers = await choose_turn(self._offered_ice)
 
     async def _keep_links(self) -> None:
         ticks = 0

@@ -75,6 +75,8 @@ class PeerLinks:
         self._first_frame: set[str] = set()  # FirstFrame emitted
         self.gone: set[str] = set()  # PeerLeft already emitted (media failed before the server)
         self.ice_servers: Sequence[IceServer] = ()
+        # Asked before a rebuild: the network may have changed (UDP blocked since, say).
+        self.refresh_ice: Callable[[], Awaitable[None]] | None = None
         self.join_started = 0.0
         self.closing = False
 
@@ -148,6 +150,7 @@ class PeerLinks:
     async def offer_to(self, peer: Peer) -> None:
         """A new link to `peer` and our offer (an existing link is closed first: a rebuild)."""
         await self.drop(peer.peer_id)
+        await self._rebuilding(peer.peer_id)
         link = self._new_link(peer)
         try:
             sdp = await link.create_offer()
@@ -158,6 +161,7 @@ class PeerLinks:
 
     async def answer(self, info: Peer, sdp: str) -> None:
         await self.drop(info.peer_id)
+        await self._rebuilding(info.peer_id)
         link = self._new_link(info)
         try:
             answer = await link.accept_offer(sdp)
@@ -165,6 +169,13 @@ class PeerLinks:
         except Exception as exc:
             log.warning("offer from peer %s rejected: %s", info.peer_id, type(exc).__name__)
             await self._failed(link)
+
+    async def _rebuilding(self, peer_id: str) -> None:
+        if self.announced(peer_id) and self.refresh_ice is not None:
+            try:
+                await self.refresh_ice()
+            except Exception as exc:  # the last choice stands
+                log.info("ICE servers not refreshed: %s", type(exc).__name__)
 
     async def accept_answer(self, peer_id: str, sdp: str) -> None:
         link = self._links.get(peer_id)
