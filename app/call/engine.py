@@ -83,6 +83,9 @@ MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 _RETRY_CODES = frozenset({"server_unreachable", "server_closed", "protocol_error"})
 RECONNECT_JOIN_TIMEOUT_S = 3.0
 ICE_PROBE_EVERY_S = 5.0
+# A peer the server timed out, whose media is gone too, stays "reconnecting" this long (the
+# retry schedule's span) before it counts as gone; one whose media still flows stays.
+AWAY_GIVE_UP_S = 600.0
 SERVER_LOST_WORDS = "The connection to the session server was lost."
 
 
@@ -194,6 +197,8 @@ class CallEngine:
         self._signaling_up = False
         self._roster: dict[str, Peer] = {}
         self._versions: dict[str, int] = {}  # the protocol each peer joined with, if known
+        # Peers the server let go without a goodbye (timeout), by when: kept on their tiles.
+        self._away: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._welcome: Welcome | None = None
         self._fatal: tuple[str, str] | None = None  # a fatal server error ends the call
@@ -492,10 +497,11 @@ class CallEngine:
         await self._refresh_ice()
         self._versions.update(welcome.peer_versions)
         present = {p.peer_id: p for p in welcome.peers}
-        if welcome.resumed:
+        if welcome.resumed:  # who is missing was let go by the server while we were away
             for peer_id in [p for p in self._roster if p not in present]:
-                await self._peer_gone(peer_id, "left")
+                self._away.setdefault(peer_id, self._now())
         for peer_id, peer in present.items():
+            self._away.pop(peer_id, None)
             known = peer_id in self._roster
             self._roster[peer_id] = peer
             if not known:
@@ -516,7 +522,11 @@ class CallEngine:
         ticks = 0
         while True:
             await asyncio.sleep(TICK_S)
-            self._keeper.tick(self._now())
+            now = self._now()
+            self._keeper.tick(now)
+            for peer_id, since in list(self._away.items()):
+                if now - since >= AWAY_GIVE_UP_S and self._keeper.interrupted(peer_id):
+                    await self._peer_gone(peer_id, "timeout")
             ticks += 1
             if ticks % round(1 / TICK_S) == 0 and self._signaling_up:
                 await self._chat.tick()
@@ -526,6 +536,7 @@ class CallEngine:
 
     async def _peer_gone(self, peer_id: str, reason: str) -> None:
         """`peer_id` is no longer in the call (the server says so, or the retries ran out)."""
+        self._away.pop(peer_id, None)
         known = self._roster.pop(peer_id, None) is not None
         self._versions.pop(peer_id, None)
         await self._links.drop(peer_id)
@@ -565,8 +576,11 @@ class CallEngine:
             if isinstance(raw, dict) and "v" in raw:  # a version 1 server does not say
                 self._versions[peer.peer_id] = parse_peer_version(raw)
             self._links.gone.discard(peer.peer_id)
-            if peer.peer_id in self._roster and self._links.get(peer.peer_id) is not None:
-                # Back after a server restart with the same identity: the link still works.
+            self._away.pop(peer.peer_id, None)
+            if peer.peer_id in self._roster:
+                # Back with the same identity (a server restart, or after the server's grace
+                # ran out): still the same person on the same tile. A link that works is kept;
+                # without one, they offer as newcomers do.
                 self._roster[peer.peer_id] = peer
                 return True
             await self._links.drop(peer.peer_id)
@@ -577,8 +591,15 @@ class CallEngine:
             self._emit(PeerJoined(self._now(), peer))
         elif kind == "peer_left":
             peer_id, reason = parse_peer_left(message)
-            await self._peer_gone(peer_id, reason)
-            look_on = self._chooser.peer_left(reason, len(self._roster))
+            if reason == "timeout" and peer_id in self._roster:
+                # Their signaling stayed silent past the server's grace: not a goodbye. They
+                # stay on their tile (interrupted, if their media stopped too) until they are
+                # back or the retries run out (AWAY_GIVE_UP_S).
+                self._away.setdefault(peer_id, self._now())
+            else:
+                await self._peer_gone(peer_id, reason)
+            present = len(self._roster) - len(self._away)
+            look_on = self._chooser.peer_left(reason, present)
             if look_on is not None and self._connection is not None:
                 await self._connection.close()  # the receive loop ends; _reconnect looks there
         elif kind in ("peer_reconnecting", "peer_resumed"):

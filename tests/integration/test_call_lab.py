@@ -83,18 +83,22 @@ def test_leave_and_rejoin(lab: CallLab) -> None:
     assert again.stop() == 0 and a.stop() == 0
 
 
-def test_server_drops_a_participant_that_stops_answering(lab: CallLab) -> None:
+def test_a_participant_frozen_past_the_grace_is_interrupted_not_gone(lab: CallLab) -> None:
     a = lab.join("a", lab.token("Alice"))
     a.wait_type("joined")
     b = lab.join("b", lab.token("Bob"))
     b_id = b.wait_type("joined")["peer_id"]
     a.wait_type("first_frame", peer_id=b_id)
     b.proc.send_signal(signal.SIGSTOP)  # frozen: no pings, no media, socket left open
-    # Said at once as an interruption, not a departure; gone only after the server's grace.
+    # Said at once as an interruption, not a departure; the server's grace (3 s here) runs
+    # out while it is frozen, and still nobody is told it left: it may come back.
     a.wait_type("peer_interrupted", peer_id=b_id, reason="no_media")
-    a.wait_type("peer_left", peer_id=b_id, reason="timeout")
-    a.wait_type("state", new="waiting")
-    assert a.stop() == 0
+    lab.wait_in_server_log(f"peer {b_id} left")
+    b.proc.send_signal(signal.SIGCONT)
+    a.wait_type("peer_restored", peer_id=b_id)
+    b.wait_type("reconnected", what="signaling")
+    assert all(line["type"] != "peer_left" for line in a.seen)
+    assert a.stop() == 0 and b.stop() == 0
 
 
 def test_a_refused_token_is_an_error_line_and_exit_3(lab: CallLab) -> None:

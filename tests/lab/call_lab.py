@@ -13,9 +13,12 @@ helpers still come from this tree.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +109,38 @@ class CallLab:
         health = [sys.executable, "-m", "tests.lab.health", url]
         self.router.run(health, cwd=ROOT, env={**self.env, "PYTHONPATH": str(ROOT)})
         return proc
+
+    def wait_in_server_log(self, text: str, timeout: float = DEADLINE_S) -> None:
+        """Until the primary server's log has a line containing `text` (read as it is written,
+        by `tail -F`, with a deadline)."""
+        follower = subprocess.Popen(
+            ["tail", "-n", "+1", "-F", str(self.tmp / "server.log")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        lines: queue.Queue[str] = queue.Queue()
+
+        def read() -> None:
+            assert follower.stdout is not None
+            for line in follower.stdout:
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {text!r} in the server log within {timeout} s")
+                try:
+                    if text in lines.get(timeout=left):
+                        return
+                except queue.Empty:
+                    continue
+        finally:
+            follower.kill()
+            follower.wait()
+            if follower.stdout is not None:
+                follower.stdout.close()
 
     def join_supports(self, option: str) -> bool:
         """Whether this code's `tandem join` knows `option` (older checkouts lack new ones)."""
