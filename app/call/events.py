@@ -36,7 +36,7 @@ class PeerStats:
     peer_id: str
     bitrate_in_kbps: float
     bitrate_out_kbps: float
-    packet_loss_pct: float
+    packet_loss_pct: float | None  # None: no packet expected (app.call.stats)
     rtt_ms: float | None
     jitter_ms: float | None
     fps_in: float
@@ -54,7 +54,7 @@ class PeerStats:
     mode: str = "video"
     # Per stream, counted by SSRC (app.call.stats explains blackouts): loss of what the peer
     # sent us in the last interval, RTX excluded; None when no packet was expected.
-    # packet_loss_pct above is video's figure (audio's in audio only).
+    # packet_loss_pct above is video's figure (audio's when the peer sends no video).
     video_loss_pct: float | None = None
     audio_loss_pct: float | None = None
     audio_bitrate_in_kbps: float = 0.0  # RTP payload (Opus) bytes

@@ -16,9 +16,10 @@ What the loss figures mean (`PeerStats`):
   outage (app.call.stream_counters.OUTAGE_S) and are left out, so the figure after a restore
   is the loss of what arrives now; how long the outage was is `since_last_byte_s`, which grows
   throughout it.
-- `packet_loss_pct` (the key clients already read, always a number): video's loss; audio's when
-  no video was expected (audio only); 100 when nothing at all arrived in the interval after
-  media had flowed (a blackout: everything the peer sent was lost); 0 before any media.
+- `packet_loss_pct` (the key clients already read): video's loss; audio's when no video was
+  expected (the peer sends audio only); None when nothing arrived at all (before media starts,
+  in a blackout). Not 100 in a blackout: how long nothing has come is the figure that matters
+  there (`since_last_byte_s`, `since_last_frame_s`), and app.call.quality words it as a pause.
 - `rtt_ms` is None with `rtt_stale` True when the last RTCP receiver report is older than
   RTT_STALE_S (aiortc keeps its last value forever otherwise).
 """
@@ -176,7 +177,7 @@ class StatsTracker:
             * 8
             / 1000,
             bitrate_out_kbps=_rate(current.bytes_sent - previous.bytes_sent, seconds) * 8 / 1000,
-            packet_loss_pct=_headline_loss(previous, current, video_loss, audio_loss),
+            packet_loss_pct=video_loss if video_loss is not None else audio_loss,
             rtt_ms=None if current.rtt_s is None or rtt_stale else current.rtt_s * 1000.0,
             jitter_ms=current.jitter_ms,
             fps_in=_rate(current.frames_received - previous.frames_received, seconds),
@@ -194,25 +195,6 @@ class StatsTracker:
             rtt_stale=rtt_stale,
             video_rtx_packets_in=_rate(rtx_packets, seconds),
         )
-
-
-def _headline_loss(
-    previous: StatsSnapshot,
-    current: StatsSnapshot,
-    video_loss: float | None,
-    audio_loss: float | None,
-) -> float:
-    """`packet_loss_pct`, which stays a number for the clients that read it (module doc)."""
-    if video_loss is not None:
-        return video_loss
-    if audio_loss is not None:
-        return audio_loss
-    flowed = current.video.packets_received + current.audio.packets_received > 0
-    arrived = (
-        current.video.packets_received > previous.video.packets_received
-        or current.audio.packets_received > previous.audio.packets_received
-    )
-    return 100.0 if flowed and not arrived else 0.0
 
 
 def _age(now: float, then: float | None) -> float | None:

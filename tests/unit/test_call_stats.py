@@ -9,6 +9,7 @@ import pytest
 
 from app.call.events import StatsReport
 from app.call.headless import event_to_json
+from app.call.quality import assess
 from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
 from app.call.stream_counters import StreamTotals
 
@@ -57,7 +58,7 @@ def test_a_silent_peer_ages_and_rates_fall_to_zero() -> None:
     assert stats.fps_in == 0.0
     # Nothing arrived after media had flowed: a blackout, never "0 % loss, all fine".
     assert stats.video_loss_pct is None
-    assert stats.packet_loss_pct == 100.0
+    assert stats.packet_loss_pct is None
     assert stats.since_last_byte_s == pytest.approx(1.0)
     assert stats.since_last_frame_s == pytest.approx(1.1)
     later = tracker.update(
@@ -168,7 +169,7 @@ def test_outgoing_loss_is_the_peers_last_reported_fraction() -> None:
     assert snap.lost_out == 0.25  # RTCP's 64/256 beats the audio's 3/256
     stats = StatsTracker("p", StatsSnapshot(at=0.0)).update(snap)
     assert stats.packet_loss_out_pct == 25.0
-    assert stats.packet_loss_pct == 0.0  # what we receive is another matter
+    assert stats.packet_loss_pct is None  # what we receive is another matter: nothing yet
 
 
 def test_no_receiver_report_yet_means_outgoing_loss_unknown() -> None:
@@ -215,7 +216,7 @@ def test_audio_only_reports_the_audio_loss_as_the_headline() -> None:
 def test_after_a_blackout_the_outage_is_not_loss() -> None:
     tracker = StatsTracker("p", StatsSnapshot(at=0.0, video=video(100)))
     during = tracker.update(StatsSnapshot(at=1.0, video=video(100)))
-    assert during.video_loss_pct is None and during.packet_loss_pct == 100.0
+    assert during.video_loss_pct is None and during.packet_loss_pct is None
     back = StatsSnapshot(
         at=2.0, video=StreamTotals(packets_received=200, packets_expected=700, outage_packets=500)
     )
@@ -271,3 +272,14 @@ def test_the_headless_stats_line_keeps_every_key_and_adds_the_stream_figures() -
         "audio_since_last_packet_s", "rtt_stale", "video_rtx_packets_in",
     }  # fmt: skip
     assert set(line) == old_keys | new_keys
+
+
+def test_a_blackout_is_worded_as_a_pause_not_as_packet_loss() -> None:
+    tracker = StatsTracker(
+        "p", StatsSnapshot(at=0.0, video=video(100), frames_received=30, last_frame_at=0.0)
+    )
+    dark = tracker.update(
+        StatsSnapshot(at=3.0, video=video(100), frames_received=30, last_frame_at=0.0)
+    )
+    assert dark.packet_loss_pct is None
+    assert assess(dark).reason.startswith("Their video has paused")
