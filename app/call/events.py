@@ -36,7 +36,7 @@ class PeerStats:
     peer_id: str
     bitrate_in_kbps: float
     bitrate_out_kbps: float
-    packet_loss_pct: float
+    packet_loss_pct: float | None  # None: no packet expected (app.call.stats)
     rtt_ms: float | None
     jitter_ms: float | None
     fps_in: float
@@ -52,6 +52,18 @@ class PeerStats:
     sent_fps: int | None = None
     # "video" | "audio_only": what we send this peer now (app.call.media_mode decides).
     mode: str = "video"
+    # Per stream, counted by SSRC (app.call.stats explains blackouts): loss of what the peer
+    # sent us in the last interval, RTX excluded; None when no packet was expected.
+    # packet_loss_pct above is video's figure (audio's when the peer sends no video).
+    video_loss_pct: float | None = None
+    audio_loss_pct: float | None = None
+    audio_bitrate_in_kbps: float = 0.0  # RTP payload (Opus) bytes
+    audio_packets_in: float = 0.0  # per second; ~50 while the peer's microphone track runs
+    audio_since_last_packet_s: float | None = None
+    # True: no RTCP receiver report for > 2 s, so rtt_ms is None rather than its last value
+    # (packet_loss_out_pct then is that old report's figure).
+    rtt_stale: bool = False
+    video_rtx_packets_in: float = 0.0  # retransmissions per second, not part of the loss
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from app.call.audio_tracks import RemoteAudioSink
 from app.call.events import Peer
 from app.call.local_media import LocalMedia
 from app.call.signaling import IceServer
-from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
+from app.call.stats import StatsSnapshot, StatsTracker
+from app.call.stream_stats import collect_snapshot
 from app.devices.base import Frame, Speaker
 
 log = logging.getLogger(__name__)
@@ -172,10 +173,9 @@ class RemotePeer:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     async def snapshot(self) -> StatsSnapshot:
-        report = await self.pc.getStats()
-        return snapshot_from_report(
-            report,
-            at=self._now(),
+        return await collect_snapshot(  # per-stream counts (RTX apart) + getStats()
+            self.pc,
+            now=self._now,
             frames_received=self.frames_received,
             last_frame_at=self.last_frame_at,
         )
