@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+CHAT_SHORTCUT = "Alt+H"
 
 
 def _toggle_column(button: QPushButton, state: QLabel) -> QVBoxLayout:
@@ -64,6 +67,9 @@ class CallControls(QWidget):
         self.camera_button.toggled.connect(self._camera_toggled)
         self.chat_button.toggled.connect(self._chat_toggled)
         self._unread = 0
+        # A shortcut of its own, not a "&" in the text: one key for the chat on every platform.
+        self.chat_shortcut = QShortcut(QKeySequence(CHAT_SHORTCUT), self)
+        self.chat_shortcut.activated.connect(self.chat_button.click)
         self.leave_button.clicked.connect(self.leave_requested)
         self.reset()
 
@@ -130,14 +136,14 @@ class CallControls(QWidget):
 
     def _show_chat(self) -> None:
         open_ = self.chat_open
-        self.chat_button.setText("Hide c&hat" if open_ else "C&hat")
+        self.chat_button.setText("Hide chat" if open_ else "Chat")
         if open_ or not self._unread:
             state = "Chat is open" if open_ else "Chat is closed"
         else:
             state = f"{self._unread} new message" + ("s" if self._unread > 1 else "")
         self.chat_state.setText(state)
-        self.chat_button.setAccessibleDescription(state)
-        self.chat_button.setToolTip(f"{state} (Alt+H)")
+        self.chat_button.setAccessibleDescription(f"{state}. Shortcut: {CHAT_SHORTCUT}.")
+        self.chat_button.setToolTip(f"{state} ({CHAT_SHORTCUT})")
 
     def _chat_toggled(self, open_: bool) -> None:
         if open_:

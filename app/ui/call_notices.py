@@ -17,6 +17,7 @@ SWITCHED_SHOWN_MS = 8000  # long enough to read twice; the call itself needs not
 
 def _button(text: str, name: str, description: str) -> QPushButton:
     button = QPushButton(text)
+    button.setObjectName("compactButton")
     button.setAccessibleName(name)
     button.setAccessibleDescription(description)
     button.setAutoDefault(False)

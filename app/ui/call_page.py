@@ -107,14 +107,17 @@ QPushButton#leaveButton:focus { border: 3px solid #1f3d6e; }
 #dialInPanel, #chatPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 10px; }
 #dialInPanel { border: 2px solid #1f3d6e; }
 #sideTitle { font-size: 13pt; font-weight: 600; color: #1f3d6e; }
-#dialInNumber { font-size: 15pt; font-weight: 600; color: #1f2733; }
+#dialInNumber { font-size: 15pt; font-weight: 700; color: #1f2733; }
+#dialInPanel #phoneLabel { font-size: 11pt; }
+#chatList { background: #ffffff; }
+QPushButton#compactButton { padding: 3px 12px; min-height: 1.2em; }
 #chatSender { color: #47505c; font-size: 10pt; font-weight: 600; }
 #pauseBanner { background: #fff4e5; border: 1px solid #a15c00; border-radius: 8px; }
 #pauseText { color: #5c3500; }
 #connectionLine { color: #47505c; font-size: 11pt; }
 """
 SELF_VIEW_SIZE = (224, 126)
-SIDE_WIDTH = 300  # the dial-in numbers and the chat, beside the tiles
+SIDE_WIDTH = 340  # the dial-in numbers and the chat, beside the tiles
 
 
 class _Call:
@@ -281,7 +284,7 @@ class CallPage(QWidget):
         middle.addLayout(side)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 20)
+        layout.setContentsMargins(24, 12, 24, 12)
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addLayout(middle, 1)

@@ -4,7 +4,7 @@ are down. The panel only shows and collects text; the page sends it. Nothing her
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -81,6 +81,7 @@ class ChatPanel(QFrame):
         self.empty.setObjectName("hint")
         self.empty.setWordWrap(True)
         self._list = QWidget()
+        self._list.setObjectName("chatList")
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 4, 0)
         self._list_layout.setSpacing(8)
@@ -91,7 +92,10 @@ class ChatPanel(QFrame):
         self.lines_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.lines_area.setFrameShape(QFrame.Shape.NoFrame)
         self.lines_area.setWidget(self._list)
-        self.lines_area.setMinimumHeight(60)
+        self.lines_area.setMinimumHeight(48)
+        # The newest line in view: follow the list's growth once a line has its size.
+        bar = self.lines_area.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _low, high: bar.setValue(high))
 
         self.input_label = QLabel("&Message")
         self.input = QLineEdit()
@@ -102,12 +106,14 @@ class ChatPanel(QFrame):
         )
         self.input_label.setBuddy(self.input)
         self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("compactButton")
         self.send_button.setAccessibleName("Send chat message")
         self.send_button.setAutoDefault(False)
         self.input.returnPressed.connect(self._send)
         self.send_button.clicked.connect(self._send)
         row = QHBoxLayout()
         row.setSpacing(6)
+        row.addWidget(self.input_label)
         row.addWidget(self.input, 1)
         row.addWidget(self.send_button)
 
@@ -116,7 +122,6 @@ class ChatPanel(QFrame):
         layout.setSpacing(6)
         layout.addWidget(title)
         layout.addWidget(self.lines_area, 1)
-        layout.addWidget(self.input_label)
         layout.addLayout(row)
 
     def add_line(self, sender: str, text: str) -> ChatLineView:
@@ -156,9 +161,6 @@ class ChatPanel(QFrame):
         self.empty.hide()
         self.lines.append(line)
         self._list_layout.insertWidget(self._list_layout.count() - 1, line)
-        # Scroll once the new line has its size (after this event).
-        bar = self.lines_area.verticalScrollBar()
-        QTimer.singleShot(0, self.lines_area, lambda: bar.setValue(bar.maximum()))
         return line
 
     def _send(self) -> None:

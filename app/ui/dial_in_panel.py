@@ -12,11 +12,9 @@ from app.ui.accessibility import announce
 from app.ui.crisis_card import SELECTABLE
 
 DIAL_IN_TITLE = "Join by phone"
-DIAL_IN_LEAD = "If the call does not come back, you can join your session by phone:"
-CALL_CLINIC_LEAD = "If the call does not come back, call your clinic:"
-NO_NUMBERS = (
-    "If the call does not come back, call your clinic on the number your care team gave you."
-)
+DIAL_IN_LEAD = "If the call stays down, join by phone:"
+CALL_CLINIC_LEAD = "If the call stays down, call your clinic:"
+NO_NUMBERS = "If the call stays down, call your clinic on the number your care team gave you."
 HELP_STAYS = "The “Get help now” button at the top stays available."
 COPIED_SHOWN_MS = 2000
 
@@ -95,13 +93,15 @@ class DialInPanel(QFrame):
         number.setTextInteractionFlags(SELECTABLE)
         number.setAccessibleName(f"{phone.label}: {phone.number}")
         copy = QPushButton("Copy")
+        copy.setObjectName("compactButton")
         copy.setAccessibleName(f"Copy the number for {phone.label}")
         copy.setAutoDefault(False)
         copy.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         copy.clicked.connect(lambda: self._copy(phone.number, copy))
-        grid.addWidget(label, row, 0, 1, 2)
-        grid.addWidget(number, row + 1, 0)
-        grid.addWidget(copy, row + 1, 1, Qt.AlignmentFlag.AlignRight)
+        # The number gets the panel's whole width (long ones have pauses and a code).
+        grid.addWidget(label, row, 0)
+        grid.addWidget(copy, row, 1, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(number, row + 1, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         self.copy_buttons.append(copy)
         self.number_labels.append(number)
