@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -57,6 +56,13 @@ from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
 from app.ui.call_continuity import CallContinuity
 from app.ui.call_controls import CallControls
+from app.ui.call_stage import (
+    PAGE_STYLE,
+    STATUS,
+    WAITING_TITLE,
+    ProblemPanel,
+    WaitingPanel,
+)
 from app.ui.video_frames import SELF, FrameStore, SharedCamera
 from app.ui.video_tile import VideoTile
 
@@ -78,44 +84,6 @@ __all__ = [
     "camera_problem_words",
 ]
 
-WAITING_TITLE = "Your therapist will join shortly"
-WAITING_TEXT = (
-    "You are in the session room. Take your time and stay on this screen: the others will "
-    "appear here as soon as they join. If you need help right now, press “Get help now” "
-    "at the top."
-)
-STATUS = {
-    CallState.IDLE: "Getting ready…",
-    CallState.JOINING: "Connecting to your session…",
-    CallState.WAITING: "In the session room",
-    CallState.CONNECTED: "In session",
-    CallState.LEFT: "You left the session",
-    CallState.FAILED: "The call stopped",
-}
-PAGE_STYLE = """
-#tileName { color: #ffffff; background: rgba(20, 26, 34, 190); border-radius: 6px;
-            padding: 3px 10px; }
-#waitingPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 12px; }
-#waitingTitle { font-size: 18pt; font-weight: 600; color: #1f3d6e; }
-#callStatus { font-size: 14pt; font-weight: 600; color: #1f3d6e; }
-#toggleState, #selfNote { color: #47505c; font-size: 11pt; }
-QPushButton#toggleButton { min-width: 110px; }
-QPushButton#toggleButton:checked { background: #fff4e5; border: 2px solid #a15c00; }
-QPushButton#leaveButton { min-width: 150px; color: #ffffff; background: #8c1d18;
-                          border: 2px solid #8c1d18; }
-QPushButton#leaveButton:focus { border: 3px solid #1f3d6e; }
-#dialInPanel, #chatPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 10px; }
-#dialInPanel { border: 2px solid #1f3d6e; }
-#sideTitle { font-size: 13pt; font-weight: 600; color: #1f3d6e; }
-#dialInNumber { font-size: 15pt; font-weight: 700; color: #1f2733; }
-#dialInPanel #phoneLabel { font-size: 11pt; }
-#chatList { background: #ffffff; }
-QPushButton#compactButton { padding: 3px 12px; min-height: 1.2em; }
-#chatSender { color: #47505c; font-size: 10pt; font-weight: 600; }
-#pauseBanner { background: #fff4e5; border: 1px solid #a15c00; border-radius: 8px; }
-#pauseText { color: #5c3500; }
-#connectionLine { color: #47505c; font-size: 11pt; }
-"""
 SELF_VIEW_SIZE = (224, 126)
 SIDE_WIDTH = 340  # the dial-in numbers and the chat, beside the tiles
 
@@ -195,46 +163,18 @@ class CallPage(QWidget):
         self.note.setWordWrap(True)
         self.note.hide()
 
-        self.waiting = QWidget()
-        self.waiting.setObjectName("waitingPanel")
-        self.waiting.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.waiting_title = QLabel(WAITING_TITLE)
-        self.waiting_title.setObjectName("waitingTitle")
-        self.waiting_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.waiting_title.setWordWrap(True)
-        waiting_text = QLabel(WAITING_TEXT)
-        waiting_text.setWordWrap(True)
-        waiting_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        waiting_layout = QVBoxLayout(self.waiting)
-        waiting_layout.setContentsMargins(48, 0, 48, 0)
-        waiting_layout.setSpacing(12)
-        waiting_layout.addStretch(1)
-        waiting_layout.addWidget(self.waiting_title)
-        waiting_layout.addWidget(waiting_text)
-        waiting_layout.addStretch(1)
+        self.waiting = WaitingPanel()
+        self.waiting_title = self.waiting.title
 
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(12)
 
-        self.problem = QWidget()
-        self.problem_title = QLabel("The call could not continue")
-        self.problem_title.setObjectName("waitingTitle")
-        self.problem_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.problem_text = QLabel()
-        self.problem_text.setWordWrap(True)
-        self.problem_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.back_button = QPushButton("&Back to the equipment check")
-        self.back_button.setObjectName("primaryButton")
-        self.back_button.setAccessibleName("Back to the equipment check")
+        self.problem = ProblemPanel()
+        self.problem_title, self.problem_text = self.problem.title, self.problem.text
+        self.back_button = self.problem.back_button
         self.back_button.clicked.connect(lambda: self._finish("failed"))
-        problem_layout = QVBoxLayout(self.problem)
-        problem_layout.addStretch(1)
-        problem_layout.addWidget(self.problem_title)
-        problem_layout.addWidget(self.problem_text)
-        problem_layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        problem_layout.addStretch(1)
 
         self.stage = QStackedWidget()
         for widget in (self.waiting, self.grid_host, self.problem):

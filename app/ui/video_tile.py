@@ -180,6 +180,12 @@ class VideoTile(QWidget):
 
     def _paint_words(self, painter: QPainter, rect: QRectF, words: str) -> None:
         painter.setPen(TILE_TEXT)
+        if words == self.interrupted:  # the one thing to read on this tile right now
+            font = QFont(painter.font())
+            font.setBold(True)
+            if font.pointSizeF() > 0:
+                font.setPointSizeF(font.pointSizeF() * 1.2)
+            painter.setFont(font)
         painter.drawText(
             rect.adjusted(16, rect.height() / 2 + 6, -16, -8),
             int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
