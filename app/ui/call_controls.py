@@ -148,6 +148,8 @@ class CallControls(QWidget):
     def _chat_toggled(self, open_: bool) -> None:
         if open_:
             self._unread = 0
+        else:  # the focus may have been in the chat that is going away
+            self.chat_button.setFocus(Qt.FocusReason.OtherFocusReason)
         self._show_chat()
         self.chat_toggled.emit(open_)
 

@@ -282,7 +282,7 @@ def test_chat_by_keyboard_names_the_sender_and_says_where_own_lines_stand(
 
     # Closing by keyboard again; nothing said in the chat, and no name, is in the log.
     QTest.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.AltModifier)
-    assert not chat.isVisible()
+    assert not chat.isVisible() and controls.chat_button.hasFocus()
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "breath" not in logged and "hear me" not in logged and "Rivera" not in logged
 
@@ -351,6 +351,27 @@ def test_everything_at_once_fits_on_a_laptop_screen(
             assert not rects[a].intersects(rects[b]), f"{a} {rects[a]} overlaps {b} {rects[b]}"
     for tile in page.tiles.values():
         assert tile.width() >= 240 and tile.height() >= 135
+
+    # Every new control is on the Tab path.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.emergency_button.setFocus()
+    reached: list[QWidget] = []
+    for _ in range(40):
+        focused = window.focusWidget()
+        assert focused is not None
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+        reached.append(window.focusWidget())
+    continuity = page.continuity
+    for widget in (
+        continuity.pause_banner.try_button,
+        continuity.pause_banner.stay_button,
+        *continuity.dial_in.copy_buttons,
+        continuity.chat.input,
+        continuity.chat.send_button,
+        page.controls.chat_button,
+    ):
+        assert widget in reached, widget.accessibleName()
 
 
 @pytest.mark.allow_log_warnings("app.call")
