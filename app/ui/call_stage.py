@@ -29,9 +29,9 @@ PAGE_STYLE = """
 #waitingTitle { font-size: 18pt; font-weight: 600; color: #1f3d6e; }
 #callStatus { font-size: 14pt; font-weight: 600; color: #1f3d6e; }
 #toggleState, #selfNote { color: #47505c; font-size: 11pt; }
-QPushButton#toggleButton { min-width: 110px; }
+QPushButton#toggleButton { min-width: 90px; }
 QPushButton#toggleButton:checked { background: #fff4e5; border: 2px solid #a15c00; }
-QPushButton#leaveButton { min-width: 150px; color: #ffffff; background: #8c1d18;
+QPushButton#leaveButton { min-width: 130px; color: #ffffff; background: #8c1d18;
                           border: 2px solid #8c1d18; }
 QPushButton#leaveButton:focus { border: 3px solid #1f3d6e; }
 #dialInPanel, #chatPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 10px; }
