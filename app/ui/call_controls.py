@@ -1,9 +1,12 @@
-"""Microphone, camera and leave buttons. Each toggle says its state in words under it."""
+"""Microphone, camera, chat and leave buttons. Each toggle says its state in words under it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+CHAT_SHORTCUT = "Alt+H"
 
 
 def _toggle_column(button: QPushButton, state: QLabel) -> QVBoxLayout:
@@ -18,6 +21,7 @@ class CallControls(QWidget):
     mute_changed = Signal(bool)  # True: muted
     camera_changed = Signal(bool)  # True: camera on
     leave_requested = Signal()
+    chat_toggled = Signal(bool)  # True: the chat panel is open
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,13 +38,19 @@ class CallControls(QWidget):
         self.camera_button.setAccessibleName("Turn camera off")
         self.camera_state = QLabel()
         self.camera_state.setObjectName("toggleState")
+        self.chat_button = QPushButton()
+        self.chat_button.setObjectName("toggleButton")
+        self.chat_button.setCheckable(True)
+        self.chat_button.setAccessibleName("Chat")
+        self.chat_state = QLabel()
+        self.chat_state.setObjectName("toggleState")
         self.leave_button = QPushButton("&Leave session")
         self.leave_button.setObjectName("leaveButton")
         self.leave_button.setAccessibleName("Leave session")
         self.leave_button.setAccessibleDescription(
             "Ends the call for you and goes back to the equipment check"
         )
-        for button in (self.mute_button, self.camera_button, self.leave_button):
+        for button in (self.mute_button, self.camera_button, self.chat_button, self.leave_button):
             button.setAutoDefault(False)
             button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -49,11 +59,17 @@ class CallControls(QWidget):
         layout.setSpacing(16)
         layout.addLayout(_toggle_column(self.mute_button, self.mute_state))
         layout.addLayout(_toggle_column(self.camera_button, self.camera_state))
+        layout.addLayout(_toggle_column(self.chat_button, self.chat_state))
         layout.addStretch(1)
         layout.addWidget(self.leave_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self.mute_button.toggled.connect(self._mute_toggled)
         self.camera_button.toggled.connect(self._camera_toggled)
+        self.chat_button.toggled.connect(self._chat_toggled)
+        self._unread = 0
+        # A shortcut of its own, not a "&" in the text: one key for the chat on every platform.
+        self.chat_shortcut = QShortcut(QKeySequence(CHAT_SHORTCUT), self)
+        self.chat_shortcut.activated.connect(self.chat_button.click)
         self.leave_button.clicked.connect(self.leave_requested)
         self.reset()
 
@@ -77,18 +93,29 @@ class CallControls(QWidget):
         if self.camera_on:
             self._show_camera(True)
 
+    @property
+    def chat_open(self) -> bool:
+        return self.chat_button.isChecked()
+
+    def set_chat_unread(self, count: int) -> None:
+        """Lines that came while the chat was closed (0: none, or it is open)."""
+        self._unread = count
+        self._show_chat()
+
     def reset(self) -> None:
-        """Microphone on, camera on (a new call), without emitting."""
-        for button in (self.mute_button, self.camera_button):
+        """Microphone on, camera on, chat closed (a new call), without emitting."""
+        self._unread = 0
+        for button in (self.mute_button, self.camera_button, self.chat_button):
             button.blockSignals(True)
             button.setChecked(False)
             button.blockSignals(False)
         self._show_mute(False)
         self._show_camera(True)
+        self._show_chat()
         self.set_enabled(True)
 
     def set_enabled(self, enabled: bool) -> None:
-        for button in (self.mute_button, self.camera_button, self.leave_button):
+        for button in (self.mute_button, self.camera_button, self.chat_button, self.leave_button):
             button.setEnabled(enabled)
 
     def _show_mute(self, muted: bool) -> None:
@@ -106,6 +133,25 @@ class CallControls(QWidget):
         self.camera_state.setText(state)
         self.camera_button.setAccessibleDescription(state)
         self.camera_button.setToolTip(f"{state} (Alt+C)")
+
+    def _show_chat(self) -> None:
+        open_ = self.chat_open
+        self.chat_button.setText("Hide chat" if open_ else "Chat")
+        if open_ or not self._unread:
+            state = "Chat is open" if open_ else "Chat is closed"
+        else:
+            state = f"{self._unread} new message" + ("s" if self._unread > 1 else "")
+        self.chat_state.setText(state)
+        self.chat_button.setAccessibleDescription(f"{state}. Shortcut: {CHAT_SHORTCUT}.")
+        self.chat_button.setToolTip(f"{state} ({CHAT_SHORTCUT})")
+
+    def _chat_toggled(self, open_: bool) -> None:
+        if open_:
+            self._unread = 0
+        else:  # the focus may have been in the chat that is going away
+            self.chat_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._show_chat()
+        self.chat_toggled.emit(open_)
 
     def _mute_toggled(self, muted: bool) -> None:
         self._show_mute(muted)

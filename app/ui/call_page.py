@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -36,70 +35,57 @@ from app.call.events import (
 )
 from app.call.quality import assess
 from app.call.refusal_words import plain_words
+from app.call.self_view import (
+    CAMERA_FAILED,
+    CAMERA_LOST,
+    CAMERA_LOST_NOTE,
+    CAMERA_NOT_WORKING,
+    CAMERA_OFF,
+    CAMERA_OFF_NOTE,
+    CAMERA_STARTING,
+    NO_CAMERA,
+    NO_CAMERA_NOTE,
+    SelfView,
+    SelfViewMachine,
+    camera_problem_words,
+)
 from app.call.session import CallSession, DeviceFactories, LocalDevices
 from app.call.setup import CallSetup
-from app.devices.base import DeviceError, DeviceProblem
+from app.devices.base import DeviceError
+from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
+from app.ui.call_continuity import CallContinuity
 from app.ui.call_controls import CallControls
+from app.ui.call_stage import (
+    PAGE_STYLE,
+    STATUS,
+    WAITING_TITLE,
+    ProblemPanel,
+    WaitingPanel,
+)
 from app.ui.video_frames import SELF, FrameStore, SharedCamera
 from app.ui.video_tile import VideoTile
 
 log = logging.getLogger(__name__)
 
-WAITING_TITLE = "Your therapist will join shortly"
-WAITING_TEXT = (
-    "You are in the session room. Take your time and stay on this screen: the others will "
-    "appear here as soon as they join. If you need help right now, press “Get help now” "
-    "at the top."
-)
-STATUS = {
-    CallState.IDLE: "Getting ready…",
-    CallState.JOINING: "Connecting to your session…",
-    CallState.WAITING: "In the session room",
-    CallState.CONNECTED: "In session",
-    CallState.LEFT: "You left the session",
-    CallState.FAILED: "The call stopped",
-}
-PAGE_STYLE = """
-#tileName { color: #ffffff; background: rgba(20, 26, 34, 190); border-radius: 6px;
-            padding: 3px 10px; }
-#waitingPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 12px; }
-#waitingTitle { font-size: 18pt; font-weight: 600; color: #1f3d6e; }
-#callStatus { font-size: 14pt; font-weight: 600; color: #1f3d6e; }
-#toggleState, #selfNote { color: #47505c; font-size: 11pt; }
-QPushButton#toggleButton { min-width: 110px; }
-QPushButton#toggleButton:checked { background: #fff4e5; border: 2px solid #a15c00; }
-QPushButton#leaveButton { min-width: 150px; color: #ffffff; background: #8c1d18;
-                          border: 2px solid #8c1d18; }
-QPushButton#leaveButton:focus { border: 3px solid #1f3d6e; }
-"""
+# The self view's words live in app.call.self_view; they are still importable from here.
+__all__ = [
+    "CAMERA_FAILED",
+    "CAMERA_LOST",
+    "CAMERA_LOST_NOTE",
+    "CAMERA_NOT_WORKING",
+    "CAMERA_OFF",
+    "CAMERA_OFF_NOTE",
+    "CAMERA_STARTING",
+    "NO_CAMERA",
+    "NO_CAMERA_NOTE",
+    "WAITING_TITLE",
+    "CallPage",
+    "camera_problem_words",
+]
+
 SELF_VIEW_SIZE = (224, 126)
-# The self view is small: its tile says a few words, the note under it says the rest.
-CAMERA_STARTING = "Starting your camera…"
-CAMERA_OFF = "Your camera is off"
-CAMERA_OFF_NOTE = "The others see a dark picture."
-NO_CAMERA = "No camera"
-NO_CAMERA_NOTE = "You have no camera in this call. The others can still hear you."
-CAMERA_FAILED = "Camera could not start"
-HEARD_WITHOUT_CAMERA = "The others can still hear you."
-CAMERA_RETRY_HINT = "To try again, stop and start your camera."
-CAMERA_LOST = "Camera stopped"
-CAMERA_LOST_NOTE = f"Your camera stopped working. {HEARD_WITHOUT_CAMERA} {CAMERA_RETRY_HINT}"
-# Under the camera button while it is switched on but gives no picture (never "Camera is on").
-CAMERA_NOT_WORKING = "Camera not working"
-
-
-def camera_problem_words(exc: DeviceError) -> str:
-    """The self view's note for a camera that could not start: what happened (by the device's
-    problem), that the call goes on with sound, and how to try again."""
-    reason = {
-        DeviceProblem.NOT_FOUND: "no camera was found",
-        DeviceProblem.BUSY: "another program is using it",
-        DeviceProblem.PERMISSION: "Tandem is not allowed to use it",
-        DeviceProblem.TIMEOUT: "it did not answer in time",
-    }.get(exc.problem)
-    what = "Your camera could not start" + ("" if reason is None else f": {reason}")
-    return f"{what}. {HEARD_WITHOUT_CAMERA} {CAMERA_RETRY_HINT}"
+SIDE_WIDTH = 340  # the dial-in numbers and the chat, beside the tiles
 
 
 class _Call:
@@ -139,7 +125,9 @@ def _engine_factory(
 class CallPage(QWidget):
     finished = Signal(str)  # "left" or "failed": the window goes back to the equipment check
 
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bridge: Bridge, profile: ClinicProfile | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.setStyleSheet(PAGE_STYLE)
@@ -147,13 +135,20 @@ class CallPage(QWidget):
         self.store = FrameStore(bridge.video_frame_callback())
         self._call: _Call | None = None
         self._leaving = False
-        # The self view says "Camera stopped": whoever noticed first (the self view's reader in
-        # the waiting room, the video track in a call), it is said once, and the next picture
-        # from the camera takes it back.
-        self._camera_lost_shown = False
+        # What the self view says about our camera (decided in app.call.self_view).
+        self.camera = SelfViewMachine()
         self.state = CallState.IDLE
         self.tiles: dict[str, VideoTile] = {}
+        self._names: dict[str, str] = {}  # everyone seen in this call (chat lines name them)
         self.error_text = ""
+        self.continuity = CallContinuity(
+            bridge,
+            self.tiles,
+            lambda: None if self._call is None else self._call.session,
+            lambda peer_id: self._names.get(peer_id, "Participant"),
+            profile,
+            self,
+        )
         self._build()
         bridge.call_event.connect(self._on_event)
         bridge.video_frame.connect(self._on_video_frame)
@@ -168,46 +163,18 @@ class CallPage(QWidget):
         self.note.setWordWrap(True)
         self.note.hide()
 
-        self.waiting = QWidget()
-        self.waiting.setObjectName("waitingPanel")
-        self.waiting.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.waiting_title = QLabel(WAITING_TITLE)
-        self.waiting_title.setObjectName("waitingTitle")
-        self.waiting_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.waiting_title.setWordWrap(True)
-        waiting_text = QLabel(WAITING_TEXT)
-        waiting_text.setWordWrap(True)
-        waiting_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        waiting_layout = QVBoxLayout(self.waiting)
-        waiting_layout.setContentsMargins(48, 0, 48, 0)
-        waiting_layout.setSpacing(12)
-        waiting_layout.addStretch(1)
-        waiting_layout.addWidget(self.waiting_title)
-        waiting_layout.addWidget(waiting_text)
-        waiting_layout.addStretch(1)
+        self.waiting = WaitingPanel()
+        self.waiting_title = self.waiting.title
 
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(12)
 
-        self.problem = QWidget()
-        self.problem_title = QLabel("The call could not continue")
-        self.problem_title.setObjectName("waitingTitle")
-        self.problem_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.problem_text = QLabel()
-        self.problem_text.setWordWrap(True)
-        self.problem_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.back_button = QPushButton("&Back to the equipment check")
-        self.back_button.setObjectName("primaryButton")
-        self.back_button.setAccessibleName("Back to the equipment check")
+        self.problem = ProblemPanel()
+        self.problem_title, self.problem_text = self.problem.title, self.problem.text
+        self.back_button = self.problem.back_button
         self.back_button.clicked.connect(lambda: self._finish("failed"))
-        problem_layout = QVBoxLayout(self.problem)
-        problem_layout.addStretch(1)
-        problem_layout.addWidget(self.problem_title)
-        problem_layout.addWidget(self.problem_text)
-        problem_layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        problem_layout.addStretch(1)
 
         self.stage = QStackedWidget()
         for widget in (self.waiting, self.grid_host, self.problem):
@@ -230,21 +197,42 @@ class CallPage(QWidget):
         self.controls.mute_changed.connect(self._set_muted)
         self.controls.camera_changed.connect(self._set_camera)
         self.controls.leave_requested.connect(self.leave)
+        continuity = self.continuity
+        self.controls.chat_toggled.connect(continuity.set_chat_open)
+        continuity.on_unread = self.controls.set_chat_unread
         heading = QVBoxLayout()
         heading.addWidget(self.status)
         heading.addWidget(self.note)
+        heading.addWidget(continuity.connection_line)
+        heading.addWidget(continuity.pause_banner)
         heading.addStretch(1)
         top = QHBoxLayout()
         top.setSpacing(16)
         top.addLayout(heading, 1)
         top.addLayout(self_column)
 
+        # Beside the tiles, only while one is open (an empty column takes no room).
+        side = QVBoxLayout()
+        side.setSpacing(12)
+        side.addWidget(continuity.dial_in, 0, Qt.AlignmentFlag.AlignTop)
+        side.addWidget(continuity.chat, 1)
+        for panel in (continuity.dial_in, continuity.chat):
+            panel.setFixedWidth(SIDE_WIDTH)
+        middle = QHBoxLayout()
+        middle.setSpacing(12)
+        middle.addWidget(self.stage, 1)
+        middle.addLayout(side)
+
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 20)
+        layout.setContentsMargins(24, 12, 24, 12)
         layout.setSpacing(12)
         layout.addLayout(top)
-        layout.addWidget(self.stage, 1)
+        layout.addLayout(middle, 1)
         layout.addWidget(self.controls)
+
+    def set_profile(self, profile: ClinicProfile) -> None:
+        """The clinic's phone numbers for the dial-in panel (the window has the profile)."""
+        self.continuity.set_profile(profile)
 
     # --- the call's life -------------------------------------------------------------------
     @property
@@ -262,14 +250,11 @@ class CallPage(QWidget):
             raise RuntimeError("a call is already running")
         self._clear_tiles()
         self._leaving = False
-        self._camera_lost_shown = False
         self.error_text = ""
+        self._names.clear()
+        self.continuity.reset()
         self.controls.reset()
-        if setup.make_camera is not None:
-            self._show_self_message(CAMERA_STARTING)
-        else:
-            self._show_self_message(NO_CAMERA, NO_CAMERA_NOTE)
-            self.controls.set_camera_trouble(NO_CAMERA)
+        self._show_self(self.camera.start(has_camera=setup.make_camera is not None))
         self._set_state(CallState.JOINING)
         self.stage.setCurrentWidget(self.waiting)
         store, bridge = self.store, self._bridge
@@ -355,12 +340,15 @@ class CallPage(QWidget):
 
     def _finish(self, reason: str) -> None:
         self._clear_tiles()
+        self.continuity.reset()
         self._set_state(CallState.IDLE)
         self.finished.emit(reason)
 
     # --- engine events (GUI thread) --------------------------------------------------------
     def _on_event(self, event: CallEvent) -> None:
         if self._call is None:
+            return
+        if self.continuity.handle(event):
             return
         match event:
             case Joined():
@@ -388,9 +376,12 @@ class CallPage(QWidget):
 
     def _on_video_frame(self, source: str) -> None:
         if source == SELF:
-            if self.controls.camera_on and self._call is not None:
-                if self._camera_lost_shown:
-                    self._camera_back()
+            if self.camera.camera_on and self._call is not None:
+                # A picture after "Camera stopped" (a stall that ended, a camera plugged back
+                # in) takes the words back.
+                view = self.camera.frame()
+                if view is not None:
+                    self._show_self(view)
                 self.self_view.take_frame()
             else:
                 self.store.take(SELF)
@@ -434,8 +425,10 @@ class CallPage(QWidget):
     def _add_tile(self, peer: Peer) -> None:
         tile = self.tiles.get(peer.peer_id)
         if tile is not None:
+            self._names[peer.peer_id] = peer.name or "Participant"
             tile.set_person(peer.name, peer.role)
             return
+        self._names[peer.peer_id] = peer.name or "Participant"
         tile = VideoTile(self.store, peer.peer_id, peer.name or "Participant", peer.role)
         self.tiles[peer.peer_id] = tile
         self._place_tiles()
@@ -476,24 +469,15 @@ class CallPage(QWidget):
             self._bridge.submit(self._call.session.set_muted(muted))
 
     def _set_camera(self, on: bool) -> None:
-        self._camera_lost_shown = False  # switched off, or on again: the new state says it
-        if not on:
-            self.store.take(SELF)
-            self._show_self_message(CAMERA_OFF, CAMERA_OFF_NOTE)
-        else:
-            self._show_self_message(CAMERA_STARTING)
+        self._show_self(self.camera.switched(on))
         if self._call is not None:
             self._bridge.submit(self._call.session.set_camera_enabled(on))
 
     def _camera_failed(self, call: _Call, exc: DeviceError) -> None:
-        # A report about an earlier call, or an attempt the person has since switched off,
-        # must not cover what the self view says now.
-        if self._call is not call or not self.controls.camera_on:
-            return
-        self.store.take(SELF)
-        self._camera_lost_shown = False
-        self._show_self_message(CAMERA_FAILED, camera_problem_words(exc))
-        self.controls.set_camera_trouble(CAMERA_NOT_WORKING)
+        # A report about an earlier call must not cover what the self view says now (nor, the
+        # machine decides, an attempt the person has since switched off).
+        if self._call is call:
+            self._show_self(self.camera.failed(exc))
 
     def _self_view_lost(self, call: _Call) -> None:
         if self._call is call:  # not a report about an earlier call
@@ -501,28 +485,21 @@ class CallPage(QWidget):
 
     def _camera_lost(self) -> None:
         """The camera gave frames, then none (unplugged): the self view would otherwise freeze
-        on its last picture while the others see black. Both reporters land here; the first
-        one says it."""
-        if not self.controls.camera_on:  # switched off since: the self view says so already
-            return
-        if self._camera_lost_shown:
-            return
-        self._camera_lost_shown = True
-        self.store.take(SELF)
-        self._show_self_message(CAMERA_LOST, CAMERA_LOST_NOTE)
-        self.controls.set_camera_trouble(CAMERA_NOT_WORKING)
+        on its last picture while the others see black. Both reporters land here."""
+        self._show_self(self.camera.lost())
 
-    def _camera_back(self) -> None:
-        """A picture came after the words (a stall that ended, a camera plugged back in): the
-        picture replaces them; a later loss is said again."""
-        self._camera_lost_shown = False
-        self._show_self_message(CAMERA_STARTING)
-        self.controls.clear_camera_trouble()
-
-    def _show_self_message(self, message: str, note: str = "") -> None:
-        """A few words in the self view's tile (it is small), the rest in the note under it;
-        both are the tile's description for screen readers."""
-        self.self_view.set_message(message)
-        self.self_view.setAccessibleDescription(f"{message}. {note}" if note else message)
-        self.self_note.setText(note)
-        self.self_note.setVisible(bool(note))
+    def _show_self(self, view: SelfView | None) -> None:
+        """Render the self view's words: a few in its tile (it is small), the rest in the note
+        under it, both as the tile's description; the camera button's trouble words."""
+        if view is None:  # nothing changed
+            return
+        if view.drop_picture:
+            self.store.take(SELF)
+        self.self_view.set_message(view.message)
+        self.self_view.setAccessibleDescription(view.description)
+        self.self_note.setText(view.note)
+        self.self_note.setVisible(bool(view.note))
+        if view.trouble is not None:
+            self.controls.set_camera_trouble(view.trouble)
+        else:
+            self.controls.clear_camera_trouble()

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.preflight = PreflightPage(bridge, devices, runner, profile)
         self.pages.addWidget(self.preflight)
-        self.call_page = CallPage(bridge)
+        self.call_page = CallPage(bridge, profile)
         self.pages.addWidget(self.call_page)
         self.preflight.join_requested.connect(self.join_session)
         self.call_page.finished.connect(self._call_finished)
