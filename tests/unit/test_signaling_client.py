@@ -331,15 +331,20 @@ async def test_in_call_messages_malformed_or_not() -> None:
     await server.send(
         {"type": "peer_joined", "peer": {"peer_id": "p2", "name": "B", "role": "therapist"}}
     )
-    await server.send({"type": "peer_left", "peer_id": "p2", "reason": "timeout"})
+    await server.send(
+        {"type": "peer_joined", "peer": {"peer_id": "p3", "name": "C", "role": "partner"}}
+    )
+    # A timeout is not a goodbye: p3 stays in the call (it may come back); p2 said goodbye.
+    await server.send({"type": "peer_left", "peer_id": "p3", "reason": "timeout"})
+    await server.send({"type": "peer_left", "peer_id": "p2", "reason": "left"})
     await server.send({"type": "peer_left", "peer_id": "stranger"})
     await server.send({"type": "error", "code": "replaced", "message": "elsewhere", "fatal": True})
     await recorder.wait_state(engine, CallState.FAILED)
     codes = [e.code for e in recorder.of(CallError)]
     assert codes == ["protocol_error"] * 5 + ["replaced"]
-    assert [e.peer.peer_id for e in recorder.of(PeerJoined)] == ["p2"]
-    assert [(e.peer_id, e.reason) for e in recorder.of(PeerLeft)] == [("p2", "timeout")]
-    assert engine.peers == {}
+    assert [e.peer.peer_id for e in recorder.of(PeerJoined)] == ["p2", "p3"]
+    assert [(e.peer_id, e.reason) for e in recorder.of(PeerLeft)] == [("p2", "left")]
+    assert set(engine.peers) == {"p3"}
     states = [(e.old, e.new) for e in recorder.of(StateChanged)]
     assert states[-1] == (CallState.WAITING, CallState.FAILED)
 
