@@ -38,6 +38,7 @@ from app.call.events import (
 )
 from app.call.link_keeper import TICK_S, LinkKeeper
 from app.call.local_media import LocalMedia
+from app.call.mode_keeper import ModeKeeper
 from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import RemotePeer, disable_loopback_candidates, enable_loopback_candidates
 from app.call.peer_links import PeerLinks
@@ -191,7 +192,19 @@ class CallEngine:
         self._stats = StatsMonitor(
             self._links.links, self._links.current, self._emit, self._with_sent_video
         )
-        self._stats.consumers.append(self.media.adapt)
+        self._modes = ModeKeeper(
+            self._links,
+            interrupted=lambda peer_id: self._keeper.interrupted(peer_id),
+            camera_on=lambda: self.media.camera_enabled,
+            emit=self._emit,
+            now=now,
+        )
+        self._links.on_new_link = self._modes.link_made
+        # Audio only first: the video ladder then hears only from peers that get video.
+        self._stats.consumers.append(self._modes.consume)
+        self._stats.consumers.append(
+            lambda connected: self.media.adapt(self._modes.on_video(connected))
+        )
         self._chat = Chat(self._send, self._emit, now)
         self._connection: SignalingConnection | None = None
         self._signaling_up = False
@@ -322,6 +335,7 @@ class CallEngine:
         if choice not in VIDEO_CHOICES:
             raise ValueError(f"unknown video choice {choice!r}")
         self._video_choice = choice
+        self._modes.choose(choice)
 
     async def send_chat(self, text: str) -> str:
         """Send a chat line to everyone in the call; returns its id (ChatStatus events follow).
@@ -368,6 +382,7 @@ class CallEngine:
         size = self.media.sent_size
         return dataclasses.replace(
             stats,
+            mode=self._modes.mode(link.peer_id),
             sent_width=None if size is None else size[0],
             sent_height=None if size is None else size[1],
             sent_fps=self.media.sent_fps,
@@ -524,6 +539,7 @@ class CallEngine:
             await asyncio.sleep(TICK_S)
             now = self._now()
             self._keeper.tick(now)
+            self._modes.tick(now)
             for peer_id, since in list(self._away.items()):
                 if now - since >= AWAY_GIVE_UP_S and self._keeper.interrupted(peer_id):
                     await self._peer_gone(peer_id, "timeout")
@@ -542,6 +558,7 @@ class CallEngine:
         await self._links.drop(peer_id)
         self._links.forget(peer_id)
         self._keeper.forget(peer_id)
+        self._modes.forget(peer_id)
         self._chat.participant_gone(peer_id)
         if peer_id in self._links.gone:
             self._links.gone.discard(peer_id)

@@ -179,8 +179,11 @@ class MediaModePolicy:
     def _watch_audio(self, now: float, start: float, stats: PeerStats) -> ModeChange | None:
         if self.pinned:
             return None
-        clean = (stats.packet_loss_out_pct or 0.0) <= self.settings.clean_pct and (
-            stats.rtt_ms is None or stats.rtt_ms <= self.settings.clean_rtt_ms
+        # No receiver report for a while (rtt_stale) is no evidence of a clean link.
+        clean = (
+            (stats.packet_loss_out_pct or 0.0) <= self.settings.clean_pct
+            and not stats.rtt_stale
+            and (stats.rtt_ms is None or stats.rtt_ms <= self.settings.clean_rtt_ms)
         )
         if not clean:
             self._clean_since = None

@@ -127,6 +127,8 @@ class RemotePeer:
         self.tracker = StatsTracker(info.peer_id, StatsSnapshot(at=now()))
         self.frames_received = 0
         self.last_frame_at: float | None = None
+        self.created_at = now()
+        self._video_on = True
         self.pc.on("connectionstatechange", self._connection_state_changed)
         self.pc.on("track", self._track_arrived)
 
@@ -168,6 +170,15 @@ class RemotePeer:
                 self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
+
+    def set_video_sending(self, on: bool) -> None:
+        """Send our video to this peer, or not (audio only), on this same connection."""
+        if on == self._video_on:
+            return
+        self._video_on = on
+        for sender in self.pc.getSenders():
+            if sender.kind == "video":
+                sender._enabled = on  # aiortc reads frames but encodes none while disabled
 
     async def accept_answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))

@@ -77,6 +77,8 @@ class PeerLinks:
         self.ice_servers: Sequence[IceServer] = ()
         # Asked before a rebuild: the network may have changed (UDP blocked since, say).
         self.refresh_ice: Callable[[], Awaitable[None]] | None = None
+        # Told of each new connection once its tracks are set (audio only may apply to it).
+        self.on_new_link: Callable[[str], None] | None = None
         self.join_started = 0.0
         self.closing = False
 
@@ -154,6 +156,7 @@ class PeerLinks:
         link = self._new_link(peer)
         try:
             sdp = await link.create_offer()
+            self._link_ready(link)
             await self._send({"type": "offer", "to": peer.peer_id, "sdp": sdp})
         except Exception as exc:
             log.warning("offer to peer %s failed: %s", peer.peer_id, type(exc).__name__)
@@ -165,10 +168,15 @@ class PeerLinks:
         link = self._new_link(info)
         try:
             answer = await link.accept_offer(sdp)
+            self._link_ready(link)
             await self._send({"type": "answer", "to": info.peer_id, "sdp": answer})
         except Exception as exc:
             log.warning("offer from peer %s rejected: %s", info.peer_id, type(exc).__name__)
             await self._failed(link)
+
+    def _link_ready(self, link: RemotePeer) -> None:
+        if self.on_new_link is not None and self.current(link):
+            self.on_new_link(link.peer_id)
 
     async def _rebuilding(self, peer_id: str) -> None:
         if self.announced(peer_id) and self.refresh_ice is not None:

@@ -1,0 +1,113 @@
+"""Audio only or video, per remote peer, applied (Qt-free): the MediaModePolicy of each peer
+fed with that peer's figures, its decisions applied to the link (video paused or resumed on
+that connection only), the person's choice honoured, and what each peer sends us watched so
+that a tile can turn into a voice tile.
+
+A peer that sends audio but no video for RECEIVE_AUDIO_ONLY_S (its own link chose audio only,
+or it has no camera) is "audio only" in the receive direction; video frames arriving again end
+it. An interrupted peer (nothing at all arrives) is the watchdog's business, not this.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from app.call.events import CallEvent, MediaModeChanged, PeerStats
+from app.call.media_mode import MediaMode, MediaModePolicy, ModeChange
+from app.call.peer_links import PeerLinks
+
+log = logging.getLogger(__name__)
+
+RECEIVE_AUDIO_ONLY_S = 2.0
+VIDEO, AUDIO_ONLY = MediaMode.VIDEO.value, MediaMode.AUDIO_ONLY.value
+
+
+class ModeKeeper:
+    def __init__(
+        self,
+        links: PeerLinks,
+        *,
+        interrupted: Callable[[str], bool],
+        camera_on: Callable[[], bool],
+        emit: Callable[[CallEvent], None],
+        now: Callable[[], float],
+    ) -> None:
+        self._links = links
+        self._interrupted = interrupted
+        self._camera_on = camera_on
+        self._emit = emit
+        self._now = now
+        self._policies: dict[str, MediaModePolicy] = {}
+        self._receiving: dict[str, str] = {}  # peer_id -> what arrives: video | audio_only
+        self._choice = "auto"
+
+    def mode(self, peer_id: str) -> str:
+        policy = self._policies.get(peer_id)
+        return VIDEO if policy is None else policy.mode.value
+
+    def _policy(self, peer_id: str) -> MediaModePolicy:
+        policy = self._policies.get(peer_id)
+        if policy is None:
+            policy = self._policies[peer_id] = MediaModePolicy()
+            if self._choice == "audio_only":
+                policy.stay_on_audio(self._now())
+        return policy
+
+    def forget(self, peer_id: str) -> None:
+        self._policies.pop(peer_id, None)
+        self._receiving.pop(peer_id, None)
+
+    def consume(self, connected: Sequence[PeerStats]) -> None:
+        """One stats second (a StatsMonitor consumer)."""
+        now = self._now()
+        camera_on = self._camera_on()
+        for stats in connected:
+            if self._interrupted(stats.peer_id):
+                continue  # nothing arrives: the figures say nothing about the link's quality
+            change = self._policy(stats.peer_id).update(now, stats, camera_on=camera_on)
+            self._apply(stats.peer_id, change)
+
+    def on_video(self, connected: Sequence[PeerStats]) -> list[PeerStats]:
+        """The figures of the peers that get video (the video ladder's evidence)."""
+        return [s for s in connected if self.mode(s.peer_id) == VIDEO]
+
+    def choose(self, choice: str) -> None:
+        """The person: "try_video", "audio_only" (stay on audio) or "auto"."""
+        self._choice = choice
+        now = self._now()
+        for peer_id, policy in self._policies.items():
+            if choice == "audio_only":
+                change = policy.stay_on_audio(now)
+            else:
+                change = policy.try_video(now)
+            self._apply(peer_id, change)
+
+    def link_made(self, peer_id: str) -> None:
+        """A new connection to `peer_id` sends what the mode says from its first frame."""
+        link = self._links.get(peer_id)
+        if link is not None:
+            link.set_video_sending(self.mode(peer_id) == VIDEO)
+
+    def _apply(self, peer_id: str, change: ModeChange | None) -> None:
+        if change is None:
+            return
+        link = self._links.get(peer_id)
+        if link is not None:
+            link.set_video_sending(change.mode is MediaMode.VIDEO)
+        self._emit(MediaModeChanged(self._now(), peer_id, "send", change.mode.value, change.reason))
+
+    def tick(self, now: float) -> None:
+        """What arrives from each peer: video, or audio without video."""
+        for link in self._links.links():
+            peer_id = link.peer_id
+            if self._interrupted(peer_id) or link.audio_frames == 0:
+                continue
+            last = link.last_frame_at
+            quiet = last is None and now - link.created_at >= RECEIVE_AUDIO_ONLY_S
+            quiet = quiet or (last is not None and now - last >= RECEIVE_AUDIO_ONLY_S)
+            mode = AUDIO_ONLY if quiet else VIDEO
+            if self._receiving.get(peer_id, VIDEO) != mode:
+                self._receiving[peer_id] = mode
+                reason = "peer" if mode == AUDIO_ONLY else "video_back"
+                self._emit(MediaModeChanged(now, peer_id, "receive", mode, reason))
