@@ -28,8 +28,6 @@ from app.call.events import (
     Left,
     LocalDeviceProblem,
     Peer,
-    PeerJoined,
-    PeerLeft,
     PeerStats,
     Reconnected,
     Reconnecting,
@@ -43,6 +41,7 @@ from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import RemotePeer, disable_loopback_candidates, enable_loopback_candidates
 from app.call.peer_links import PeerLinks
 from app.call.retry import RetrySchedule
+from app.call.roster import Roster
 from app.call.server_choice import ServerChooser, display_url
 from app.call.signaling import (
     IceServer,
@@ -58,7 +57,6 @@ from app.call.signaling import (
     parse_peer,
     parse_peer_id,
     parse_peer_left,
-    parse_peer_version,
     parse_sdp,
     websocket_url,
 )
@@ -84,9 +82,6 @@ MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 _RETRY_CODES = frozenset({"server_unreachable", "server_closed", "protocol_error"})
 RECONNECT_JOIN_TIMEOUT_S = 3.0
 ICE_PROBE_EVERY_S = 5.0
-# A peer the server timed out, whose media is gone too, stays "reconnecting" this long (the
-# retry schedule's span) before it counts as gone; one whose media still flows stays.
-AWAY_GIVE_UP_S = 600.0
 SERVER_LOST_WORDS = "The connection to the session server was lost."
 
 
@@ -182,7 +177,7 @@ class CallEngine:
             self._links,
             my_id=lambda: self.peer_id,
             peer_info=lambda peer_id: self._roster.get(peer_id),
-            peer_version=lambda peer_id: self._versions.get(peer_id),
+            peer_version=lambda peer_id: self._roster.versions.get(peer_id),
             signaling_up=lambda: self._signaling_up,
             send=self._send,
             emit=self._emit,
@@ -208,10 +203,15 @@ class CallEngine:
         self._chat = Chat(self._send, self._emit, now)
         self._connection: SignalingConnection | None = None
         self._signaling_up = False
-        self._roster: dict[str, Peer] = {}
-        self._versions: dict[str, int] = {}  # the protocol each peer joined with, if known
-        # Peers the server let go without a goodbye (timeout), by when: kept on their tiles.
-        self._away: dict[str, float] = {}
+        self._roster = Roster(
+            emit=self._emit,
+            spawn=self._spawn,
+            now=now,
+            has_link=lambda peer_id: self._links.get(peer_id) is not None,
+            offer_to=self._links.offer_to,
+            let_go=self._let_go,
+            interrupted=lambda peer_id: self._keeper.interrupted(peer_id),
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._welcome: Welcome | None = None
         self._fatal: tuple[str, str] | None = None  # a fatal server error ends the call
@@ -231,7 +231,7 @@ class CallEngine:
     @property
     def peers(self) -> Mapping[str, Peer]:
         """The room's other participants (the roster), by peer_id."""
-        return MappingProxyType(self._roster)
+        return MappingProxyType(self._roster.peers)
 
     @property
     def peer_id(self) -> str | None:
@@ -267,19 +267,16 @@ class CallEngine:
             self._chooser.welcomed(primary, len(welcome.peers))
         self._welcome = welcome
         self._signaling_up = True
-        self._versions.update(welcome.peer_versions)
-        self._roster.update({p.peer_id: p for p in welcome.peers})
         self._offered_ice = welcome.ice_servers
         self._links.ice_servers = await choose_turn(welcome.ice_servers)
         self._links.refresh_ice = self._refresh_ice
-        self.media.start(peers=len(self._roster))
+        self.media.start(peers=len(welcome.peers))
         self._emit(Joined(self._now(), welcome.peer_id, welcome.room, welcome.peers))
         self._machine.handle(CallInput.WELCOMED)
         self._spawn(self._run_signaling(connection))
         self._spawn(self._stats.run())
         self._spawn(self._keep_links())
-        for peer in welcome.peers:
-            self._spawn(self._links.offer_to(peer))
+        self._roster.welcomed(welcome)
 
     async def _join_backup(self, primary: str, refused: JoinRefused) -> Welcome:
         """The primary did not let us in: the backup, if there is one and the primary could
@@ -343,7 +340,7 @@ class CallEngine:
         text = text.strip()
         if not text or len(text) > MAX_CHAT_CHARS:
             raise ValueError(f"a chat line has 1 to {MAX_CHAT_CHARS} characters")
-        return await self._chat.say(text, list(self._roster))
+        return await self._chat.say(text, list(self._roster.peers))
 
     # --- internals ------------------------------------------------------------------------
 
@@ -497,32 +494,13 @@ class CallEngine:
             self._emit(Reconnected(now, "signaling", (now - lost_at) * 1000.0))
             if choice.switched_from is not None:
                 self._emit(ServerSwitched(now, display_url(choice.switched_from), display_url(url)))
-            await self._rewelcomed(welcome)
+            self._welcome = welcome
+            self._offered_ice = welcome.ice_servers
+            await self._refresh_ice()
+            self._roster.rewelcomed(welcome)
             self._keeper.signaling_back(now)
             await self._chat.tick()
             return connection
-
-    async def _rewelcomed(self, welcome: Welcome) -> None:
-        """In the room again after a reconnect. Links that work are kept (stable peer ids);
-        someone we have no link with gets our offer, as a newcomer's. On a resume the server's
-        roster is the truth (who is missing left meanwhile); after a server restart or a move
-        it is not yet (the others are still coming back), so nobody is let go for it."""
-        self._welcome = welcome
-        self._offered_ice = welcome.ice_servers
-        await self._refresh_ice()
-        self._versions.update(welcome.peer_versions)
-        present = {p.peer_id: p for p in welcome.peers}
-        if welcome.resumed:  # who is missing was let go by the server while we were away
-            for peer_id in [p for p in self._roster if p not in present]:
-                self._away.setdefault(peer_id, self._now())
-        for peer_id, peer in present.items():
-            self._away.pop(peer_id, None)
-            known = peer_id in self._roster
-            self._roster[peer_id] = peer
-            if not known:
-                self._emit(PeerJoined(self._now(), peer))
-            if self._links.get(peer_id) is None:
-                self._spawn(self._links.offer_to(peer))
 
     async def _refresh_ice(self) -> None:
         """The TURN address that answers now, for the next connection (probed at most every
@@ -540,21 +518,17 @@ class CallEngine:
             now = self._now()
             self._keeper.tick(now)
             self._modes.tick(now)
-            for peer_id, since in list(self._away.items()):
-                if now - since >= AWAY_GIVE_UP_S and self._keeper.interrupted(peer_id):
-                    await self._peer_gone(peer_id, "timeout")
+            await self._roster.tick(now)
             ticks += 1
             if ticks % round(1 / TICK_S) == 0 and self._signaling_up:
                 await self._chat.tick()
 
     def _gave_up(self, peer_id: str) -> None:
-        self._spawn(self._peer_gone(peer_id, "failed"))
+        self._spawn(self._roster.gone(peer_id, "failed"))
 
-    async def _peer_gone(self, peer_id: str, reason: str) -> None:
-        """`peer_id` is no longer in the call (the server says so, or the retries ran out)."""
-        self._away.pop(peer_id, None)
-        known = self._roster.pop(peer_id, None) is not None
-        self._versions.pop(peer_id, None)
+    async def _let_go(self, peer_id: str) -> bool:
+        """Close and forget everything about `peer_id`; whether a PeerLeft is still to be
+        told (False when the links already told it: media failed before the server spoke)."""
         await self._links.drop(peer_id)
         self._links.forget(peer_id)
         self._keeper.forget(peer_id)
@@ -562,8 +536,8 @@ class CallEngine:
         self._chat.participant_gone(peer_id)
         if peer_id in self._links.gone:
             self._links.gone.discard(peer_id)
-        elif known:
-            self._emit(PeerLeft(self._now(), peer_id, reason))
+            return False
+        return True
 
     def _protocol_problem(self, exc: ProtocolError) -> None:
         log.warning("ignored a malformed server message: %s", exc)
@@ -583,40 +557,17 @@ class CallEngine:
         kind = message["type"]
         if kind == "offer":
             peer_id, sdp = parse_sdp(message)
-            info = self._roster.get(peer_id) or Peer(peer_id, "", "")
-            await self._links.answer(info, sdp)
+            await self._links.answer(self._roster.info(peer_id), sdp)
         elif kind == "answer":
             await self._links.accept_answer(*parse_sdp(message))
         elif kind == "peer_joined":
-            peer = parse_peer(message.get("peer"))
             raw = message.get("peer")
-            if isinstance(raw, dict) and "v" in raw:  # a version 1 server does not say
-                self._versions[peer.peer_id] = parse_peer_version(raw)
-            self._links.gone.discard(peer.peer_id)
-            self._away.pop(peer.peer_id, None)
-            if peer.peer_id in self._roster:
-                # Back with the same identity (a server restart, or after the server's grace
-                # ran out): still the same person on the same tile. A link that works is kept;
-                # without one, they offer as newcomers do.
-                self._roster[peer.peer_id] = peer
-                return True
-            await self._links.drop(peer.peer_id)
-            self._links.forget(peer.peer_id)
-            self._keeper.forget(peer.peer_id)
-            self._roster[peer.peer_id] = peer
-            self._chooser.peer_joined()
-            self._emit(PeerJoined(self._now(), peer))
+            if await self._roster.joined(parse_peer(raw), raw if isinstance(raw, dict) else {}):
+                self._chooser.peer_joined()
         elif kind == "peer_left":
             peer_id, reason = parse_peer_left(message)
-            if reason == "timeout" and peer_id in self._roster:
-                # Their signaling stayed silent past the server's grace: not a goodbye. They
-                # stay on their tile (interrupted, if their media stopped too) until they are
-                # back or the retries run out (AWAY_GIVE_UP_S).
-                self._away.setdefault(peer_id, self._now())
-            else:
-                await self._peer_gone(peer_id, reason)
-            present = len(self._roster) - len(self._away)
-            look_on = self._chooser.peer_left(reason, present)
+            await self._roster.left(peer_id, reason)
+            look_on = self._chooser.peer_left(reason, self._roster.present)
             if look_on is not None and self._connection is not None:
                 await self._connection.close()  # the receive loop ends; _reconnect looks there
         elif kind in ("peer_reconnecting", "peer_resumed"):
