@@ -29,9 +29,6 @@ from app.call.events import (
     LocalDeviceProblem,
     Peer,
     PeerStats,
-    Reconnected,
-    Reconnecting,
-    ServerSwitched,
     StateChanged,
 )
 from app.call.link_keeper import TICK_S, LinkKeeper
@@ -40,15 +37,13 @@ from app.call.mode_keeper import ModeKeeper
 from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import RemotePeer, disable_loopback_candidates, enable_loopback_candidates
 from app.call.peer_links import PeerLinks
-from app.call.retry import RetrySchedule
 from app.call.roster import Roster
-from app.call.server_choice import ServerChooser, display_url
+from app.call.server_choice import ServerChooser
 from app.call.signaling import (
     IceServer,
     Message,
     ProtocolError,
     Signaling,
-    WebSocketSignaling,
     Welcome,
     parse_chat,
     parse_chat_id,
@@ -60,7 +55,8 @@ from app.call.signaling import (
     parse_sdp,
     websocket_url,
 )
-from app.call.signaling_session import JoinRefused, SignalingConnection
+from app.call.signaling_keeper import Failure, SignalingKeeper, websocket_signaling
+from app.call.signaling_session import JoinRefused
 from app.call.state import CallInput, CallStateMachine
 from app.call.stats_monitor import StatsMonitor
 from app.call.turn_choice import choose_turn
@@ -76,17 +72,7 @@ VIDEO_CHOICES = frozenset({"auto", "audio_only", "try_video"})
 MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 
 
-# Join refusals that say nothing about us (the server is not there, or not answering in the
-# protocol): another attempt, or the other server, may do better. Any other code (an expired
-# token, a full room) would be the same everywhere.
-_RETRY_CODES = frozenset({"server_unreachable", "server_closed", "protocol_error"})
-RECONNECT_JOIN_TIMEOUT_S = 3.0
 ICE_PROBE_EVERY_S = 5.0
-SERVER_LOST_WORDS = "The connection to the session server was lost."
-
-
-def _websocket_signaling(url: str, *, connect_timeout: float = 3.0) -> Signaling:
-    return WebSocketSignaling(websocket_url(url), connect_timeout=connect_timeout)
 
 
 class JoinError(Exception):
@@ -143,10 +129,16 @@ class CallEngine:
             if url:
                 websocket_url(url)  # a bad address is the caller's error now, not mid-call
         if signaling_factory is None and signaling is None:
-            signaling_factory = _websocket_signaling
-        self._make_signaling = signaling_factory
-        self._signaling = signaling or _websocket_signaling(server_url, connect_timeout=10.0)
-        self._join_timeout = join_timeout
+            signaling_factory = websocket_signaling
+        self._signaling = SignalingKeeper(
+            token,
+            self._chooser,
+            first=signaling or websocket_signaling(server_url, connect_timeout=10.0),
+            make_signaling=signaling_factory,
+            join_timeout=join_timeout,
+            emit=self._emit,
+            now=now,
+        )
         self._owns_media = media is None
         self.media = media or LocalMedia(
             camera=camera,
@@ -178,7 +170,7 @@ class CallEngine:
             my_id=lambda: self.peer_id,
             peer_info=lambda peer_id: self._roster.get(peer_id),
             peer_version=lambda peer_id: self._roster.versions.get(peer_id),
-            signaling_up=lambda: self._signaling_up,
+            signaling_up=lambda: self._signaling.up,
             send=self._send,
             emit=self._emit,
             spawn=self._spawn,
@@ -201,8 +193,6 @@ class CallEngine:
             lambda connected: self.media.adapt(self._modes.on_video(connected))
         )
         self._chat = Chat(self._send, self._emit, now)
-        self._connection: SignalingConnection | None = None
-        self._signaling_up = False
         self._roster = Roster(
             emit=self._emit,
             spawn=self._spawn,
@@ -214,7 +204,7 @@ class CallEngine:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._welcome: Welcome | None = None
-        self._fatal: tuple[str, str] | None = None  # a fatal server error ends the call
+        self._fatal: Failure | None = None  # a fatal server error ends the call
         self._closing = False
         self._shutdown_done: asyncio.Future[None] | None = None
         self._holds_loopback = False
@@ -255,54 +245,21 @@ class CallEngine:
         if self._allow_loopback:
             enable_loopback_candidates()
             self._holds_loopback = True
-        primary = self._chooser.next_server(self._now())
-        connection = self._connection = self._new_connection(self._signaling)
         try:
-            welcome = await connection.open()
+            welcome = await self._signaling.join()
         except JoinRefused as exc:
-            welcome = await self._join_backup(primary, exc)
-        connection = self._connection
-        assert connection is not None
-        if self._chooser.current is None:
-            self._chooser.welcomed(primary, len(welcome.peers))
+            await self._fail_join(exc.code, exc.message)
         self._welcome = welcome
-        self._signaling_up = True
         self._offered_ice = welcome.ice_servers
         self._links.ice_servers = await choose_turn(welcome.ice_servers)
         self._links.refresh_ice = self._refresh_ice
         self.media.start(peers=len(welcome.peers))
         self._emit(Joined(self._now(), welcome.peer_id, welcome.room, welcome.peers))
         self._machine.handle(CallInput.WELCOMED)
-        self._spawn(self._run_signaling(connection))
+        self._spawn(self._run_signaling())
         self._spawn(self._stats.run())
         self._spawn(self._keep_links())
         self._roster.welcomed(welcome)
-
-    async def _join_backup(self, primary: str, refused: JoinRefused) -> Welcome:
-        """The primary did not let us in: the backup, if there is one and the primary could
-        not be reached (a refusal such as an expired token would be the same there)."""
-        backup = self._chooser.backup
-        if backup is None or self._make_signaling is None or refused.code not in _RETRY_CODES:
-            await self._fail_join(refused.code, refused.message)
-        assert backup is not None and self._make_signaling is not None
-        if self._connection is not None:
-            await self._connection.close()
-        self._chooser.join_failed(primary)
-        log.info("primary server unreachable at join: trying the backup")
-        connection = self._connection = self._new_connection(self._make_signaling(backup))
-        try:
-            welcome = await connection.open()
-        except JoinRefused as exc:
-            await self._fail_join(exc.code, exc.message)
-        self._chooser.welcomed(backup, len(welcome.peers))
-        self._emit(ServerSwitched(self._now(), display_url(primary), display_url(backup)))
-        return welcome
-
-    def _new_connection(self, signaling: Signaling, *, resume: bool = False) -> SignalingConnection:
-        timeout = RECONNECT_JOIN_TIMEOUT_S if resume else self._join_timeout
-        return SignalingConnection(
-            signaling, self._token, join_timeout=timeout, now=self._now, resume=resume
-        )
 
     async def leave(self) -> None:
         """Leave the room cleanly (idempotent): tells the server, closes every connection.
@@ -367,9 +324,7 @@ class CallEngine:
             log.error("call task failed", exc_info=task.exception())
 
     async def _send(self, message: Message) -> None:
-        if self._connection is None:
-            raise ConnectionError("signaling is not connected")
-        await self._connection.send(message)
+        await self._signaling.send(message)
 
     def _camera_lost(self, exc: DeviceError) -> None:
         if not self._closing:
@@ -417,11 +372,7 @@ class CallEngine:
         for task in cancelled:
             task.cancel()
         await self._links.close_all()
-        if self._connection is not None:
-            await self._connection.close()
-        else:
-            with contextlib.suppress(Exception):
-                await self._signaling.close()
+        await self._signaling.close()
         if self._owns_media:
             await self.media.release()
         if cancelled:
@@ -436,71 +387,20 @@ class CallEngine:
         connected = self._links.any_connected
         self._machine.handle(CallInput.PEER_CONNECTED if connected else CallInput.NO_PEER_CONNECTED)
 
-    async def _run_signaling(self, connection: SignalingConnection) -> None:
-        """Read the server until the call ends. A lost connection is never by itself a reason
-        to end the call or touch a media link (media is peer to peer): it is reconnected on
-        the retry schedule, on the primary or the backup, resuming our place in the room."""
-        while True:
-            self._fatal = None
-            await connection.run(self._dispatch, self._protocol_problem)
-            self._signaling_up = False
-            if self._closing:
-                return
-            if self._fatal is not None:
-                await self._fail_call(*self._fatal)
-                return
-            if self._make_signaling is None:  # a given connection cannot be made again
-                await self._fail_call("server_lost", SERVER_LOST_WORDS)
-                return
-            await connection.close()
-            reconnected = await self._reconnect(connection.last_heard)
-            if reconnected is None:
-                return
-            connection = reconnected
+    async def _run_signaling(self) -> None:
+        self._fatal = None
+        failure = await self._signaling.run(
+            self._dispatch, self._protocol_problem, lambda: self._fatal, self._rewelcomed
+        )
+        await self._fail_call(*failure)
 
-    async def _reconnect(self, last_heard: float) -> SignalingConnection | None:
-        """`last_heard`: when the lost server last spoke. The silence before a loss was noticed
-        already counts towards the time the primary is given before the backup."""
-        assert self._make_signaling is not None
-        lost_at = self._now()
-        log.info("signaling lost: reconnecting")
-        self._chooser.lost(min(last_heard, lost_at))
-        schedule = RetrySchedule()
-        while True:
-            delay = schedule.next_delay(self._now())
-            if delay is None:
-                await self._fail_call("server_lost", SERVER_LOST_WORDS)
-                return None
-            await asyncio.sleep(delay)
-            url = self._chooser.next_server(self._now())
-            self._emit(Reconnecting(self._now(), "signaling", schedule.attempt))
-            connection = self._new_connection(self._make_signaling(url), resume=True)
-            self._connection = connection
-            try:
-                welcome = await connection.open()
-            except JoinRefused as exc:
-                await connection.close()
-                if exc.code in _RETRY_CODES:
-                    self._chooser.join_failed(url)
-                    continue
-                await self._fail_call(exc.code, exc.message)
-                return None
-            choice = self._chooser.welcomed(url, len(welcome.peers))
-            if choice.look_on is not None:  # alone where the others were: look for them there
-                await connection.close()
-                continue
-            self._signaling_up = True
-            now = self._now()
-            self._emit(Reconnected(now, "signaling", (now - lost_at) * 1000.0))
-            if choice.switched_from is not None:
-                self._emit(ServerSwitched(now, display_url(choice.switched_from), display_url(url)))
-            self._welcome = welcome
-            self._offered_ice = welcome.ice_servers
-            await self._refresh_ice()
-            self._roster.rewelcomed(welcome)
-            self._keeper.signaling_back(now)
-            await self._chat.tick()
-            return connection
+    async def _rewelcomed(self, welcome: Welcome) -> None:
+        self._welcome = welcome
+        self._offered_ice = welcome.ice_servers
+        await self._refresh_ice()
+        self._roster.rewelcomed(welcome)
+        self._keeper.signaling_back(self._now())
+        await self._chat.tick()
 
     async def _refresh_ice(self) -> None:
         """The TURN address that answers now, for the next connection (probed at most every
@@ -520,7 +420,7 @@ class CallEngine:
             self._modes.tick(now)
             await self._roster.tick(now)
             ticks += 1
-            if ticks % round(1 / TICK_S) == 0 and self._signaling_up:
+            if ticks % round(1 / TICK_S) == 0 and self._signaling.up:
                 await self._chat.tick()
 
     def _gave_up(self, peer_id: str) -> None:
@@ -568,8 +468,8 @@ class CallEngine:
             peer_id, reason = parse_peer_left(message)
             await self._roster.left(peer_id, reason)
             look_on = self._chooser.peer_left(reason, self._roster.present)
-            if look_on is not None and self._connection is not None:
-                await self._connection.close()  # the receive loop ends; _reconnect looks there
+            if look_on is not None:  # the reading ends; the reconnect looks there
+                await self._signaling.close()
         elif kind in ("peer_reconnecting", "peer_resumed"):
             peer_id = parse_peer_id(message)
             self._keeper.peer_reconnecting(peer_id, kind == "peer_reconnecting", self._now())
@@ -582,7 +482,8 @@ class CallEngine:
         elif kind == "error":
             error = parse_error(message)
             if error.fatal:
-                self._fatal = (error.code, error.message or "The session server ended the call.")
+                words = error.message or "The session server ended the call."
+                self._fatal = Failure(error.code, words)
                 return False
             log.warning("session server reported %s", error.code)
         elif kind != "pong":

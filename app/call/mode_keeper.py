@@ -63,8 +63,10 @@ class ModeKeeper:
         now = self._now()
         camera_on = self._camera_on()
         for stats in connected:
-            if self._interrupted(stats.peer_id):
-                continue  # nothing arrives: the figures say nothing about the link's quality
+            if self._interrupted(stats.peer_id) or stats.rtt_stale:
+                # Nothing arrives from them, or no receiver report says what reaches them: a
+                # dead path (the watchdogs' business), not a weak one; the figures say nothing.
+                continue
             change = self._policy(stats.peer_id).update(now, stats, camera_on=camera_on)
             self._apply(stats.peer_id, change)
 

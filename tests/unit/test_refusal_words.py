@@ -76,12 +76,18 @@ def server_codes() -> set[str]:
 def engine_codes() -> set[str]:
     """Every code the call engine's parts emit (the engine, its signaling and its links)."""
     call = ROOT / "app/call"
-    sources = [call / "engine.py", call / "signaling_session.py", call / "peer_links.py"]
+    sources = [
+        call / "engine.py",
+        call / "signaling_session.py",
+        call / "signaling_keeper.py",
+        call / "peer_links.py",
+    ]
     return set().union(
         *(
             literal_codes(path, "_fail_join", 0)
             | literal_codes(path, "_fail_call", 0)
             | literal_codes(path, "JoinRefused", 0)
+            | literal_codes(path, "Failure", 0)
             | literal_codes(path, "CallError", 1)
             for path in sources
         )
