@@ -91,7 +91,9 @@ async def policer(tuned: bool) -> tuple[float, float, float]:
         before = dict(pair.sender_fault.offered)
         pair.sender_fault.rate_bps = 300_000
         await asyncio.sleep(10)
-        offered = {k: (v - before.get(k, 0)) * 8 / 10 / 1000 for k, v in pair.sender_fault.offered.items()}
+        offered = {
+            k: (v - before.get(k, 0)) * 8 / 10 / 1000 for k, v in pair.sender_fault.offered.items()
+        }
         n = len(pair.frames)
         restored = time.monotonic()
         pair.sender_fault.rate_bps = None
@@ -150,20 +152,21 @@ async def main() -> None:
         print("blackout   mode   first s (runs)     current s          fps after")
         for seconds in (2.0, 5.0):
             for tuned in (False, True):
-                runs = [await blackout(tuned, seconds) for _ in range(args.runs)]
+                outs = [await blackout(tuned, seconds) for _ in range(args.runs)]
                 print(
                     f"{seconds:.0f} s        {'tuned' if tuned else 'stock'}  "
-                    f"{spread([r[0] for r in runs]):18} {spread([r[1] for r in runs]):18} "
-                    f"{spread([r[2] for r in runs], '{:.0f}')}"
+                    f"{spread([r[0] for r in outs]):18} {spread([r[1] for r in outs]):18} "
+                    f"{spread([r[2] for r in outs], '{:.0f}')}"
                 )
     if "policer" in parts:
         print("policer 300 kbit/s  mode   video kbit/s  rtx kbit/s   current s after")
         for tuned in (False, True):
-            runs = [await policer(tuned) for _ in range(args.runs)]
+            policed = [await policer(tuned) for _ in range(args.runs)]
             print(
                 f"                   {'tuned' if tuned else 'stock'}  "
-                f"{spread([r[0] for r in runs], '{:.0f}'):13} {spread([r[1] for r in runs], '{:.0f}'):12} "
-                f"{spread([r[2] for r in runs])}"
+                f"{spread([r[0] for r in policed], '{:.0f}'):13} "
+                f"{spread([r[1] for r in policed], '{:.0f}'):12} "
+                f"{spread([r[2] for r in policed])}"
             )
     if "caps" in parts:
         print("rung         cap kbit/s  sent kbit/s (runs)  worst/cap")
@@ -171,9 +174,11 @@ async def main() -> None:
             sent = [await capped(rung) for _ in range(args.runs)]
             print(f"{rung:12} {cap:10.0f}  {spread(sent, '{:.0f}'):19} {max(sent) / cap:.2f}")
     if "gate" in parts:
-        runs = [await gate() for _ in range(args.runs)]
-        print(f"gate: video kbit/s while paused {spread([r[0] for r in runs], '{:.1f}')}, "
-              f"resume -> first frame s {spread([r[1] for r in runs])}")
+        gated = [await gate() for _ in range(args.runs)]
+        print(
+            f"gate: video kbit/s while paused {spread([r[0] for r in gated], '{:.1f}')}, "
+            f"resume -> first frame s {spread([r[1] for r in gated])}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # this share of the cap keeps what leaves within the cap + 15 % (benchmarks/media_recovery.py).
 CAP_HEADROOM = 0.85
 
-# Below this no picture is worth sending; the audio-only rung takes over long before.
+# No cap goes below this: no picture is worth sending; the audio-only rung takes over before.
 FLOOR_BPS = 60_000
 
 # aiortc's encoder starts a new libvpx context, and so a keyframe, whenever its target moves by
@@ -44,13 +44,19 @@ RUNG_CAPS_KBPS: dict[str, float] = {
 
 
 def target_bps(estimate_bps: int | None, cap_kbps: float | None) -> int:
-    """The encoder's target: the receiver's estimate (aiortc's default before one arrives),
-    no more than the cap (less the encoder's overshoot) and aiortc's maximum, no less than
-    FLOOR_BPS."""
+    """The encoder's target: what aiortc itself would aim at (the receiver's estimate, its
+    default before one arrives, within 250-1500 kbit/s), no more than the cap less the encoder's
+    overshoot, no less than FLOOR_BPS.
+
+    The estimate keeps aiortc's 250 kbit/s floor: its estimator follows what arrives, so below
+    that it would chase an undershooting encoder down, re-keying at each step. A cap under
+    250 kbit/s therefore holds the target steady at the cap.
+    """
     target = vpx.DEFAULT_BITRATE if estimate_bps is None else estimate_bps
+    target = max(vpx.MIN_BITRATE, min(target, vpx.MAX_BITRATE))
     if cap_kbps is not None:
         target = min(target, int(cap_kbps * 1000 * CAP_HEADROOM))
-    return max(FLOOR_BPS, min(target, vpx.MAX_BITRATE))
+    return max(FLOOR_BPS, target)
 
 
 def set_vp8_target(encoder: Any, bps: int) -> bool:

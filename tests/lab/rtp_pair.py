@@ -31,6 +31,17 @@ from app.call.video_tracks import LocalVideoTrack
 HANG_GUARD_S = 30.0
 
 
+def feedback_kind(data: bytes) -> str:
+    """ "pli" for a compound RTCP packet holding a picture loss indication, else "feedback"."""
+    pos = 0
+    while is_rtcp(data) and pos + 4 <= len(data):
+        fmt, packet_type = data[pos] & 0x1F, data[pos + 1]
+        if packet_type == 206 and fmt == 1:  # payload-specific feedback, PLI
+            return "pli"
+        pos += 4 * (int.from_bytes(data[pos + 2 : pos + 4], "big") + 1)
+    return "feedback"
+
+
 class LinkFault:
     """Drops what one transport sends while `blackout`, with probability `loss`, or above
     `rate_bps` (a policer with a 0.2 s bucket); counts bytes offered and passed by stream."""
@@ -42,6 +53,7 @@ class LinkFault:
         self.offered: collections.Counter[str] = collections.Counter()
         self.passed: collections.Counter[str] = collections.Counter()
         self.packets: collections.Counter[str] = collections.Counter()
+        self.timestamps: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
         self._classify = classify
         self._tokens = 0.0
         self._last = time.monotonic()
@@ -52,6 +64,8 @@ class LinkFault:
             kind = classify(data)
             self.offered[kind] += len(data)
             self.packets[kind] += 1
+            if not is_rtcp(data):
+                self.timestamps[kind].append(int.from_bytes(data[4:8], "big"))
             if self._drops(len(data)):
                 return
             self.passed[kind] += len(data)
@@ -122,7 +136,7 @@ class VideoPair:
         await self.sender_pc.setRemoteDescription(self.receiver_pc.localDescription)
         sender = self.video_sender
         self.sender_fault = LinkFault(sender.transport, self._classify)
-        self.receiver_fault = LinkFault(self.video_receiver.transport, lambda d: "back")
+        self.receiver_fault = LinkFault(self.video_receiver.transport, feedback_kind)
 
     def _classify(self, data: bytes) -> str:
         assert self.video_sender is not None

@@ -183,8 +183,9 @@ def test_target_is_the_estimate_under_the_cap_below_aiortcs_floor() -> None:
     assert target_bps(None, None) == vpx.DEFAULT_BITRATE
     assert target_bps(3_000_000, None) == vpx.MAX_BITRATE
     assert target_bps(900_000, 130) == int(130_000 * CAP_HEADROOM) < vpx.MIN_BITRATE
-    assert target_bps(100_000, 600) == 100_000
-    assert target_bps(10_000, 600) == FLOOR_BPS
+    assert target_bps(400_000, 600) == 400_000
+    assert target_bps(100_000, 600) == vpx.MIN_BITRATE  # aiortc's own floor for the estimate
+    assert target_bps(100_000, 30) == FLOOR_BPS
 
 
 def test_the_cap_reaches_aiortcs_encoder_and_rises_wait() -> None:
@@ -200,9 +201,9 @@ def test_the_cap_reaches_aiortcs_encoder_and_rises_wait() -> None:
     assert encoder.target_bitrate == int(130_000 * CAP_HEADROOM)  # below aiortc's 250 kbit/s
     cap.set(350)
     assert encoder.target_bitrate == 297_500  # a rung up: at once
-    share.on_estimate(200_000)
+    share.on_estimate(260_000)
     share.on_estimate(320_000)
-    assert encoder.target_bitrate == 200_000  # a rise right after a change waits
+    assert encoder.target_bitrate == 260_000  # a rise right after a change waits
     clock.t += RAISE_INTERVAL_S
     share.on_estimate(320_000)
     assert encoder.target_bitrate == 297_500
