@@ -190,10 +190,11 @@ def tune_receiver(
 ) -> ReceiverTuning | None:
     """Bound a video receiver in time and make it ask for keyframes promptly.
 
-    Call after the transceiver exists (after addTrack/addTransceiver or setRemoteDescription)
-    and before media flows; audio receivers are left alone (None). Idempotent.
+    Call once the transceiver exists (after addTrack/addTransceiver, or setRemoteDescription on
+    the answering side) and before media flows; audio receivers are left alone (None).
+    Idempotent.
     """
-    if receiver.track is None or receiver.track.kind != "video":
+    if getattr(receiver, "_RTCRtpReceiver__kind", None) != "video":
         return None
     existing: ReceiverTuning | None = getattr(receiver, "_tandem_tuning", None)
     if existing is not None:

@@ -71,7 +71,8 @@ class SenderTuning:
         self, sender: RTCRtpSender, cap: BitrateCap | None, now: Callable[[], float]
     ) -> None:
         self.sender = sender
-        self.share: CappedEncoderTarget | None = cap.target() if cap is not None else None
+        video = sender.kind == "video"
+        self.share: CappedEncoderTarget | None = cap.target() if cap and video else None
         self.budget = RetransmitBudget(now)
         self.counts = {"rtx_sent": 0, "rtx_too_old": 0, "rtx_repeat": 0, "rtx_over_budget": 0}
         self._resent: dict[int, int] = {}  # history slot -> sequence number already resent

@@ -17,7 +17,7 @@ from aiortc.codecs import vpx
 
 from app.call.audio_tracks import ToneAudioTrack
 from app.call.bitrate_caps import CAP_HEADROOM, BitrateCap
-from app.call.send_tuning import RTX_BURST_S, RTX_SHARE, VideoGate
+from app.call.send_tuning import OPUS_BITRATE, RTX_BURST_S, RTX_SHARE
 from app.call.video_tracks import PatternVideoTrack
 from tests.lab.rtp_pair import NoiseVideoTrack, VideoPair
 
@@ -109,8 +109,9 @@ async def test_the_video_gate_stops_video_only_and_resumes_with_a_keyframe() -> 
     try:
         await pair.frames_after(15, 0)
         link, receiving = pair.sender_fault, pair.receiver_tuning
-        assert link is not None and receiving is not None and pair.video_sender is not None
-        gate = VideoGate(pair.video_sender)
+        gate = pair.video_gate
+        assert link is not None and receiving is not None and gate is not None
+        assert pair.video_sender is not None
         gate.pause()
         assert gate.paused and pair.video_sender.track is None
         video_at_pause = len(link.timestamps["video"])
@@ -120,6 +121,10 @@ async def test_the_video_gate_stops_video_only_and_resumes_with_a_keyframe() -> 
         paused_video = link.timestamps["video"][video_at_pause:]
         assert len(set(paused_video)) <= 1  # at most the frame being encoded when paused
         assert link.packets["audio"] > audio_at_pause  # the voices go on
+        assert pair.sender_pc is not None
+        audio_sender = next(s for s in pair.sender_pc.getSenders() if s.kind == "audio")
+        opus = audio_sender._RTCRtpSender__encoder
+        assert opus.codec.bit_rate == OPUS_BITRATE  # tuned before it encoded anything
 
         shown = len(pair.frames)
         gate.resume()

@@ -24,8 +24,9 @@ from aiortc.rtp import is_rtcp
 
 from app.call.bitrate_caps import BitrateCap
 from app.call.peer import disable_loopback_candidates, enable_loopback_candidates, rtc_configuration
-from app.call.receive_tuning import ReceiverTuning, recv_fresh, tune_receiver
-from app.call.send_tuning import SenderTuning, tune_sender
+from app.call.receive_tuning import ReceiverTuning, recv_fresh
+from app.call.rtp_tuning import tune_connection
+from app.call.send_tuning import SenderTuning, VideoGate
 from app.call.video_tracks import LocalVideoTrack
 
 HANG_GUARD_S = 30.0
@@ -109,6 +110,7 @@ class VideoPair:
         self.receiver_fault: LinkFault | None = None
         self.sender_tuning: SenderTuning | None = None
         self.receiver_tuning: ReceiverTuning | None = None
+        self.video_gate: VideoGate | None = None
         self.video_sender: RTCRtpSender | None = None
         self.video_receiver: RTCRtpReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -121,7 +123,8 @@ class VideoPair:
         self.receiver_pc = RTCPeerConnection(rtc_configuration([]))
         self.receiver_pc.on("track", self._track)
         self.video_sender = self.sender_pc.addTrack(self.video)
-        audio_sender = self.sender_pc.addTrack(self.audio) if self.audio is not None else None
+        if self.audio is not None:
+            self.sender_pc.addTrack(self.audio)
         await self.sender_pc.setLocalDescription(await self.sender_pc.createOffer())
         await self.receiver_pc.setRemoteDescription(self.sender_pc.localDescription)
         await self.receiver_pc.setLocalDescription(await self.receiver_pc.createAnswer())
@@ -129,10 +132,10 @@ class VideoPair:
             r for r in self.receiver_pc.getReceivers() if r.track and r.track.kind == "video"
         )
         if self.tuned:
-            self.sender_tuning = tune_sender(self.video_sender, self.cap)
-            if audio_sender is not None:
-                tune_sender(audio_sender)
-            self.receiver_tuning = tune_receiver(self.video_receiver)
+            sending = tune_connection(self.sender_pc, self.cap)
+            self.sender_tuning = next(s for s in sending.senders if s.sender is self.video_sender)
+            self.video_gate = sending.video_gate
+            self.receiver_tuning = tune_connection(self.receiver_pc).receivers[0]
         await self.sender_pc.setRemoteDescription(self.receiver_pc.localDescription)
         sender = self.video_sender
         self.sender_fault = LinkFault(sender.transport, self._classify)

@@ -7,8 +7,10 @@ import queue
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 from aiortc.codecs import vpx
+from aiortc.codecs.opus import OpusEncoder
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
@@ -26,7 +28,7 @@ from app.call.receive_tuning import (
     recv_fresh,
     rtp_ahead,
 )
-from app.call.send_tuning import RetransmitBudget, abs_send_age_s
+from app.call.send_tuning import RetransmitBudget, abs_send_age_s, tune_opus
 
 
 class FakeClock:
@@ -199,13 +201,38 @@ def test_the_cap_reaches_aiortcs_encoder_and_rises_wait() -> None:
     assert encoder.target_bitrate == 300_000  # a fall: at once
     cap.set(130)
     assert encoder.target_bitrate == int(130_000 * CAP_HEADROOM)  # below aiortc's 250 kbit/s
+    share.on_estimate(400_000)
+    assert encoder.target_bitrate == int(130_000 * CAP_HEADROOM)  # the cap holds
     cap.set(350)
-    assert encoder.target_bitrate == 297_500  # a rung up: at once
+    assert encoder.target_bitrate == int(350_000 * CAP_HEADROOM)  # a rung up: at once
     share.on_estimate(260_000)
     share.on_estimate(320_000)
     assert encoder.target_bitrate == 260_000  # a rise right after a change waits
     clock.t += RAISE_INTERVAL_S
     share.on_estimate(320_000)
-    assert encoder.target_bitrate == 297_500
+    assert encoder.target_bitrate == int(350_000 * CAP_HEADROOM)
     with pytest.raises(ValueError):
         cap.set(0)
+
+
+def test_opus_takes_in_band_fec_before_it_opens() -> None:
+    def encoded_bytes(tuned: bool) -> int:
+        encoder = OpusEncoder()
+        if tuned:
+            tune_opus(encoder, 48_000, 10)
+            assert encoder.codec.options["fec"] == "1"
+            assert encoder.codec.options["packet_loss"] == "10"
+        else:
+            encoder.codec.bit_rate = 48_000
+        total = 0
+        for index in range(50):
+            wave = np.sin(np.arange(960) * 2 * np.pi * 440 / 48_000 + index) * 8000
+            samples = np.repeat(wave.astype(np.int16), 2).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="stereo")
+            frame.sample_rate, frame.pts = 48_000, index * 960
+            payloads, _ = encoder.encode(frame)
+            total += sum(len(p) for p in payloads)
+        return total
+
+    # libopus really took the options: the same input encodes differently with FEC on.
+    assert encoded_bytes(True) != encoded_bytes(False)
