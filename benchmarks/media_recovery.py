@@ -9,11 +9,15 @@ namespace lab: no kernel queue, no delay; what is measured is aiortc's own behav
   the frames before the fault); "fps" is frames decoded in the 2 s after the first one.
 - policer: the sender's link policed to 300 kbit/s for 10 s (a 0.2 s bucket, excess dropped):
   kbit/s offered per stream (video, rtx) during it, then restore -> current frame after it.
+- loss: 15 % of the sender's packets dropped at random for 10 s (noise picture, 640x360@15, the
+  tuned side capped at 600 kbit/s): frames decoded per second and rtx kbit/s during it, then
+  restore -> current frame after it.
 - caps: a noise picture at each rung's size and rate, encoder capped; kbit/s of video payload
-  measured over 6 s after a 2 s settle (RTP and SRTP headers included).
+  measured over 6 s after a 2 s settle (RTP headers included, not SRTP's 10-byte tag).
 - gate: VideoGate paused for 3 s: video bytes while paused, resume -> first decoded frame.
+(--only takes any of blackout, policer, loss, caps, gate; all by default.)
 
-    .venv/bin/python -m benchmarks.media_recovery [--runs 3] [--only blackout,policer,caps,gate]
+    .venv/bin/python -m benchmarks.media_recovery [--runs 3] [--only blackout,loss,caps]
 """
 
 from __future__ import annotations
@@ -103,6 +107,27 @@ async def policer(tuned: bool) -> tuple[float, float, float]:
         await pair.close()
 
 
+async def loss(tuned: bool) -> tuple[float, float, float]:
+    pair = VideoPair(NoiseVideoTrack((640, 360), 15), tuned=tuned, cap=BitrateCap(600))
+    await pair.start()
+    try:
+        await pair.frames_after(30, 0)
+        assert pair.sender_fault is not None
+        base = live_base(pair, len(pair.frames))
+        before, shown = dict(pair.sender_fault.offered), len(pair.frames)
+        pair.sender_fault.loss = 0.15
+        await asyncio.sleep(10)
+        rtx = (pair.sender_fault.offered["rtx"] - before.get("rtx", 0)) * 8 / 10 / 1000
+        fps = (len(pair.frames) - shown) / 10
+        n = len(pair.frames)
+        restored = time.monotonic()
+        pair.sender_fault.loss = 0.0
+        _, current = await recovery(pair, restored, n, base)
+        return fps, rtx, current
+    finally:
+        await pair.close()
+
+
 async def capped(rung: str) -> float:
     size, fps = RUNG_SIZES[rung]
     pair = VideoPair(NoiseVideoTrack(size, fps), cap=BitrateCap(RUNG_CAPS_KBPS[rung]))
@@ -145,7 +170,7 @@ def spread(values: list[float], fmt: str = "{:.2f}") -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", default="blackout,policer,caps,gate")
+    parser.add_argument("--only", default="blackout,policer,loss,caps,gate")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     if "blackout" in parts:
@@ -167,6 +192,16 @@ async def main() -> None:
                 f"{spread([r[0] for r in policed], '{:.0f}'):13} "
                 f"{spread([r[1] for r in policed], '{:.0f}'):12} "
                 f"{spread([r[2] for r in policed])}"
+            )
+    if "loss" in parts:
+        print("loss 15 % one way   mode   fps during    rtx kbit/s   current s after")
+        for tuned in (False, True):
+            lossy = [await loss(tuned) for _ in range(args.runs)]
+            print(
+                f"                   {'tuned' if tuned else 'stock'}  "
+                f"{spread([r[0] for r in lossy], '{:.0f}'):13} "
+                f"{spread([r[1] for r in lossy], '{:.0f}'):12} "
+                f"{spread([r[2] for r in lossy])}"
             )
     if "caps" in parts:
         print("rung         cap kbit/s  sent kbit/s (runs)  worst/cap")

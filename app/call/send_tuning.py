@@ -4,9 +4,10 @@ target and Opus's loss protection; and a gate that stops video to one peer (Qt-f
 aiortc 1.16 answers every NACK with every listed packet still in its 128-packet history, and
 its receivers repeat the whole missing list at each new gap: on a 0.3 Mbit/s link that made
 4-5 Mbit/s of retransmissions. Here a retransmission must be young enough to still be played
-(the receive side drops what is older than ~0.3 s), is sent once, and all of them together stay
-within a share of the encoder's target. The hooks are set on one sender instance (its methods are
-looked up on the instance first), never on aiortc's classes.
+(the receive side drops what is older than ~0.3 s), is resent only once the last copy had time
+to arrive, and all of them together stay within a share of the encoder's target. The hooks are
+set on one sender instance (its methods are looked up on the instance first), never on aiortc's
+classes.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from app.call.bitrate_caps import BitrateCap, CappedEncoderTarget, target_bps
 
 log = logging.getLogger(__name__)
 
-RTX_SHARE = 0.25  # retransmissions may add at most this share of the video target
-RTX_BURST_S = 0.2  # ... with a bucket this deep, so a short loss burst is repaired at once
+RTX_SHARE = 0.3  # retransmissions may add at most this share of the video target
+RTX_BURST_S = 0.5  # ... with a bucket this deep, so a loss burst (a keyframe) is repaired at once
+RTX_RETRY_S = 0.05  # a packet is resent again only this long (or 1.5 RTT) after the last time
 RTX_MAX_AGE_S = 0.3  # the receive side's time bound: an older packet would be dropped there
 RTX_OVERHEAD_BYTES = 40  # RTP, RTX and SRTP headers on top of the payload
 OPUS_BITRATE = 48_000  # speech; aiortc's 96 kbit/s is a third of a 0.3 Mbit/s link
@@ -75,7 +77,7 @@ class SenderTuning:
         self.share: CappedEncoderTarget | None = cap.target() if cap and video else None
         self.budget = RetransmitBudget(now)
         self.counts = {"rtx_sent": 0, "rtx_too_old": 0, "rtx_repeat": 0, "rtx_over_budget": 0}
-        self._resent: dict[int, int] = {}  # history slot -> sequence number already resent
+        self._resent: dict[int, tuple[int, float]] = {}  # history slot -> (sequence, when)
         self._now = now
 
     def encoder(self) -> Any:
@@ -88,10 +90,13 @@ class SenderTuning:
         return int(getattr(encoder, "target_bitrate", target_bps(None, None)))
 
     def max_age_s(self) -> float:
+        """A resent packet still arrives within the receive side's bound (half an RTT on)."""
         rtt: float | None = getattr(self.sender, "_RTCRtpSender__rtt", None)
-        if rtt is None:
-            return RTX_MAX_AGE_S
-        return min(RTX_MAX_AGE_S, 2 * rtt + 0.1)
+        return RTX_MAX_AGE_S if rtt is None else max(0.05, RTX_MAX_AGE_S - rtt / 2)
+
+    def retry_s(self) -> float:
+        rtt: float | None = getattr(self.sender, "_RTCRtpSender__rtt", None)
+        return max(RTX_RETRY_S, 1.5 * rtt) if rtt is not None else RTX_RETRY_S
 
     def allow_retransmit(self, sequence_number: int) -> bool:
         """Whether aiortc may resend this packet now (counts every refusal by its reason)."""
@@ -104,13 +109,17 @@ class SenderTuning:
         if sent_at is not None and abs_send_age_s(sent_at) > self.max_age_s():
             self.counts["rtx_too_old"] += 1
             return False
-        if self._resent.get(slot) == sequence_number:
+        # aiortc's receiver repeats its whole missing list at each new gap: resend only when
+        # the last copy had time to arrive (it may have been lost too).
+        last = self._resent.get(slot)
+        now = self._now()
+        if last is not None and last[0] == sequence_number and now - last[1] < self.retry_s():
             self.counts["rtx_repeat"] += 1
             return False
         if not self.budget.take(len(packet.payload) + RTX_OVERHEAD_BYTES, self.video_target_bps()):
             self.counts["rtx_over_budget"] += 1
             return False
-        self._resent[slot] = sequence_number
+        self._resent[slot] = (sequence_number, now)
         self.counts["rtx_sent"] += 1
         return True
 

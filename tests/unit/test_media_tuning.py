@@ -173,11 +173,11 @@ async def test_recv_fresh_skips_a_backlog_but_keeps_a_short_queue() -> None:
 def test_retransmit_budget_follows_the_target() -> None:
     clock = FakeClock()
     budget = RetransmitBudget(clock, share=0.25)
-    target = 400_000  # 0.25 of it is 12.5 kB/s, a 0.2 s bucket is 2.5 kB
-    assert budget.take(2000, target)
+    target = 400_000  # 0.25 of it is 12.5 kB/s, a 0.5 s bucket is 6.25 kB
+    assert budget.take(6000, target)
     assert not budget.take(1000, target)
-    clock.t += 1.0
-    assert budget.take(2500, target)  # refilled, but never beyond the bucket
+    clock.t += 2.0
+    assert budget.take(6250, target)  # refilled, but never beyond the bucket
     assert not budget.take(100, target)
 
 
