@@ -21,7 +21,7 @@ from aiortc.codecs import vpx
 
 log = logging.getLogger(__name__)
 
-# On a steady target libvpx (aiortc's CBR settings) sends ~0.92 x its target, RTP headers
+# On a steady target libvpx (aiortc's CBR settings) sends 0.89-0.98 x its target, RTP headers
 # included (noise picture, benchmarks/media_recovery.py); each keyframe (a PLI, a new size, a new
 # context) comes on top. Aiming at this share of the cap leaves room for them within cap + 15 %.
 CAP_HEADROOM = 0.9
