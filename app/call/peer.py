@@ -25,7 +25,9 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.audio_tracks import RemoteAudioSink
+from app.call.bitrate_caps import BitrateCap
 from app.call.events import Peer
+from app.call.rtp_tuning import ConnectionTuning, recv_fresh, tune_connection
 from app.call.signaling import IceServer
 from app.call.stats import StatsSnapshot, StatsTracker, snapshot_from_report
 from app.devices.base import Frame, Speaker
@@ -113,8 +115,11 @@ class RemotePeer:
         now: Callable[[], float],
         on_state: Callable[[RemotePeer, str], None],
         on_frame: Callable[[RemotePeer, av.VideoFrame], None],
+        bitrate_cap: BitrateCap | None = None,
     ) -> None:
         self.info = info
+        self.bitrate_cap = bitrate_cap  # the video ladder's, shared by every peer's sender
+        self.tuning: ConnectionTuning | None = None  # app.call.rtp_tuning, once SDP is set
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self._relay = relay
         self._video = video
@@ -153,6 +158,7 @@ class RemotePeer:
             else:
                 self.pc.addTransceiver(kind, direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
 
     async def accept_offer(self, sdp: str) -> str:
@@ -167,6 +173,7 @@ class RemotePeer:
                 # Takes the first offered transceiver of this kind (aiortc's addTrack).
                 self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
 
     async def accept_answer(self, sdp: str) -> None:
@@ -225,7 +232,7 @@ class RemotePeer:
     async def _drain_video(self, track: MediaStreamTrack) -> None:
         try:
             while True:
-                frame = await track.recv()
+                frame = await recv_fresh(track)  # a backlog after an outage is skipped
                 self.frames_received += 1
                 self.last_frame_at = self._now()
                 assert isinstance(frame, av.VideoFrame)
