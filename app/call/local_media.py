@@ -15,7 +15,9 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from app.call.audio_tracks import LocalAudioTrack, MicrophoneAudioTrack
+from app.call.bitrate_caps import BitrateCap
 from app.call.events import PeerStats
+from app.call.media_mode import cap_kbps
 from app.call.video_profile import AdaptSettings, VideoAdapter, VideoProfile, ladder_for
 from app.call.video_tracks import CameraVideoTrack, LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone
@@ -54,6 +56,9 @@ class LocalMedia:
         self._video_adaptation = video_adaptation
         self._now = now
         self._relay = MediaRelay()
+        # The ladder's rung holds every peer's video encoder to its bitrate (one shared track,
+        # one profile, one cap).
+        self.bitrate_cap = BitrateCap(now=now)
         self._adapter: VideoAdapter | None = None
         self._muted = False
         self._camera_enabled = True
@@ -92,7 +97,12 @@ class LocalMedia:
                 peers=peers,
                 settings=self._video_adaptation,
             )
-            video.set_profile(self._adapter.profile.size, self._adapter.profile.fps)
+            self._apply(self._adapter.profile)
+
+    def _apply(self, profile: VideoProfile) -> None:
+        assert self.video is not None
+        self.video.set_profile(profile.size, profile.fps)
+        self.bitrate_cap.set(cap_kbps(profile))
 
     def subscribe(self, kind: str) -> MediaStreamTrack | None:
         """A new reader of our `kind` ("audio"/"video") track for one peer connection."""
@@ -124,7 +134,7 @@ class LocalMedia:
         picture = self._camera_enabled and self.video.sending_picture
         profile = self._adapter.update(self._now(), connected, camera_on=picture)
         if profile is not None:
-            self.video.set_profile(profile.size, profile.fps)
+            self._apply(profile)
         return profile
 
     def _camera_lost(self, exc: DeviceError) -> None:

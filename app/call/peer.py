@@ -24,8 +24,10 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.audio_tracks import RemoteAudioSink
+from app.call.bitrate_caps import BitrateCap
 from app.call.events import Peer
 from app.call.local_media import LocalMedia
+from app.call.rtp_tuning import ConnectionTuning, recv_fresh, tune_connection
 from app.call.signaling import IceServer
 from app.call.stats import StatsSnapshot, StatsTracker
 from app.call.stream_stats import collect_snapshot
@@ -112,8 +114,11 @@ class RemotePeer:
         now: Callable[[], float],
         on_state: Callable[[RemotePeer, str], None],
         on_frame: Callable[[RemotePeer, av.VideoFrame], None],
+        bitrate_cap: BitrateCap | None = None,
     ) -> None:
         self.info = info
+        self.bitrate_cap = bitrate_cap  # the video ladder's, shared by every peer's sender
+        self.tuning: ConnectionTuning | None = None  # app.call.rtp_tuning, once SDP is set
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self._media = media
         self._speaker = speaker
@@ -155,6 +160,7 @@ class RemotePeer:
             else:
                 self.pc.addTransceiver(kind, direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
 
     async def accept_offer(self, sdp: str) -> str:
@@ -169,6 +175,7 @@ class RemotePeer:
                 # Takes the first offered transceiver of this kind (aiortc's addTrack).
                 self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
 
     def set_video_sending(self, on: bool) -> None:
@@ -176,6 +183,10 @@ class RemotePeer:
         if on == self._video_on:
             return
         self._video_on = on
+        gate = None if self.tuning is None else self.tuning.video_gate
+        if gate is not None:  # no video packets at all while paused; a keyframe on resume
+            gate.resume() if on else gate.pause()
+            return
         for sender in self.pc.getSenders():
             if sender.kind == "video":
                 sender._enabled = on  # aiortc reads frames but encodes none while disabled
@@ -235,7 +246,7 @@ class RemotePeer:
     async def _drain_video(self, track: MediaStreamTrack) -> None:
         try:
             while True:
-                frame = await track.recv()
+                frame = await recv_fresh(track)  # a backlog after an outage is skipped
                 self.frames_received += 1
                 self.last_frame_at = self._now()
                 assert isinstance(frame, av.VideoFrame)

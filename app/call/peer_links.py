@@ -108,6 +108,7 @@ class PeerLinks:
             now=self._now,
             on_state=self._link_state,
             on_frame=self._link_frame,
+            bitrate_cap=self._media.bitrate_cap,
         )
         self._links[info.peer_id] = link
         self.gone.discard(info.peer_id)

@@ -22,7 +22,8 @@ from tests.lab.participant import Line, Participant
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-LOSS_PERCENT = 15
+# Below the 10 % that turns a's video to b off (audio only), so video keeps coming to measure.
+LOSS_PERCENT = 7
 SECONDS = 8  # stats lines looked at under loss
 
 
@@ -64,11 +65,11 @@ def test_stats_lines_under_loss_and_a_blackout(lab: CallLab) -> None:
     video = [line["video_loss_pct"] for line in lossy]
     audio = [line["audio_loss_pct"] for line in lossy]
     assert None not in video and None not in audio
-    assert 8 < statistics.median(video) < 22, video
-    assert 8 < statistics.median(audio) < 22, audio
-    assert max(video) < 40, video  # never the RTX stream's figures
+    assert 3 < statistics.median(video) < 12, video
+    assert 2 < statistics.median(audio) < 13, audio
+    assert max(video) < 30, video  # never the RTX stream's figures
     assert all(line["packet_loss_pct"] == line["video_loss_pct"] for line in lossy)
-    assert all(line["audio_packets_in"] > 30 for line in lossy)  # ~50 sent, 15 % lost
+    assert all(line["audio_packets_in"] > 30 for line in lossy)  # ~50 sent, 7 % lost
     # b asked for the lost video again and got it on the RTX stream, counted apart.
     assert sum(line["video_rtx_packets_in"] for line in lossy) > SECONDS
     end.host.run(["nft", "delete", "table", "netdev", f"tandem_loss_{end.device}"])
