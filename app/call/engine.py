@@ -183,6 +183,7 @@ class CallEngine:
             self._links,
             interrupted=lambda peer_id: self._keeper.interrupted(peer_id),
             camera_on=lambda: self.media.camera_enabled,
+            has_audio=lambda: self.media.audio is not None,
             emit=self._emit,
             now=now,
         )

@@ -142,6 +142,14 @@ class MediaModePolicy:
             return self._to_audio(now, "starved")
         return None
 
+    def no_evidence(self) -> None:
+        """A stretch the figures say nothing about (nothing arrives from the peer, no receiver
+        report, a connection just made): the streaks start again after it, so seconds from
+        before it never join seconds after it into "bad for 3 s"."""
+        self._last_at = None
+        self._bad_since = self._clean_since = self._rates_since = None
+        self._rates.clear()
+
     def try_video(self, now: float) -> ModeChange | None:
         """The person's "Try video again": video now; going bad again soon is a flap."""
         self.pinned = False

@@ -20,6 +20,8 @@ from app.call.peer_links import PeerLinks
 log = logging.getLogger(__name__)
 
 RECEIVE_AUDIO_ONLY_S = 2.0
+# A new connection's send rate ramps up (REMB starts low): its first seconds are no evidence.
+SETTLING_S = 3.0
 VIDEO, AUDIO_ONLY = MediaMode.VIDEO.value, MediaMode.AUDIO_ONLY.value
 
 
@@ -30,12 +32,14 @@ class ModeKeeper:
         *,
         interrupted: Callable[[str], bool],
         camera_on: Callable[[], bool],
+        has_audio: Callable[[], bool],
         emit: Callable[[CallEvent], None],
         now: Callable[[], float],
     ) -> None:
         self._links = links
         self._interrupted = interrupted
         self._camera_on = camera_on
+        self._has_audio = has_audio
         self._emit = emit
         self._now = now
         self._policies: dict[str, MediaModePolicy] = {}
@@ -60,14 +64,21 @@ class ModeKeeper:
 
     def consume(self, connected: Sequence[PeerStats]) -> None:
         """One stats second (a StatsMonitor consumer)."""
+        if not self._has_audio():
+            return  # without a microphone, audio only would leave the others with nothing
         now = self._now()
         camera_on = self._camera_on()
         for stats in connected:
-            if self._interrupted(stats.peer_id) or stats.rtt_stale:
+            policy = self._policy(stats.peer_id)
+            link = self._links.get(stats.peer_id)
+            young = link is None or now - link.created_at < SETTLING_S
+            if young or self._interrupted(stats.peer_id) or stats.rtt_stale:
                 # Nothing arrives from them, or no receiver report says what reaches them: a
-                # dead path (the watchdogs' business), not a weak one; the figures say nothing.
+                # dead path (the watchdogs' business), not a weak one. A new connection's first
+                # seconds ramp up from nothing. Either way the figures say nothing.
+                policy.no_evidence()
                 continue
-            change = self._policy(stats.peer_id).update(now, stats, camera_on=camera_on)
+            change = policy.update(now, stats, camera_on=camera_on)
             self._apply(stats.peer_id, change)
 
     def on_video(self, connected: Sequence[PeerStats]) -> list[PeerStats]:

@@ -29,6 +29,7 @@ from app.call.events import (
     Reconnecting,
     RemoteFrame,
     ServerSwitched,
+    StatsReport,
 )
 from app.call.video_tracks import PatternVideoTrack
 from app.server.config import ServerConfig
@@ -64,7 +65,11 @@ class Inbox:
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(waiting(), WAIT_S)
+        try:
+            await asyncio.wait_for(waiting(), WAIT_S)
+        except TimeoutError:
+            said = [e for e in self.events if not isinstance(e, StatsReport)]
+            raise AssertionError(f"not within {WAIT_S} s; {self.frames} frames; {said}") from None
 
     async def wait_for(self, kind: type) -> None:
         await self.wait(lambda: bool(self.of(kind)))

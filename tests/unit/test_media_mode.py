@@ -352,3 +352,27 @@ def test_a_whole_fragile_session_in_milliseconds() -> None:
         (851.0, "video", "clean"),  # 60 s after the last slow second (791)
     ]
     assert call.policy.mode is VIDEO
+
+
+def test_seconds_before_a_stretch_without_evidence_do_not_join_those_after_it() -> None:
+    policy = MediaModePolicy()
+    assert policy.update(0.0, CLEAN) is None
+    policy.no_evidence()  # e.g. the peer was interrupted for a minute
+    # One bad second right after must not count as "bad since the last update a minute ago",
+    # and one slow second on a new connection must not count as a starved window.
+    assert policy.update(60.0, LOSSY) is None
+    assert policy.update(61.0, stats(kbps=10.0)) is None
+    assert policy.mode is VIDEO
+
+
+def test_a_clean_spell_is_broken_by_a_stretch_without_evidence() -> None:
+    policy = MediaModePolicy()
+    for second in range(5):
+        policy.update(float(second), LOSSY)
+    assert policy.mode is AUDIO
+    for second in range(5, 25):
+        policy.update(float(second), CLEAN)
+    policy.no_evidence()
+    for second in range(40, 55):  # 20 + 15 clean seconds, but not 30 in one stretch
+        assert policy.update(float(second), CLEAN) is None
+    assert policy.mode is AUDIO
