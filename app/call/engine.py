@@ -108,6 +108,7 @@ class CallEngine:
         media: LocalMedia | None = None,
         backup_url: str | None = None,
         signaling_factory: Callable[[str], Signaling] | None = None,
+        audio_only_fallback: bool = True,
     ) -> None:
         """`video_track`/`audio_track` (e.g. PatternVideoTrack, ToneAudioTrack) replace
         `camera`/`microphone`; `media` replaces all of those with local media the caller owns
@@ -119,7 +120,8 @@ class CallEngine:
         during the call (tests). `backup_url` is the clinic's backup session server (same
         secret); `signaling_factory(url)` makes each new signaling connection (reconnects; the
         default is a WebSocket to that server). With `signaling` given and no factory, a lost
-        signaling connection ends the call (server_lost), as nothing could reconnect."""
+        signaling connection ends the call (server_lost), as nothing could reconnect.
+        `audio_only_fallback=False` keeps video on however weak the link (measurements)."""
         self._token = token
         self._listener = listener
         self._now = now
@@ -183,7 +185,7 @@ class CallEngine:
             self._links,
             interrupted=lambda peer_id: self._keeper.interrupted(peer_id),
             camera_on=lambda: self.media.camera_enabled,
-            has_audio=lambda: self.media.audio is not None,
+            has_audio=lambda: audio_only_fallback and self.media.audio is not None,
             emit=self._emit,
             now=now,
         )

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 RECEIVE_AUDIO_ONLY_S = 2.0
 # A new connection's send rate ramps up (REMB starts low): its first seconds are no evidence.
 SETTLING_S = 3.0
+# Stats come once a second; a longer gap means this process did not run (frozen, asleep).
+STALL_S = 2.5
 VIDEO, AUDIO_ONLY = MediaMode.VIDEO.value, MediaMode.AUDIO_ONLY.value
 
 
@@ -45,6 +47,7 @@ class ModeKeeper:
         self._policies: dict[str, MediaModePolicy] = {}
         self._receiving: dict[str, str] = {}  # peer_id -> what arrives: video | audio_only
         self._choice = "auto"
+        self._last_consumed: float | None = None
 
     def mode(self, peer_id: str) -> str:
         policy = self._policies.get(peer_id)
@@ -68,14 +71,17 @@ class ModeKeeper:
             return  # without a microphone, audio only would leave the others with nothing
         now = self._now()
         camera_on = self._camera_on()
+        stalled = self._last_consumed is not None and now - self._last_consumed > STALL_S
+        self._last_consumed = now
         for stats in connected:
             policy = self._policy(stats.peer_id)
             link = self._links.get(stats.peer_id)
             young = link is None or now - link.created_at < SETTLING_S
-            if young or self._interrupted(stats.peer_id) or stats.rtt_stale:
+            if stalled or young or self._interrupted(stats.peer_id) or stats.rtt_stale:
                 # Nothing arrives from them, or no receiver report says what reaches them: a
                 # dead path (the watchdogs' business), not a weak one. A new connection's first
-                # seconds ramp up from nothing. Either way the figures say nothing.
+                # seconds ramp up from nothing. A gap in these reports (this process was
+                # frozen, a laptop slept) covers seconds nobody saw. The figures say nothing.
                 policy.no_evidence()
                 continue
             change = policy.update(now, stats, camera_on=camera_on)

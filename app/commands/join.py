@@ -136,6 +136,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reached at join or stays lost during the call",
     )
     parser.add_argument(
+        "--keep-video",
+        action="store_true",
+        help="never fall back to audio only, however weak the link (for measurements of video "
+        "under loss; a person's call always may)",
+    )
+    parser.add_argument(
         "--chat-echo",
         action="store_true",
         help="print chat lines received (type chat); off by default: they are private words",
@@ -222,6 +228,7 @@ async def _run(args: argparse.Namespace) -> int:
             remote_frames=False,
             upload_mbps=args.upload_mbps,
             backup_url=args.backup_server,
+            audio_only_fallback=not args.keep_video,
             **_sources(args),
         )
     except ValueError as exc:

@@ -22,14 +22,15 @@ from tests.lab.participant import Line, Participant
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-# Below the 10 % that turns a's video to b off (audio only), so video keeps coming to measure.
-LOSS_PERCENT = 7
+LOSS_PERCENT = 15
 SECONDS = 8  # stats lines looked at under loss
 
 
 @pytest.fixture
 def lab(netlab: NetLab, tmp_path: Path) -> Iterator[CallLab]:
-    yield from started_lab(netlab, tmp_path, "sa")
+    # Video whatever the loss: this test measures the figures of video under loss (a person's
+    # call would fall back to audio only at 15 %).
+    yield from started_lab(netlab, tmp_path, "sa", ("--keep-video",))
 
 
 def media_blackout(end: LinkEnd) -> None:
@@ -65,11 +66,11 @@ def test_stats_lines_under_loss_and_a_blackout(lab: CallLab) -> None:
     video = [line["video_loss_pct"] for line in lossy]
     audio = [line["audio_loss_pct"] for line in lossy]
     assert None not in video and None not in audio
-    assert 3 < statistics.median(video) < 12, video
-    assert 2 < statistics.median(audio) < 13, audio
-    assert max(video) < 30, video  # never the RTX stream's figures
+    assert 8 < statistics.median(video) < 22, video
+    assert 8 < statistics.median(audio) < 22, audio
+    assert max(video) < 40, video  # never the RTX stream's figures
     assert all(line["packet_loss_pct"] == line["video_loss_pct"] for line in lossy)
-    assert all(line["audio_packets_in"] > 30 for line in lossy)  # ~50 sent, 7 % lost
+    assert all(line["audio_packets_in"] > 30 for line in lossy)  # ~50 sent, 15 % lost
     # b asked for the lost video again and got it on the RTX stream, counted apart.
     assert sum(line["video_rtx_packets_in"] for line in lossy) > SECONDS
     end.host.run(["nft", "delete", "table", "netdev", f"tandem_loss_{end.device}"])
@@ -89,9 +90,14 @@ def test_stats_lines_under_loss_and_a_blackout(lab: CallLab) -> None:
         "audio again",
         lambda line: line["type"] == "stats" and line["audio_packets_in"] > 0,
     )
-    after = [back] + [next_stats(b, "stats after the blackout") for _ in range(4)]
+    # Until video flows again (on the same connection, or on a new one when the blackout ran
+    # into the rebuild's 3 s), no second reads as heavy loss.
+    after = [back]
+    while after[-1]["video_loss_pct"] is None and len(after) < 10:
+        after.append(next_stats(b, "stats after the blackout"))
+    after += [next_stats(b, "stats after the blackout") for _ in range(3)]
     figures = [(line["video_loss_pct"], line["audio_loss_pct"]) for line in after]
     assert all(v is None or v < 10 for pair in figures for v in pair), figures
-    assert sum(video is not None for video, _ in figures) >= 3, figures
+    assert all(video is not None for video, _ in figures[-2:]), figures
     for participant in (b, a):
         assert participant.stop() == 0
