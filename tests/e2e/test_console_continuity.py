@@ -1,0 +1,267 @@
+"""The clinicians' console takes part in call continuity (docs/continuity.md), in a real
+Chromium with the desktop client's engine (`tandem join --headless`) on the other side:
+chat both ways with acknowledgements, a session server restart ridden out with the video
+playing on, and a participant whose process is frozen shown as reconnecting, then back.
+Every wait is on page state or an event, with a deadline.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.server.config import ServerConfig
+from app.server.embedded import EmbeddedServer
+from tests.e2e.conftest import Event, HeadlessParticipant, kind, mint_token
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CALL_TIMEOUT_MS = 25_000
+
+# Frames the console decoded from its (only) peer, over the connection it has now.
+FRAMES = """
+async () => {
+  const peers = await window.tandemConsole.inboundVideo();
+  return peers.length === 1 ? peers[0].framesDecoded : 0;
+}
+"""
+TILE = "#tiles .tile"
+
+
+def _is(name: str, **fields: str) -> Callable[[Event], bool]:
+    return lambda e: kind(e) == name and all(e.get(k) == v for k, v in fields.items())
+
+
+def _frames_beyond(count: int, also: str = "true") -> str:
+    return f"async () => ({also}) && (await ({FRAMES})()) > {count}"
+
+
+def _join_console(page: Any, server_url: str, token: str) -> str:
+    page.goto(f"{server_url}/console#token={token}")
+    page.click("#join-button")
+    page.wait_for_function("() => window.tandemConsole.selfId() !== null", timeout=10_000)
+    peer_id: str = page.evaluate("() => window.tandemConsole.selfId()")
+    return peer_id
+
+
+def _wait_call_up(page: Any, partner: HeadlessParticipant, browser_id: str) -> None:
+    """Both directions decode video and the tile says Connected."""
+    partner.wait_for(_is("first_frame", peer_id=browser_id), 25, "first_frame from browser")
+    page.wait_for_function(_frames_beyond(0), timeout=CALL_TIMEOUT_MS, polling=200)
+    page.wait_for_function(
+        f"() => document.querySelector('{TILE}').dataset.status === 'ok'",
+        timeout=CALL_TIMEOUT_MS,
+    )
+
+
+def test_chat_both_ways_with_the_desktop_client(
+    session_server: EmbeddedServer,
+    chromium_page: Any,
+    headless_participants: Callable[..., HeadlessParticipant],
+    artifacts_dir: Path,
+) -> None:
+    page = chromium_page
+    logged: list[str] = []
+    page.on("console", lambda message: logged.append(message.text))
+    room = "room-e2e-chat"
+    theirs = "hello <b>there</b>"  # shown as text, never as markup
+    mine = "Hi Sam, I can see and hear you both"
+    partner = headless_participants(
+        session_server.url,
+        mint_token(session_server, "partner", "Sam", room),
+        *("--chat", theirs, "--chat-echo"),
+    )
+    partner.wait_for(_is("joined"), 20, "joined event")
+    browser_id = _join_console(
+        page, session_server.url, mint_token(session_server, "therapist", "Dr Rivera", room)
+    )
+
+    # The participant's line arrives while the chat is closed: the button says so.
+    page.wait_for_function(
+        "() => document.querySelector('#chat-button').textContent === 'Chat (1 new)'",
+        timeout=CALL_TIMEOUT_MS,
+    )
+    partner.wait_for(_is("chat_status", state="delivered"), 15, "its line acknowledged")
+    page.click("#chat-button")
+    assert page.get_attribute("#chat-button", "aria-expanded") == "true"
+    assert page.evaluate("() => document.activeElement.id") == "chat-input"
+    assert page.get_by_label("Message to everyone").get_attribute("maxlength") == "2000"
+    line = page.locator("#chat-log li.theirs")
+    assert line.count() == 1
+    assert line.locator(".who").inner_text() == "Sam"
+    assert line.locator(".text").inner_text() == theirs
+    assert page.locator("#chat-log b").count() == 0
+
+    page.keyboard.type(mine)
+    page.keyboard.press("Enter")
+    assert page.input_value("#chat-input") == ""
+    page.wait_for_selector("#chat-log li.mine .state[data-state='delivered']", timeout=15_000)
+    assert page.inner_text("#chat-log li.mine .state") == "delivered"
+    assert page.inner_text("#chat-log li.mine .text") == mine
+    got = partner.wait_for(_is("chat", **{"from": browser_id}), 15, "chat from the console")
+    assert got["text"] == mine
+    page.screenshot(path=str(artifacts_dir / "console-chat.png"))
+    assert not any(mine in text or "hello" in text for text in logged)  # chat is never logged
+
+
+def test_console_rides_out_a_session_server_restart(
+    chromium_page: Any,
+    headless_participants: Callable[..., HeadlessParticipant],
+    artifacts_dir: Path,
+) -> None:
+    page = chromium_page
+    config = ServerConfig(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32))
+    first = EmbeddedServer(config)
+    first.start(timeout=15)
+    port = int(first.url.rsplit(":", 1)[1])
+    second: EmbeddedServer | None = None
+    room = "room-e2e-restart"
+    try:
+        partner = headless_participants(first.url, mint_token(first, "partner", "Sam", room))
+        partner.wait_for(_is("joined"), 20, "joined event")
+        browser_id = _join_console(
+            page, first.url, mint_token(first, "therapist", "Dr Rivera", room)
+        )
+        _wait_call_up(page, partner, browser_id)
+        page.wait_for_function("() => window.tandemConsole.signaling() === 'up'")
+
+        first.stop()
+        page.wait_for_function(
+            "() => window.tandemConsole.signaling() === 'reconnecting'", timeout=15_000
+        )
+        assert "Reconnecting to the session server" in page.inner_text("#server-status")
+        # Media is peer to peer: the video plays on while the server is away.
+        before = page.evaluate(FRAMES)
+        page.wait_for_function(
+            _frames_beyond(before + 10, "window.tandemConsole.signaling() === 'reconnecting'"),
+            timeout=10_000,
+            polling=200,
+        )
+        page.screenshot(path=str(artifacts_dir / "console-server-reconnecting.png"))
+
+        second = EmbeddedServer(ServerConfig(host="127.0.0.1", port=port, secret=config.secret))
+        second.start(timeout=15)
+        page.wait_for_function("() => window.tandemConsole.signaling() === 'up'", timeout=30_000)
+        assert page.inner_text("#server-status") == "Connected to the session server"
+        partner.wait_for(_is("reconnected", what="signaling"), 30, "signaling back")
+        after = page.evaluate(FRAMES)
+        page.wait_for_function(_frames_beyond(after + 10), timeout=10_000, polling=200)
+        assert page.locator(TILE).count() == 1
+        assert page.is_hidden("#alert")
+        # Both are in the rebuilt room again: a chat line from the console reaches the partner.
+        page.click("#chat-button")
+        page.fill("#chat-input", "still here")
+        page.press("#chat-input", "Enter")
+        page.wait_for_selector("#chat-log li.mine .state[data-state='delivered']", timeout=15_000)
+        events = partner.drain()
+        assert not [e for e in events if kind(e) == "peer_left"], [kind(e) for e in events]
+        assert partner.proc.poll() is None
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_frozen_participant_is_shown_reconnecting_then_back(
+    session_server: EmbeddedServer,
+    chromium_page: Any,
+    headless_participants: Callable[..., HeadlessParticipant],
+    artifacts_dir: Path,
+) -> None:
+    page = chromium_page
+    room = "room-e2e-frozen"
+    partner = headless_participants(
+        session_server.url, mint_token(session_server, "partner", "Sam", room)
+    )
+    partner.wait_for(_is("joined"), 20, "joined event")
+    browser_id = _join_console(
+        page, session_server.url, mint_token(session_server, "therapist", "Dr Rivera", room)
+    )
+    _wait_call_up(page, partner, browser_id)
+
+    partner.proc.send_signal(signal.SIGSTOP)  # no media, no signaling: the server notices
+    try:
+        page.wait_for_function(
+            f"() => document.querySelector('{TILE}').dataset.presence === 'reconnecting'",
+            timeout=20_000,
+        )
+        tile = page.locator(TILE)
+        assert "Reconnecting" in tile.locator(".status").inner_text()
+        assert "dimmed" in (tile.get_attribute("class") or "")
+        assert tile.get_attribute("data-media") == "interrupted"
+        page.screenshot(path=str(artifacts_dir / "console-peer-reconnecting.png"))
+        # Media away 10 s: the clinician is told what to do (the console has no dial-in list).
+        page.wait_for_function(
+            f"() => document.querySelector('{TILE} .status').textContent"
+            ".includes('If this goes on, call the couple.')",
+            timeout=20_000,
+        )
+        assert tile.get_attribute("data-presence") == "reconnecting"  # grace (30 s) not over
+    finally:
+        partner.proc.send_signal(signal.SIGCONT)
+
+    page.wait_for_function(
+        f"""() => {{
+          const t = document.querySelector('{TILE}');
+          return t.dataset.presence === 'here' && t.dataset.media === 'flowing'
+            && t.dataset.status === 'ok' && !t.classList.contains('dimmed');
+        }}""",
+        timeout=40_000,
+    )
+    after = page.evaluate(FRAMES)
+    page.wait_for_function(_frames_beyond(after + 10), timeout=10_000, polling=200)
+    assert page.locator(TILE).count() == 1
+
+
+def test_participant_timed_out_by_the_server_stays_on_the_tile_until_back(
+    chromium_page: Any,
+    headless_participants: Callable[..., HeadlessParticipant],
+) -> None:
+    """`peer_left` with reason timeout is not a goodbye: the tile stays, reconnecting, and the
+    same person (same peer_id) joining again is back on it."""
+    page = chromium_page
+    server = EmbeddedServer(
+        ServerConfig(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32), grace_s=2.0)
+    )
+    server.start(timeout=15)
+    room = "room-e2e-timeout"
+    try:
+        partner = headless_participants(server.url, mint_token(server, "partner", "Sam", room))
+        joined = partner.wait_for(_is("joined"), 20, "joined event")
+        browser_id = _join_console(
+            page, server.url, mint_token(server, "therapist", "Dr Rivera", room)
+        )
+        _wait_call_up(page, partner, browser_id)
+        partner_id = joined["peer_id"]
+        assert page.get_attribute(TILE, "data-peer-id") == partner_id
+
+        partner.proc.send_signal(signal.SIGSTOP)
+        try:
+            page.wait_for_function(
+                f"() => document.querySelector('{TILE}').dataset.presence === 'away'",
+                timeout=20_000,
+            )
+            assert page.locator(TILE).count() == 1
+            assert page.locator("#roster li").count() == 1
+            assert "Reconnecting" in page.inner_text(f"{TILE} .status")
+        finally:
+            partner.proc.send_signal(signal.SIGCONT)
+
+        page.wait_for_function(
+            f"""() => {{
+              const t = document.querySelector('{TILE}');
+              return t.dataset.presence === 'here' && t.dataset.status === 'ok';
+            }}""",
+            timeout=40_000,
+        )
+        assert page.locator(TILE).count() == 1
+        assert page.get_attribute(TILE, "data-peer-id") == partner_id
+        after = page.evaluate(FRAMES)
+        page.wait_for_function(_frames_beyond(after + 10), timeout=10_000, polling=200)
+    finally:
+        server.stop()
