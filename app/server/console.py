@@ -15,6 +15,7 @@ CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 # Name in the URL -> (file, content type). A fixed table: nothing else in the folder is served.
 _FILES: dict[str, tuple[str, str]] = {
     "console.js": ("console.js", "text/javascript; charset=utf-8"),
+    "console-words.js": ("console-words.js", "text/javascript; charset=utf-8"),
     "console-signaling.js": ("console-signaling.js", "text/javascript; charset=utf-8"),
     "console-peer.js": ("console-peer.js", "text/javascript; charset=utf-8"),
     "console-chat.js": ("console-chat.js", "text/javascript; charset=utf-8"),

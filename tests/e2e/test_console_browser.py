@@ -48,7 +48,13 @@ def test_console_page_is_served(session_server: EmbeddedServer) -> None:
     assert status == 200
     assert 'id="join-form"' in html and 'id="token-input"' in html
     assert "http://" not in html and "https://" not in html  # nothing from elsewhere
-    scripts = ("console-signaling.js", "console-peer.js", "console-chat.js", "console.js")
+    scripts = (
+        "console-words.js",
+        "console-signaling.js",
+        "console-peer.js",
+        "console-chat.js",
+        "console.js",
+    )
     for asset in scripts:
         assert f'src="/console/{asset}"' in html
     for asset in (*scripts, "console.css"):
@@ -219,3 +225,32 @@ def test_lost_server_connection_says_reconnecting(chromium_page: Any) -> None:
     assert "Reconnecting to the session server" in page.inner_text("#server-status")
     assert page.evaluate("() => window.tandemConsole.state()") == "in-call"
     assert page.is_hidden("#alert") and page.is_visible("#call")
+
+
+def test_console_hands_every_turn_url_to_the_browser(chromium_page: Any) -> None:
+    """The server lists TURN over UDP, TCP and TLS; the browser tries a list itself, so the
+    console passes all of them (the desktop client probes and picks one instead)."""
+    page = chromium_page
+    urls = (
+        "turn:127.0.0.1:3478?transport=udp",
+        "turn:127.0.0.1:3478?transport=tcp",
+        "turns:127.0.0.1:5349?transport=tcp",
+    )
+    server = EmbeddedServer(
+        ServerConfig(
+            host="127.0.0.1",
+            port=0,
+            secret="e2e-turn-" + "x" * 24,
+            turn_urls=urls,
+            turn_secret="turn-" + "y" * 24,
+        )
+    )
+    server.start()
+    try:
+        therapist = mint_token(server, "therapist", "Dr Rivera", "room-turn")
+        page.goto(f"{server.url}/console#token={therapist}")
+        page.click("#join-button")
+        page.wait_for_function("() => window.tandemConsole.state() === 'in-call'", timeout=10_000)
+        assert sorted(page.evaluate("() => window.tandemConsole.iceUrls()")) == sorted(urls)
+    finally:
+        server.stop()

@@ -161,6 +161,7 @@ def test_console_rides_out_a_session_server_restart(
         events = partner.drain()
         assert not [e for e in events if kind(e) == "peer_left"], [kind(e) for e in events]
         assert partner.proc.poll() is None
+        partner.stop()  # while the server is up, so its goodbye is heard
     finally:
         first.stop()
         if second is not None:

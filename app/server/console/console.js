@@ -1,14 +1,15 @@
 // Tandem clinician console: joins a room with the browser's own WebRTC (docs/protocol.md,
 // version 2) and keeps the call through drops as the desktop client does (docs/continuity.md).
-// Plain scripts, no build step, no third-party code: console-signaling.js (the socket that
-// comes back), console-peer.js (a participant's tile and media watchdog), console-chat.js
-// (chat), and this file (the session and the page). Never log tokens, names or chat text.
+// Plain scripts, no build step, no third-party code: console-words.js (what the page says
+// about errors), console-signaling.js (the socket that comes back), console-peer.js (a
+// participant's tile and media watchdog), console-chat.js (chat), and this file (the session
+// and the page). Never log tokens, names or chat text.
 'use strict';
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const Tandem = window.Tandem;
-  const roleName = Tandem.roleName;
+  const { roleName, mediaErrorText, SERVER_ERRORS } = Tandem;
 
   // No trickle: the SDP we send must carry every candidate. If gathering stalls (an unreachable
   // STUN server), send what we have rather than hang; candidates are never sent later.
@@ -27,28 +28,6 @@
   // The roles this page is for: the server refuses any other token here (token_wrong_role), so a
   // partner's invitation opened in the console is explained instead of joining the room.
   const CLINICIAN_ROLES = 'therapist,oncall';
-
-  const SERVER_ERRORS = {
-    token_invalid: ['This invitation was not accepted',
-      'The join token is not valid for this server. Ask the clinic for a new invitation link.'],
-    token_expired: ['This invitation has expired',
-      'The join token is too old. Ask the clinic for a new invitation link.'],
-    room_full: ['The session is full',
-      'Nobody else can join this room right now. Contact the clinic if you should be in it.'],
-    version_unsupported: ['This page is out of date',
-      'Reload the page to get the current version, then join again.'],
-    join_timeout: ['Joining took too long',
-      'The server did not hear from this page in time. Check your connection and try again.'],
-    token_wrong_room: ['This invitation is for another session',
-      'Check that you opened the right invitation link, or ask the clinic for a new one.'],
-    token_wrong_role: ['This invitation is for another role',
-      'This page is for therapists and on-call clinicians. Partners join from the Tandem app ' +
-      'on their computer. Check that you opened the right invitation link, or ask the clinic ' +
-      'for a new one.'],
-    replaced: ['You joined from somewhere else',
-      'This invitation was used again in another window or on another device, so this page ' +
-      'has left the session. Close it, or join again here to move the session back.'],
-  };
 
   let session = null;
   let chatPanel = null;
@@ -111,27 +90,6 @@
     return out;
   }
 
-  function mediaErrorText(err) {
-    const name = err && err.name;
-    if (name === 'NotAllowedError' || name === 'SecurityError') {
-      return ['Camera and microphone are blocked',
-        'The browser was not allowed to use your camera and microphone. Allow them in the ' +
-        "site settings next to the address bar, then join again. You can still see and hear " +
-        'the couple, but they cannot see or hear you.'];
-    }
-    if (name === 'NotFoundError' || name === 'OverconstrainedError') {
-      return ['No camera or microphone found',
-        'Connect a camera and microphone, then join again. You can still see and hear the ' +
-        'couple, but they cannot see or hear you.'];
-    }
-    if (name === 'NotReadableError' || name === 'AbortError') {
-      return ['Camera or microphone is busy',
-        'Another program may be using your camera or microphone. Close it, then join again.'];
-    }
-    return ['Camera and microphone could not start',
-      'Join again, or try another browser. The couple cannot see or hear you right now.'];
-  }
-
   // ---- the session -------------------------------------------------------------------------
 
   class Session {
@@ -183,9 +141,7 @@
         case 'offer': this.onOffer(msg); break;
         case 'answer': this.onAnswer(msg); break;
         case 'restart': this.onRestart(msg); break;
-        case 'chat':
-          if (this.peers.has(msg.from)) this.chat.received(msg.from, msg.id, msg.text);
-          break;
+        case 'chat': this.chat.received(msg.from, msg.id, msg.text); break;
         case 'chat_ack': this.chat.acknowledged(msg.from, msg.id); break;
         case 'error': this.onError(msg); break;
         default: break;
@@ -474,10 +430,11 @@
       }
     }
 
-    // Chat goes to every other participant here who speaks protocol 2.
+    // Chat goes to every other participant who speaks protocol 2, away or not: a line for
+    // someone away says "retrying" until they are back (or gone).
     say(text) {
       const to = [...this.peers.values()]
-        .filter((v) => v.peer.v >= 2 && v.presence !== 'away')
+        .filter((v) => v.peer.v >= 2)
         .map((v) => v.peer.peer_id);
       return this.chat.say(text, to);
     }
@@ -633,7 +590,14 @@
     state: () => (session ? session.state : 'idle'),
     selfId: () => (session ? session.selfId : null),
     signaling: () => (session ? session.signaling : 'idle'),
-    iceServers: () => (session ? session.iceServers.map((s) => s.urls) : []),
+    // The ICE URLs a new connection would get, as the browser took them (credentials stay in).
+    iceUrls() {
+      if (!session || !session.selfId) return [];
+      const pc = new RTCPeerConnection({ iceServers: session.iceServers });
+      const urls = pc.getConfiguration().iceServers.flatMap((s) => [].concat(s.urls));
+      pc.close();
+      return urls;
+    },
     async inboundVideo() {
       if (!session) return [];
       const out = [];
