@@ -31,9 +31,11 @@ REMOTE_VIDEO_PLAYING = """
 }
 """
 
+# Synchronous on purpose: Playwright's wait_for_function takes a returned promise as truthy, so
+# an async predicate would pass at once. media() is the console watchdog's last look (400 ms).
 FRAMES_DECODED = """
-async () => {
-  const peers = await window.tandemConsole.inboundVideo();
+() => {
+  const peers = window.tandemConsole.media();
   return peers.length > 0 && peers.every((p) => p.framesDecoded > 0) ? peers : false;
 }
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,17 @@ import pytest
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from tests.e2e.conftest import Event, HeadlessParticipant, kind, mint_token
+from tests.lab.requirements import need_program, need_root
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CALL_TIMEOUT_MS = 25_000
 
-# Frames the console decoded from its (only) peer, over the connection it has now.
+# Frames the console decoded from its (only) peer over the connection it has now, as its
+# watchdog last saw them. Synchronous on purpose: wait_for_function takes a promise as truthy.
 FRAMES = """
-async () => {
-  const peers = await window.tandemConsole.inboundVideo();
+() => {
+  const peers = window.tandemConsole.media();
   return peers.length === 1 ? peers[0].framesDecoded : 0;
 }
 """
@@ -38,7 +41,7 @@ def _is(name: str, **fields: str) -> Callable[[Event], bool]:
 
 
 def _frames_beyond(count: int, also: str = "true") -> str:
-    return f"async () => ({also}) && (await ({FRAMES})()) > {count}"
+    return f"() => ({also}) && ({FRAMES})() > {count}"
 
 
 def _join_console(page: Any, server_url: str, token: str) -> str:
@@ -266,3 +269,81 @@ def test_participant_timed_out_by_the_server_stays_on_the_tile_until_back(
         page.wait_for_function(_frames_beyond(after + 10), timeout=10_000, polling=200)
     finally:
         server.stop()
+
+
+def _udp_ports(pid: int) -> set[int]:
+    """The local UDP ports process `pid` has open (its ICE sockets)."""
+    listing = subprocess.run(
+        ["ss", "-uanpH"], capture_output=True, text=True, timeout=10, check=True
+    ).stdout
+    ports = set()
+    for line in listing.splitlines():
+        if f"pid={pid}," in line:
+            local = line.split()[3]
+            ports.add(int(local.rsplit(":", 1)[1]))
+    return ports
+
+
+@pytest.mark.lab
+def test_media_that_stays_away_gets_a_new_connection(
+    session_server: EmbeddedServer,
+    chromium_page: Any,
+    headless_participants: Callable[..., HeadlessParticipant],
+) -> None:
+    """Media stops while signaling stays up (the participant's current UDP ports are dropped on
+    loopback, nothing else): after 3 s the link is rebuilt on a new RTCPeerConnection. The
+    smaller peer_id offers; the other side asks with `restart`."""
+    need_root()
+    need_program("nft")
+    need_program("ss")
+    page = chromium_page
+    room = "room-e2e-rebuild"
+    partner = headless_participants(
+        session_server.url, mint_token(session_server, "partner", "Sam", room)
+    )
+    partner_id = partner.wait_for(_is("joined"), 20, "joined event")["peer_id"]
+    browser_id = _join_console(
+        page, session_server.url, mint_token(session_server, "therapist", "Dr Rivera", room)
+    )
+    _wait_call_up(page, partner, browser_id)
+    ports = _udp_ports(partner.proc.pid)
+    assert ports, "the participant has no UDP sockets to block"
+    table = f"tandem_e2e_{partner.proc.pid}"
+    port_set = ", ".join(str(p) for p in sorted(ports))
+    rules = (
+        f"table inet {table} {{\n  chain input {{\n    type filter hook input priority -10;\n"
+        f"    udp sport {{ {port_set} }} drop\n    udp dport {{ {port_set} }} drop\n  }}\n}}\n"
+    )
+    sent = "() => window.tandemConsole.sentCounts()"
+    before = page.evaluate(sent)
+    subprocess.run(["nft", "-f", "-"], input=rules, text=True, check=True, timeout=10)
+    try:
+        page.wait_for_function(
+            f"() => document.querySelector('{TILE}').dataset.media === 'interrupted'",
+            timeout=10_000,
+        )
+        assert page.inner_text(f"{TILE} .status").startswith("Reconnecting to Sam…")
+        assert page.get_attribute(TILE, "data-presence") == "here"  # signaling is fine
+        # Rebuilt: media flows again on a second connection, while the old ports stay blocked.
+        page.wait_for_function(
+            f"""() => {{
+              const peers = window.tandemConsole.media();
+              const t = document.querySelector('{TILE}');
+              return peers.length === 1 && peers[0].connections >= 2
+                && peers[0].framesDecoded > 10 && t.dataset.media === 'flowing'
+                && t.dataset.status === 'ok';
+            }}""",
+            timeout=30_000,
+            polling=250,
+        )
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", table], check=False, timeout=10)
+    after = page.evaluate(sent)
+    offers, answers, restarts = (
+        after.get(k, 0) - before.get(k, 0) for k in ("offer", "answer", "restart")
+    )
+    if browser_id < partner_id:  # the console offers (asked with `restart` or not)
+        assert offers >= 1 and answers == 0 and restarts == 0, (before, after)
+    else:  # the participant offers; the console asks only if it noticed first
+        assert offers == 0 and answers >= 1, (before, after)
+    partner.wait_for(_is("peer_restored", peer_id=browser_id), 15, "media back at the partner")

@@ -38,6 +38,8 @@
     constructor(peer) {
       this.peer = peer; // {peer_id, name, role, v}
       this.pc = null;
+      this.connections = 0; // how many RTCPeerConnections this peer has had (rebuilds + 1)
+      this.latest = null; // the watchdog's last look: totals over the current connection
       this.stream = null;
       this.problem = '';
       // Server presence: 'here', 'reconnecting' (peer_reconnecting) or 'away' (timed out).
@@ -193,6 +195,7 @@
         this.lastTotal = 0;
         this.lastFrames = 0;
       }
+      this.latest = { connections: this.connections, ...totals };
       const now = Date.now();
       const total = totals.bytes + totals.packets;
       const arrived = total > this.lastTotal;

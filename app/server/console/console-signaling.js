@@ -59,6 +59,9 @@
       this.beat = null;
       this.retryTimer = null;
       this.attemptTimer = null;
+      // Message type -> how many sent / received (for support and tests; never content).
+      this.sentCounts = {};
+      this.receivedCounts = {};
     }
 
     start() {
@@ -69,6 +72,7 @@
     send(msg) {
       if (!this.up || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
       this.ws.send(JSON.stringify(msg));
+      this.sentCounts[msg.type] = (this.sentCounts[msg.type] || 0) + 1;
       return true;
     }
 
@@ -118,6 +122,7 @@
         return;
       }
       if (!msg || typeof msg.type !== 'string') return;
+      this.receivedCounts[msg.type] = (this.receivedCounts[msg.type] || 0) + 1;
       if (msg.type === 'pong') return;
       if (msg.type === 'welcome') this.onWelcome(msg);
       this.handlers.onMessage(msg);

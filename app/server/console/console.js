@@ -276,6 +276,7 @@
       if (view.pc) view.pc.close();
       const pc = new RTCPeerConnection({ iceServers: this.iceServers });
       view.pc = pc;
+      view.connections += 1;
       view.problem = '';
       pc.ontrack = (ev) => view.attach(ev.track, ev.streams);
       pc.onconnectionstatechange = () => {
@@ -590,6 +591,8 @@
     state: () => (session ? session.state : 'idle'),
     selfId: () => (session ? session.selfId : null),
     signaling: () => (session ? session.signaling : 'idle'),
+    sentCounts: () => (session && session.link ? { ...session.link.sentCounts } : {}),
+    receivedCounts: () => (session && session.link ? { ...session.link.receivedCounts } : {}),
     // The ICE URLs a new connection would get, as the browser took them (credentials stay in).
     iceUrls() {
       if (!session || !session.selfId) return [];
@@ -598,11 +601,20 @@
       pc.close();
       return urls;
     },
+    // The watchdog's last look at each peer (every 400 ms), synchronously: page waits can
+    // poll it (Playwright's wait_for_function takes a promise as a truthy answer).
+    media() {
+      if (!session) return [];
+      return [...session.peers].filter(([, view]) => view.latest)
+        .map(([peerId, view]) => ({ peerId, ...view.latest }));
+    },
     async inboundVideo() {
       if (!session) return [];
       const out = [];
       for (const [peerId, view] of session.peers) {
-        if (view.pc) out.push({ peerId, ...(await Tandem.inboundTotals(view.pc)) });
+        if (!view.pc) continue;
+        const totals = await Tandem.inboundTotals(view.pc);
+        out.push({ peerId, connections: view.connections, ...totals });
       }
       return out;
     },
