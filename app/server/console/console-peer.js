@@ -238,5 +238,4 @@
   Tandem.PeerView = PeerView;
   Tandem.inboundTotals = inboundTotals;
   Tandem.roleName = roleName;
-  Tandem.INTERRUPTED_AFTER_MS = INTERRUPTED_AFTER_MS;
 })();
