@@ -131,7 +131,9 @@ def test_console_rides_out_a_session_server_restart(
     second: EmbeddedServer | None = None
     room = "room-e2e-restart"
     try:
-        partner = headless_participants(first.url, mint_token(first, "partner", "Sam", room))
+        partner = headless_participants(
+            first.url, mint_token(first, "partner", "Sam", room), "--chat-echo"
+        )
         partner.wait_for(_is("joined"), 20, "joined event")
         browser_id = _join_console(
             page, first.url, mint_token(first, "therapist", "Dr Rivera", room)
@@ -151,6 +153,12 @@ def test_console_rides_out_a_session_server_restart(
             timeout=10_000,
             polling=200,
         )
+        # A chat line written now waits, visibly, and goes out when the server is back.
+        page.click("#chat-button")
+        page.fill("#chat-input", "written while the server was away")
+        page.press("#chat-input", "Enter")
+        page.wait_for_selector("#chat-log li.mine .state[data-state='retrying']", timeout=5_000)
+        assert page.inner_text("#chat-log li.mine .state") == "not delivered — retrying"
         page.screenshot(path=str(artifacts_dir / "console-server-reconnecting.png"))
 
         second = EmbeddedServer(ServerConfig(host="127.0.0.1", port=port, secret=config.secret))
@@ -163,13 +171,13 @@ def test_console_rides_out_a_session_server_restart(
         assert after[0] == before[0] == 1  # the same RTCPeerConnection all along
         assert page.locator(TILE).count() == 1
         assert page.is_hidden("#alert")
-        # Both are in the rebuilt room again: a chat line from the console reaches the partner.
-        page.click("#chat-button")
-        page.fill("#chat-input", "still here")
-        page.press("#chat-input", "Enter")
+        # Both are in the rebuilt room again: the waiting line is delivered, once.
         page.wait_for_selector("#chat-log li.mine .state[data-state='delivered']", timeout=15_000)
+        got = partner.wait_for(_is("chat", **{"from": browser_id}), 15, "the waiting line")
+        assert got["text"] == "written while the server was away"
         events = partner.drain()
         assert not [e for e in events if kind(e) == "peer_left"], [kind(e) for e in events]
+        assert len([e for e in events if kind(e) == "chat"]) == 1  # shown once
         assert partner.proc.poll() is None
         partner.stop()  # while the server is up, so its goodbye is heard
     finally:
