@@ -15,6 +15,10 @@ CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 # Name in the URL -> (file, content type). A fixed table: nothing else in the folder is served.
 _FILES: dict[str, tuple[str, str]] = {
     "console.js": ("console.js", "text/javascript; charset=utf-8"),
+    "console-words.js": ("console-words.js", "text/javascript; charset=utf-8"),
+    "console-signaling.js": ("console-signaling.js", "text/javascript; charset=utf-8"),
+    "console-peer.js": ("console-peer.js", "text/javascript; charset=utf-8"),
+    "console-chat.js": ("console-chat.js", "text/javascript; charset=utf-8"),
     "console.css": ("console.css", "text/css; charset=utf-8"),
 }
 
@@ -54,7 +58,8 @@ async def _asset(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """GET /console (the page) and /console/{console.js,console.css}."""
+    """GET /console (the page) and /console/<name> for the names in _FILES (its scripts and
+    style)."""
     app.router.add_get("/console", _index)
     app.router.add_get("/console/", _index)
     app.router.add_get("/console/{name}", _asset)

@@ -87,10 +87,11 @@ def mint_token(server: EmbeddedServer, role: str, name: str, room: str) -> str:
 class HeadlessParticipant:
     """`tandem join --headless` as a subprocess; its JSON lines are read on a thread."""
 
-    def __init__(self, server_url: str, token: str) -> None:
+    def __init__(self, server_url: str, token: str, *extra: str) -> None:
+        """`extra`: more `tandem join` arguments (e.g. --chat TEXT --chat-echo)."""
         env = {**os.environ, "TANDEM_ICE_LOOPBACK": "1", "PYTHONUNBUFFERED": "1"}
         argv = [sys.executable, "-m", "app", "join", "--headless", "--server", server_url]
-        argv += ["--token", token, "--camera", "pattern", "--mic", "tone"]
+        argv += ["--token", token, "--camera", "pattern", "--mic", "tone", *extra]
         self.proc = subprocess.Popen(
             argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -143,8 +144,22 @@ class HeadlessParticipant:
             + "\n".join(self.stderr_tail[-15:])
         )
 
+    def drain(self) -> list[Event]:
+        """Every event so far (those already arrived are taken in without waiting)."""
+        while True:
+            try:
+                arrived = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if arrived is None:
+                self.events.put(None)
+                break
+            self.seen.append(arrived)
+        return list(self.seen)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a test may have left it stopped
             self.proc.send_signal(signal.SIGINT)  # leave the room cleanly
             try:
                 self.proc.wait(timeout=5)
@@ -164,12 +179,13 @@ def kind(event: Event) -> str:
 
 
 @pytest.fixture
-def headless_participants() -> Iterator[Callable[[str, str], HeadlessParticipant]]:
-    """Start headless participants; every one is stopped afterwards, even on failure."""
+def headless_participants() -> Iterator[Callable[..., HeadlessParticipant]]:
+    """Start headless participants (`start(server_url, token, *extra_args)`); every one is
+    stopped afterwards, even on failure."""
     started: list[HeadlessParticipant] = []
 
-    def start(server_url: str, token: str) -> HeadlessParticipant:
-        participant = HeadlessParticipant(server_url, token)
+    def start(server_url: str, token: str, *extra: str) -> HeadlessParticipant:
+        participant = HeadlessParticipant(server_url, token, *extra)
         started.append(participant)
         return participant
 

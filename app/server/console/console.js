@@ -1,48 +1,38 @@
-// Tandem clinician console: joins a room with the browser's own WebRTC (docs/protocol.md).
-// Plain script, no build step, no third-party code. Never log tokens or names.
+// Tandem clinician console: joins a room with the browser's own WebRTC (docs/protocol.md,
+// version 2) and keeps the call through drops as the desktop client does (docs/continuity.md).
+// Plain scripts, no build step, no third-party code: console-words.js (what the page says
+// about errors), console-signaling.js (the socket that comes back), console-peer.js (a
+// participant's tile and media watchdog), console-chat.js (chat), and this file (the session
+// and the page). Never log tokens, names or chat text.
 'use strict';
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const Tandem = window.Tandem;
+  const { roleName, mediaErrorText, SERVER_ERRORS } = Tandem;
 
-  const ROLE_NAMES = { partner: 'Partner', therapist: 'Therapist', oncall: 'On-call clinician' };
   // No trickle: the SDP we send must carry every candidate. If gathering stalls (an unreachable
   // STUN server), send what we have rather than hang; candidates are never sent later.
   const GATHER_TIMEOUT_MS = 5000;
-  const STATS_EVERY_MS = 2000;
+  // The watchdog's look at each connection's inbound RTP (docs/continuity.md: 250-500 ms).
+  const TICK_MS = 400;
+  const CHAT_TICK_MS = 1000;
+  // Short outages come back on the same connection; past this, a new connection is cheaper.
+  const REBUILD_AFTER_MS = 3000;
+  // How long one rebuild may take to bring media before the next attempt is due.
+  const ATTEMPT_MS = 4000;
+  // One `restart` a peer sends us is answered with one offer; more within this are the same ask.
+  const RESTART_HOLD_MS = 1000;
+  // Someone the server timed out stays on their tile, reconnecting, this long.
+  const AWAY_GIVE_UP_MS = 10 * 60 * 1000;
   // The roles this page is for: the server refuses any other token here (token_wrong_role), so a
   // partner's invitation opened in the console is explained instead of joining the room.
   const CLINICIAN_ROLES = 'therapist,oncall';
 
-  const SERVER_ERRORS = {
-    token_invalid: ['This invitation was not accepted',
-      'The join token is not valid for this server. Ask the clinic for a new invitation link.'],
-    token_expired: ['This invitation has expired',
-      'The join token is too old. Ask the clinic for a new invitation link.'],
-    room_full: ['The session is full',
-      'Nobody else can join this room right now. Contact the clinic if you should be in it.'],
-    version_unsupported: ['This page is out of date',
-      'Reload the page to get the current version, then join again.'],
-    join_timeout: ['Joining took too long',
-      'The server did not hear from this page in time. Check your connection and try again.'],
-    token_wrong_room: ['This invitation is for another session',
-      'Check that you opened the right invitation link, or ask the clinic for a new one.'],
-    token_wrong_role: ['This invitation is for another role',
-      'This page is for therapists and on-call clinicians. Partners join from the Tandem app ' +
-      'on their computer. Check that you opened the right invitation link, or ask the clinic ' +
-      'for a new one.'],
-    replaced: ['You joined from somewhere else',
-      'This invitation was used again in another window or on another device, so this page ' +
-      'has left the session. Close it, or join again here to move the session back.'],
-  };
-
   let session = null;
+  let chatPanel = null;
 
   // ---- page helpers ------------------------------------------------------------------------
-
-  function roleName(role) {
-    return ROLE_NAMES[role] || 'Participant';
-  }
 
   function showAlert(title, text) {
     $('alert-title').textContent = title;
@@ -81,170 +71,22 @@
     });
   }
 
+  // Every server the session server lists, every URL of each (TURN over UDP, TCP and TLS):
+  // the browser tries them all itself. A URL the browser would refuse (RTCPeerConnection throws
+  // on one) is left out rather than losing the rest.
   function iceServersFrom(list) {
     if (!Array.isArray(list)) return [];
-    return list
-      .filter((s) => s && s.urls)
-      .map((s) => {
-        const server = { urls: s.urls };
-        if (s.username) server.username = s.username;
-        if (s.credential) server.credential = s.credential;
-        return server;
-      });
-  }
-
-  function mediaErrorText(err) {
-    const name = err && err.name;
-    if (name === 'NotAllowedError' || name === 'SecurityError') {
-      return ['Camera and microphone are blocked',
-        'The browser was not allowed to use your camera and microphone. Allow them in the ' +
-        "site settings next to the address bar, then join again. You can still see and hear " +
-        'the couple, but they cannot see or hear you.'];
+    const out = [];
+    for (const s of list) {
+      if (!s || !s.urls) continue;
+      const urls = (Array.isArray(s.urls) ? s.urls : [s.urls])
+        .filter((u) => typeof u === 'string' && /^(stun|stuns|turn|turns):/.test(u));
+      if (urls.length === 0) continue;
+      const server = { urls };
+      if (s.username) server.username = s.username;
+      if (s.credential) server.credential = s.credential;
+      out.push(server);
     }
-    if (name === 'NotFoundError' || name === 'OverconstrainedError') {
-      return ['No camera or microphone found',
-        'Connect a camera and microphone, then join again. You can still see and hear the ' +
-        'couple, but they cannot see or hear you.'];
-    }
-    if (name === 'NotReadableError' || name === 'AbortError') {
-      return ['Camera or microphone is busy',
-        'Another program may be using your camera or microphone. Close it, then join again.'];
-    }
-    return ['Camera and microphone could not start',
-      'Join again, or try another browser. The couple cannot see or hear you right now.'];
-  }
-
-  // ---- one remote participant --------------------------------------------------------------
-
-  class PeerView {
-    constructor(peer) {
-      this.peer = peer;
-      this.pc = null;
-      this.stream = null;
-      this.lastFrames = 0;
-      this.framesMoving = false;
-      this.hadFrames = false;
-      this.problem = '';
-      this.tile = this.buildTile();
-      this.rosterItem = document.createElement('li');
-      this.render();
-    }
-
-    buildTile() {
-      const li = document.createElement('li');
-      li.className = 'tile';
-      li.dataset.peerId = this.peer.peer_id;
-      const video = document.createElement('video');
-      video.autoplay = true;
-      video.playsInline = true;
-      this.video = video;
-      const caption = document.createElement('div');
-      caption.className = 'caption';
-      this.nameEl = document.createElement('span');
-      this.nameEl.className = 'name';
-      this.roleEl = document.createElement('span');
-      this.roleEl.className = 'role';
-      this.statusEl = document.createElement('span');
-      this.statusEl.className = 'status';
-      this.statusEl.setAttribute('aria-live', 'polite');
-      caption.append(this.nameEl, this.roleEl, this.statusEl);
-      li.append(video, caption);
-      return li;
-    }
-
-    update(peer) {
-      if (peer.name) this.peer.name = peer.name;
-      if (peer.role) this.peer.role = peer.role;
-      this.render();
-    }
-
-    status() {
-      if (this.problem) return ['bad', this.problem];
-      if (!this.pc) return ['wait', 'Joining…'];
-      switch (this.pc.connectionState) {
-        case 'connected':
-          if (this.framesMoving) return ['ok', 'Connected'];
-          return this.hadFrames ? ['warn', 'Connected, but their video has stopped']
-            : ['wait', 'Connected, waiting for video'];
-        case 'disconnected':
-          return ['warn', 'Connection interrupted, trying to recover…'];
-        case 'failed':
-          return ['bad', 'Connection lost'];
-        case 'closed':
-          return ['bad', 'Ended'];
-        default:
-          return ['wait', 'Connecting…'];
-      }
-    }
-
-    render() {
-      const name = this.peer.name || 'Participant';
-      const role = roleName(this.peer.role);
-      const [level, text] = this.status();
-      this.nameEl.textContent = name;
-      this.roleEl.textContent = role;
-      this.statusEl.textContent = text;
-      this.tile.dataset.status = level;
-      this.video.setAttribute('aria-label', `Video of ${name}, ${role}`);
-      this.rosterItem.textContent = '';
-      const who = document.createElement('span');
-      who.className = 'who';
-      who.textContent = `${name} · ${role}`;
-      const state = document.createElement('span');
-      state.className = `dot ${level}`;
-      state.textContent = text;
-      this.rosterItem.append(who, state);
-    }
-
-    attach(track, streams) {
-      let stream = streams && streams[0];
-      if (!stream) {
-        stream = this.stream || new MediaStream();
-        stream.addTrack(track);
-      }
-      this.stream = stream;
-      if (this.video.srcObject !== stream) {
-        this.video.srcObject = stream;
-        this.video.play().catch(() => {
-          // Autoplay with sound was refused: play muted and offer the sound button.
-          this.video.muted = true;
-          this.video.play().catch(() => {});
-          $('sound-button').hidden = false;
-        });
-      }
-    }
-
-    async pollStats() {
-      if (!this.pc) return;
-      const frames = await inboundFrames(this.pc);
-      const moving = frames.framesDecoded > this.lastFrames;
-      this.lastFrames = frames.framesDecoded;
-      if (moving && !this.hadFrames) this.hadFrames = true;
-      if (moving !== this.framesMoving) {
-        this.framesMoving = moving;
-        this.render();
-      }
-    }
-
-    close() {
-      if (this.pc) this.pc.close();
-      this.pc = null;
-      this.video.srcObject = null;
-      this.tile.remove();
-      this.rosterItem.remove();
-    }
-  }
-
-  async function inboundFrames(pc) {
-    const out = { framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
-    const report = await pc.getStats();
-    report.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') {
-        out.framesDecoded += s.framesDecoded || 0;
-        out.frameWidth = s.frameWidth || out.frameWidth;
-        out.frameHeight = s.frameHeight || out.frameHeight;
-      }
-    });
     return out;
   }
 
@@ -253,67 +95,81 @@
   class Session {
     constructor(token) {
       this.token = token;
-      this.ws = null;
+      this.link = null;
       this.selfId = null;
       this.welcomed = false;
       this.ended = false;
-      this.fatalShown = false;
       this.iceServers = [];
       this.peers = new Map();
       this.media = null;
       this.mediaReady = Promise.resolve(null);
       this.timers = [];
-      this.lastPong = 0;
       this.state = 'joining';
+      this.signaling = 'connecting';
+      this.chat = new Tandem.Chat((msg) => this.link.send(msg), chatPanel);
     }
 
     start() {
       setNotice('Connecting to the session server…');
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-      let ws;
-      try {
-        const query = `role=${encodeURIComponent(CLINICIAN_ROLES)}`;
-        ws = new WebSocket(`${scheme}//${location.host}/ws?${query}`);
-      } catch (err) {
-        this.fail('The session server cannot be reached',
-          'Check your internet connection, then join again.');
-        return;
-      }
-      this.ws = ws;
-      ws.onopen = () => this.send({ type: 'join', v: 1, token: this.token });
-      ws.onmessage = (ev) => this.onMessage(ev.data);
-      ws.onclose = () => this.onSocketClosed();
+      const query = `role=${encodeURIComponent(CLINICIAN_ROLES)}`;
+      this.link = new Tandem.SignalingLink(`${scheme}//${location.host}/ws?${query}`, this.token, {
+        onMessage: (msg) => this.onMessage(msg),
+        onStatus: (status) => this.onSignaling(status),
+        onUnreachable: () => this.fail('The session server cannot be reached',
+          'Check your internet connection, then join again. If it keeps happening, contact ' +
+          'the clinic.'),
+        onGaveUp: () => this.fail('The connection to the session server was lost',
+          'The page tried for 10 minutes to reach the session server again. Check your ' +
+          'internet connection, then join again.'),
+      });
+      this.link.start();
     }
 
     send(msg) {
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+      return this.link ? this.link.send(msg) : false;
     }
 
-    onMessage(data) {
-      let msg;
-      try {
-        msg = JSON.parse(data);
-      } catch (err) {
-        return;
-      }
-      if (!msg || typeof msg.type !== 'string' || this.ended) return;
+    onMessage(msg) {
+      if (this.ended) return;
       switch (msg.type) {
         case 'welcome': this.onWelcome(msg); break;
-        case 'peer_joined': if (msg.peer) this.view(msg.peer); break;
+        case 'peer_joined': if (msg.peer) this.onPeerJoined(msg.peer); break;
         case 'peer_left': this.onPeerLeft(msg); break;
+        case 'peer_reconnecting': this.onPresence(msg.peer_id, 'reconnecting'); break;
+        case 'peer_resumed': this.onPresence(msg.peer_id, 'here'); break;
         case 'offer': this.onOffer(msg); break;
         case 'answer': this.onAnswer(msg); break;
-        case 'pong': this.lastPong = Date.now(); break;
+        case 'restart': this.onRestart(msg); break;
+        case 'chat': this.chat.received(msg.from, msg.id, msg.text); break;
+        case 'chat_ack': this.chat.acknowledged(msg.from, msg.id); break;
         case 'error': this.onError(msg); break;
         default: break;
       }
     }
 
+    onSignaling(status) {
+      this.signaling = status;
+      const line = $('server-status');
+      line.textContent = status === 'up' ? 'Connected to the session server'
+        : 'Reconnecting to the session server… Video with the couple may continue.';
+      line.dataset.state = status;
+    }
+
     onWelcome(msg) {
-      this.welcomed = true;
-      this.state = 'in-call';
       this.selfId = msg.peer_id;
       this.iceServers = iceServersFrom(msg.ice_servers);
+      if (!this.welcomed) {
+        this.firstWelcome(msg);
+      } else {
+        this.rewelcome(msg);
+      }
+      this.renderRoom();
+    }
+
+    firstWelcome(msg) {
+      this.welcomed = true;
+      this.state = 'in-call';
       hideAlert();
       setNotice('');
       $('room-label').textContent = `Room ${msg.room}`;
@@ -321,25 +177,40 @@
       $('self-caption').textContent = msg.name
         ? `${msg.name} (you) · ${roleName(msg.role)}` : `You · ${roleName(msg.role)}`;
       showOnly('call');
-      this.startHeartbeat(Number(msg.heartbeat_s) > 0 ? Number(msg.heartbeat_s) : 10);
-      this.timers.push(setInterval(() => this.pollStats(), STATS_EVERY_MS));
+      this.timers.push(setInterval(() => this.tick(), TICK_MS));
+      this.timers.push(setInterval(() => {
+        if (this.signaling === 'up') this.chat.tick();
+      }, CHAT_TICK_MS));
       this.mediaReady = this.openMedia();
       for (const peer of msg.peers || []) {
         this.view(peer);
         this.offerTo(peer.peer_id);
       }
-      this.renderRoom();
     }
 
-    startHeartbeat(seconds) {
-      this.lastPong = Date.now();
-      this.timers.push(setInterval(() => {
-        this.send({ type: 'ping' });
-        const silent = Date.now() - this.lastPong > 3 * seconds * 1000;
-        $('server-status').textContent = silent
-          ? 'The session server is not answering. Video with the couple may continue.'
-          : '';
-      }, seconds * 1000));
+    // In the room again after a reconnect. Links that work are kept; someone we have no link
+    // with gets our offer, as a newcomer's. On a resume, who is missing was timed out while we
+    // were away (away, not gone); after a server restart the others are still coming back.
+    rewelcome(msg) {
+      const here = new Set((msg.peers || []).map((p) => p.peer_id));
+      if (msg.resumed) {
+        for (const [peerId, view] of this.peers) {
+          if (!here.has(peerId)) view.setPresence('away');
+        }
+      }
+      for (const peer of msg.peers || []) {
+        const view = this.view(peer);
+        view.setPresence('here');
+        if (!hasLink(view)) this.offerTo(peer.peer_id);
+      }
+      // Our signaling coming back is taken as the path coming back: retry interrupted links.
+      const now = Date.now();
+      for (const view of this.peers.values()) {
+        if (view.interrupted && view.nextAttemptAt !== null) {
+          view.nextAttemptAt = Math.min(view.nextAttemptAt, now);
+        }
+      }
+      this.chat.tick();
     }
 
     async openMedia() {
@@ -375,7 +246,8 @@
       if (view) {
         view.update(peer);
       } else {
-        view = new PeerView({ peer_id: peer.peer_id, name: peer.name, role: peer.role });
+        view = new Tandem.PeerView({ peer_id: peer.peer_id, name: peer.name, role: peer.role,
+          v: peer.v === undefined ? 1 : Number(peer.v) || 1 });
         this.peers.set(peer.peer_id, view);
         $('tiles').append(view.tile);
         $('roster').append(view.rosterItem);
@@ -384,17 +256,33 @@
       return view;
     }
 
+    // Someone (re)joined. Peer ids are stable per token: a known id is the same person, and a
+    // connection that works is kept; the newcomer offers to us.
+    onPeerJoined(peer) {
+      if (typeof peer.peer_id !== 'string') return;
+      const view = this.view(peer);
+      view.setPresence('here');
+    }
+
+    onPresence(peerId, presence) {
+      const view = this.peers.get(peerId);
+      if (!view) return;
+      view.setPresence(presence);
+      // It can hear an offer again: an interrupted link is retried at once.
+      if (presence === 'here' && view.interrupted) view.nextAttemptAt = Date.now();
+    }
+
     newConnection(view) {
       if (view.pc) view.pc.close();
       const pc = new RTCPeerConnection({ iceServers: this.iceServers });
       view.pc = pc;
+      view.connections += 1;
       view.problem = '';
-      view.framesMoving = false;
-      view.hadFrames = false;
-      view.lastFrames = 0;
       pc.ontrack = (ev) => view.attach(ev.track, ev.streams);
       pc.onconnectionstatechange = () => {
-        if (view.pc === pc) view.render();
+        if (view.pc !== pc) return;
+        if (pc.connectionState === 'failed') view.failed();
+        view.render();
       };
       view.render();
       return pc;
@@ -404,6 +292,7 @@
       const stream = await this.mediaReady;
       const view = this.peers.get(peerId);
       if (this.ended || !view) return;
+      view.lastOfferAt = Date.now();
       const pc = this.newConnection(view);
       try {
         if (stream) {
@@ -426,7 +315,7 @@
       const stream = await this.mediaReady;
       if (this.ended) return;
       const view = this.peers.get(msg.from) || this.view({ peer_id: msg.from });
-      // A new offer from a peer means it (re)joined: start a fresh connection.
+      // An offer replaces whatever connection we had with them: answer on a new one.
       const pc = this.newConnection(view);
       try {
         await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
@@ -446,11 +335,22 @@
       const view = this.peers.get(msg.from);
       if (!view || !view.pc || typeof msg.sdp !== 'string') return;
       const pc = view.pc;
+      // An answer to an offer this connection never made (a late one, to an earlier
+      // connection of a rebuild): the offer this one made gets its own answer.
+      if (pc.signalingState !== 'have-local-offer') return;
       try {
         await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
       } catch (err) {
         this.peerProblem(view, pc);
       }
+    }
+
+    // The peer sees no media from us and asks for a fresh offer; one ask per RESTART_HOLD_MS.
+    onRestart(msg) {
+      const view = this.peers.get(msg.from);
+      if (!view) return;
+      if (Date.now() - view.lastOfferAt < RESTART_HOLD_MS) return;
+      this.offerTo(msg.from);
     }
 
     peerProblem(view, pc) {
@@ -459,20 +359,70 @@
       view.render();
     }
 
+    // Every TICK_MS: each peer's watchdog, rebuilds that are due, and the away that ran out.
+    tick() {
+      const now = Date.now();
+      for (const [peerId, view] of [...this.peers]) {
+        view.poll().then(() => {
+          if (this.ended || this.peers.get(peerId) !== view) return;
+          if (view.interrupted && view.nextAttemptAt === null) {
+            view.nextAttemptAt = view.interruptedSince + REBUILD_AFTER_MS;
+          }
+          if (this.rebuildDue(view, Date.now())) this.rebuild(peerId, view, Date.now());
+        }).catch(() => {});
+        if (view.presence === 'away' && now - view.awaySince >= AWAY_GIVE_UP_MS
+          && (view.interrupted || !hasLink(view))) {
+          this.remove(peerId, 'lost their connection');
+        }
+      }
+    }
+
+    // A link is only rebuilt while our signaling is up and the server does not say the peer's
+    // own signaling is down: an offer nobody can receive helps nobody.
+    rebuildDue(view, now) {
+      return view.interrupted && view.nextAttemptAt !== null && now >= view.nextAttemptAt
+        && view.presence === 'here' && this.signaling === 'up';
+    }
+
+    rebuild(peerId, view, now) {
+      const delay = view.retry.nextDelay();
+      if (delay === null) {
+        this.remove(peerId, 'lost their connection');
+        return;
+      }
+      view.nextAttemptAt = now + ATTEMPT_MS + delay;
+      // The smaller peer_id offers; the other asks with `restart`. A v1 peer never asks.
+      if (view.peer.v < 2 || this.selfId < peerId) {
+        this.offerTo(peerId);
+      } else {
+        this.send({ type: 'restart', to: peerId });
+      }
+    }
+
+    remove(peerId, words) {
+      const view = this.peers.get(peerId);
+      if (!view) return;
+      view.close();
+      this.peers.delete(peerId);
+      this.chat.participantGone(peerId);
+      setNotice(`${view.name === 'Participant' ? 'A participant' : view.name} ${words}.`);
+      this.renderRoom();
+    }
+
     onPeerLeft(msg) {
       const view = this.peers.get(msg.peer_id);
       if (!view) return;
-      view.close();
-      this.peers.delete(msg.peer_id);
-      const words = msg.reason === 'timeout' ? 'lost their connection' : 'left the session';
-      setNotice(`${view.peer.name || 'A participant'} ${words}.`);
-      this.renderRoom();
+      // A server timeout is not a goodbye: they stay on their tile, reconnecting.
+      if (msg.reason === 'timeout') {
+        view.setPresence('away');
+      } else {
+        this.remove(msg.peer_id, 'left the session');
+      }
     }
 
     onError(msg) {
       const known = SERVER_ERRORS[msg.code];
       if (msg.fatal) {
-        this.fatalShown = true;
         const [title, text] = known || ['The session server refused to continue',
           typeof msg.message === 'string' && msg.message ? msg.message : 'Try joining again.'];
         this.fail(title, text);
@@ -481,17 +431,18 @@
       }
     }
 
-    onSocketClosed() {
-      if (this.ended) return;
-      if (this.fatalShown) return;
-      if (!this.welcomed) {
-        this.fail('The session server cannot be reached',
-          'Check your internet connection, then join again. If it keeps happening, contact ' +
-          'the clinic.');
-      } else {
-        this.fail('The connection to the session server was lost',
-          'The call has ended on this page. Check your internet connection, then join again.');
-      }
+    // Chat goes to every other participant who speaks protocol 2, away or not: a line for
+    // someone away says "retrying" until they are back (or gone).
+    say(text) {
+      const to = [...this.peers.values()]
+        .filter((v) => v.peer.v >= 2)
+        .map((v) => v.peer.peer_id);
+      return this.chat.say(text, to);
+    }
+
+    nameOf(peerId) {
+      const view = this.peers.get(peerId);
+      return view ? view.name : 'Participant';
     }
 
     fail(title, text) {
@@ -521,6 +472,7 @@
 
     end() {
       this.ended = true;
+      if (this.link) this.link.stop();
       for (const timer of this.timers) clearInterval(timer);
       this.timers = [];
       for (const view of this.peers.values()) view.close();
@@ -531,20 +483,18 @@
       $('sound-button').hidden = true;
       $('room-label').hidden = true;
       $('server-status').textContent = '';
-      if (this.ws) {
-        this.ws.onclose = null;
-        this.ws.close();
-      }
-    }
-
-    pollStats() {
-      for (const view of this.peers.values()) view.pollStats().catch(() => {});
+      chatPanel.clear();
     }
 
     renderRoom() {
       $('waiting').hidden = this.peers.size > 0;
       $('tiles').dataset.count = String(this.peers.size);
     }
+  }
+
+  // A connection worth keeping: one that exists and has not failed or closed.
+  function hasLink(view) {
+    return Boolean(view.pc) && !['failed', 'closed'].includes(view.pc.connectionState);
   }
 
   // ---- controls ----------------------------------------------------------------------------
@@ -626,6 +576,10 @@
       }
       $('sound-button').hidden = true;
     });
+    chatPanel = new Tandem.ChatPanel(
+      (peerId) => (session ? session.nameOf(peerId) : 'Participant'),
+      (text) => Boolean(session && !session.ended && session.say(text)),
+    );
     window.addEventListener('pagehide', () => {
       if (session && !session.ended) session.leave();
     });
@@ -636,11 +590,31 @@
   window.tandemConsole = {
     state: () => (session ? session.state : 'idle'),
     selfId: () => (session ? session.selfId : null),
+    signaling: () => (session ? session.signaling : 'idle'),
+    sentCounts: () => (session && session.link ? { ...session.link.sentCounts } : {}),
+    receivedCounts: () => (session && session.link ? { ...session.link.receivedCounts } : {}),
+    // The ICE URLs a new connection would get, as the browser took them (credentials stay in).
+    iceUrls() {
+      if (!session || !session.selfId) return [];
+      const pc = new RTCPeerConnection({ iceServers: session.iceServers });
+      const urls = pc.getConfiguration().iceServers.flatMap((s) => [].concat(s.urls));
+      pc.close();
+      return urls;
+    },
+    // The watchdog's last look at each peer (every 400 ms), synchronously: page waits can
+    // poll it (Playwright's wait_for_function takes a promise as a truthy answer).
+    media() {
+      if (!session) return [];
+      return [...session.peers].filter(([, view]) => view.latest)
+        .map(([peerId, view]) => ({ peerId, ...view.latest }));
+    },
     async inboundVideo() {
       if (!session) return [];
       const out = [];
       for (const [peerId, view] of session.peers) {
-        if (view.pc) out.push({ peerId, ...(await inboundFrames(view.pc)) });
+        if (!view.pc) continue;
+        const totals = await Tandem.inboundTotals(view.pc);
+        out.push({ peerId, connections: view.connections, ...totals });
       }
       return out;
     },

@@ -1,0 +1,193 @@
+// Tandem clinician console: the signaling socket that comes back by itself (docs/continuity.md).
+// A lost socket never ends the call: media is peer to peer and goes on meanwhile. The socket is
+// reopened on the retry schedule and joins again with `resume: true` (docs/protocol.md, v2).
+'use strict';
+
+(() => {
+  const Tandem = (window.Tandem = window.Tandem || {});
+
+  // LiveKit's schedule, as the desktop client uses it (app/call/retry.py): 0, 0.3, 1.2, 2.7,
+  // 4.8 s, then every 7 s, for at most 10 minutes.
+  const RETRY_DELAYS_MS = [0, 300, 1200, 2700, 4800];
+  const RETRY_EVERY_MS = 7000;
+  const GIVE_UP_MS = 10 * 60 * 1000;
+  // The server lost us after 3 heartbeats of silence; we count it lost the same way.
+  const MISSED_BEATS = 3;
+  // An attempt whose socket opens but brings no welcome (a half-dead path) is abandoned.
+  const ATTEMPT_TIMEOUT_MS = 5000;
+
+  class RetrySchedule {
+    constructor(now = Date.now) {
+      this.now = now;
+      this.reset();
+    }
+
+    reset() {
+      this.attempt = 0;
+      this.startedAt = null;
+    }
+
+    // Milliseconds to wait before the next attempt, or null once the time is spent.
+    nextDelay() {
+      const now = this.now();
+      if (this.startedAt === null) this.startedAt = now;
+      if (now - this.startedAt >= GIVE_UP_MS) return null;
+      const delay = this.attempt < RETRY_DELAYS_MS.length
+        ? RETRY_DELAYS_MS[this.attempt] : RETRY_EVERY_MS;
+      this.attempt += 1;
+      return delay;
+    }
+  }
+
+  // One participant's link to the session server, kept open across drops.
+  //   handlers.onMessage(msg): every message except pong (welcome included)
+  //   handlers.onStatus('up' | 'reconnecting'): the link's state changed
+  //   handlers.onUnreachable(): the first join found no server (never welcomed)
+  //   handlers.onGaveUp(): reconnecting for 10 minutes did not succeed
+  class SignalingLink {
+    constructor(url, token, handlers) {
+      this.url = url;
+      this.token = token;
+      this.handlers = handlers;
+      this.ws = null;
+      this.welcomed = false; // at least once: later joins are resumes
+      this.up = false;
+      this.stopped = false;
+      this.heartbeatMs = 1000;
+      this.lastHeard = 0;
+      this.retry = new RetrySchedule();
+      this.beat = null;
+      this.retryTimer = null;
+      this.attemptTimer = null;
+      // Message type -> how many sent / received (for support and tests; never content).
+      this.sentCounts = {};
+      this.receivedCounts = {};
+    }
+
+    start() {
+      this.open();
+    }
+
+    // Sends when the socket is up; false when the message could not be sent (down).
+    send(msg) {
+      if (!this.up || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+      this.ws.send(JSON.stringify(msg));
+      this.sentCounts[msg.type] = (this.sentCounts[msg.type] || 0) + 1;
+      return true;
+    }
+
+    // For good: after a leave, a fatal error or the end of the page.
+    stop() {
+      this.stopped = true;
+      this.up = false;
+      clearInterval(this.beat);
+      clearTimeout(this.retryTimer);
+      clearTimeout(this.attemptTimer);
+      this.drop();
+    }
+
+    open() {
+      if (this.stopped) return;
+      let ws;
+      try {
+        ws = new WebSocket(this.url);
+      } catch (err) {
+        this.lost();
+        return;
+      }
+      this.ws = ws;
+      ws.onopen = () => {
+        const join = { type: 'join', v: 2, token: this.token };
+        if (this.welcomed) join.resume = true;
+        ws.send(JSON.stringify(join));
+      };
+      ws.onmessage = (ev) => {
+        if (this.ws !== ws) return;
+        this.lastHeard = Date.now(); // any frame is a sign of life
+        this.onFrame(ev.data);
+      };
+      ws.onclose = () => {
+        if (this.ws === ws) this.lost();
+      };
+      this.attemptTimer = setTimeout(() => {
+        if (this.ws === ws && !this.up) this.lost();
+      }, ATTEMPT_TIMEOUT_MS);
+    }
+
+    onFrame(data) {
+      let msg;
+      try {
+        msg = JSON.parse(data);
+      } catch (err) {
+        return;
+      }
+      if (!msg || typeof msg.type !== 'string') return;
+      this.receivedCounts[msg.type] = (this.receivedCounts[msg.type] || 0) + 1;
+      if (msg.type === 'pong') return;
+      if (msg.type === 'welcome') this.onWelcome(msg);
+      this.handlers.onMessage(msg);
+    }
+
+    onWelcome(msg) {
+      clearTimeout(this.attemptTimer);
+      this.welcomed = true;
+      this.up = true;
+      this.retry.reset();
+      const beat = Number(msg.heartbeat_s);
+      this.heartbeatMs = beat > 0 ? beat * 1000 : 1000;
+      this.lastHeard = Date.now();
+      clearInterval(this.beat);
+      this.beat = setInterval(() => this.heartbeat(), this.heartbeatMs);
+      this.handlers.onStatus('up');
+    }
+
+    heartbeat() {
+      if (!this.up) return;
+      if (Date.now() - this.lastHeard > MISSED_BEATS * this.heartbeatMs) {
+        this.lost(); // silent: a half-open socket is as dead as a closed one
+        return;
+      }
+      this.send({ type: 'ping' });
+    }
+
+    // Forget the current socket without treating its close as news.
+    drop() {
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) {
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        try {
+          ws.close();
+        } catch (err) {
+          // already closed
+        }
+      }
+    }
+
+    lost() {
+      if (this.stopped) return;
+      clearTimeout(this.attemptTimer);
+      clearInterval(this.beat);
+      this.drop();
+      if (!this.welcomed) {
+        this.stopped = true;
+        this.handlers.onUnreachable();
+        return;
+      }
+      if (this.up) {
+        this.up = false;
+        this.handlers.onStatus('reconnecting');
+      }
+      const delay = this.retry.nextDelay();
+      if (delay === null) {
+        this.stopped = true;
+        this.handlers.onGaveUp();
+        return;
+      }
+      this.retryTimer = setTimeout(() => this.open(), delay);
+    }
+  }
+
+  Tandem.RetrySchedule = RetrySchedule;
+  Tandem.SignalingLink = SignalingLink;
+})();
