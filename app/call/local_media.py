@@ -66,6 +66,11 @@ class LocalMedia:
         self.on_camera_lost: CameraLostCallback | None = None
 
     @property
+    def released(self) -> bool:
+        """Whether the devices were let go (the call is over)."""
+        return self._released
+
+    @property
     def muted(self) -> bool:
         return self._muted
 

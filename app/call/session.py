@@ -1,5 +1,8 @@
-"""One call as the person at this computer lives it (Qt-free): open the devices, build and join
-the engine, and keep the person's choices from their first click.
+"""One call as the person at this computer lives it (Qt-free): the supervisor of a call. It opens
+the devices and makes the local media once, builds and joins the engine, keeps the person's
+choices from their first click, and lets the devices go once, when the call ends: nothing the
+engine does to survive a bad network (reconnects, rebuilt connections, a move to the backup
+server) opens or closes a device.
 
 The call page forwards clicks here and renders what comes back. Three things can happen while
 the call is still connecting, and each must count: muting or switching the camera off (kept
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.call.engine import CallEngine
+from app.call.local_media import LocalMedia
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
 
 log = logging.getLogger(__name__)
@@ -23,11 +27,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LocalDevices:
-    """What the engine is built with; None where the person has no such device."""
+    """What the engine is built with; None where the person has no such device. `media` holds
+    the camera and microphone as tracks for the whole call (owned by the session)."""
 
     camera: Camera | None
     microphone: Microphone | None
     speaker: Speaker | None
+    media: LocalMedia | None = None
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """The video the call starts with: size, frame rate, and the checked upload (Mbps)."""
+
+    video_size: tuple[int, int] = (640, 360)
+    fps: int = 15
+    upload_mbps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,14 @@ class CallSession:
         devices: DeviceFactories,
         make_engine: EngineFactory,
         on_camera_problem: CameraProblemCallback,
+        media_settings: MediaSettings | None = None,
     ) -> None:
         """`on_camera_problem` runs on the loop when the camera cannot start (at the start of
-        the call, or when the person switches it on again)."""
+        the call, or when the person switches it on again). The engine is built with the
+        session's local media (`LocalDevices.media`): pass it on as `CallEngine(media=...)`."""
         self._factories = devices
+        self._media_settings = media_settings or MediaSettings()
+        self.media: LocalMedia | None = None
         self._make_engine = make_engine
         self._on_camera_problem = on_camera_problem
         self.muted = False
@@ -86,6 +105,7 @@ class CallSession:
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError) and self.leaving:
                 return False  # leave() cancelled us: not a failure; leave() lets go of it all
+            await self._release_media()
             await self._close_camera()
             raise
 
@@ -103,12 +123,20 @@ class CallSession:
             speaker = await asyncio.to_thread(factories.speaker)
         if self.leaving:
             return None
-        return LocalDevices(self.camera, microphone, speaker)
+        settings = self._media_settings
+        self.media = LocalMedia(
+            camera=self.camera,
+            microphone=microphone,
+            video_size=settings.video_size,
+            fps=settings.fps,
+            upload_mbps=settings.upload_mbps,
+        )
+        return LocalDevices(self.camera, microphone, speaker, self.media)
 
     async def leave(self) -> None:
         """Leave at any moment. A join still opening devices stops after the current step; one
         already talking to the server is cancelled. Then the engine tells the server we left
-        and closes every connection, and the camera is let go."""
+        and closes every connection, and the devices are let go (once: here)."""
         self.leaving = True
         join = self._join_task
         if join is not None and not join.done() and join is not asyncio.current_task():
@@ -117,7 +145,12 @@ class CallSession:
             await asyncio.wait({join})
         if self.engine is not None:
             await self.engine.leave()
+        await self._release_media()
         await self._close_camera()
+
+    async def _release_media(self) -> None:
+        if self.media is not None:
+            await self.media.release()
 
     async def set_muted(self, muted: bool) -> None:
         self.muted = muted

@@ -49,7 +49,7 @@ from app.call.self_view import (
     SelfViewMachine,
     camera_problem_words,
 )
-from app.call.session import CallSession, DeviceFactories, LocalDevices
+from app.call.session import CallSession, DeviceFactories, LocalDevices, MediaSettings
 from app.call.setup import CallSetup
 from app.devices.base import DeviceError
 from app.profile import ClinicProfile
@@ -117,6 +117,8 @@ def _engine_factory(
             fps=setup.fps,
             allow_loopback=setup.allow_loopback,
             upload_mbps=setup.upload_mbps,
+            media=devices.media,  # the session's: kept through reconnects, released by it
+            backup_url=setup.backup_url,
         )
 
     return make
@@ -275,6 +277,7 @@ class CallPage(QWidget):
             ),
             _engine_factory(setup, store, bridge),
             lambda exc: bridge.call_soon_in_gui(lambda: self._camera_failed(call, exc), self),
+            MediaSettings(setup.video_size, setup.fps, setup.upload_mbps),
         )
         call = self._call = _Call(setup, session)
 

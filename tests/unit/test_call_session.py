@@ -62,6 +62,7 @@ class Rig:
             microphone=devices.microphone,
             listener=self.events.append,
             signaling=self.client,
+            media=devices.media,  # the session's, as the call page builds it
         )
         self.engines.append(engine)
         return engine
@@ -170,3 +171,18 @@ async def test_a_camera_that_cannot_start_is_reported_and_retried_only_on_reques
     assert camera.opens == 2 and camera.is_open and len(rig.problems) == 1
     await rig.session.leave()
     assert not camera.is_open
+
+
+async def test_the_session_owns_the_local_media_and_lets_the_devices_go_once() -> None:
+    camera = CountingCamera()
+    rig = Rig(camera)
+    join = asyncio.create_task(rig.session.join())
+    await rig.welcome()
+    assert await join is True
+    engine, media = rig.engines[0], rig.session.media
+    assert media is not None and engine.media is media
+    assert media.audio is not None  # the microphone, as a track made once for the call
+    await engine.leave()  # the engine's end (or a rebuilt part of it) keeps the devices
+    assert not media.released
+    await rig.session.leave()
+    assert media.released and not camera.is_open
