@@ -10,6 +10,7 @@ page's clock replaced so seconds pass on request. test_a_real_call_... uses a re
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -420,3 +421,39 @@ def test_a_real_call_keeps_the_last_picture_while_reconnecting_and_chat_never_cr
     page.leave()
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)
     assert not chat.lines and not page.continuity.dial_in.isVisible()
+
+
+def test_a_frozen_therapist_is_reconnecting_on_the_tile_and_back_by_itself(
+    qtbot: QtBot,
+    clinic_window: MainWindow,
+    session_server: EmbeddedServer,
+    headless_peers: list[HeadlessPeer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No event made up: the real engine's watchdog notices a therapist whose process stopped
+    (nothing arrives), the tile says so with the last picture kept, and it clears by itself
+    when the process runs again. Nobody is shown as having left."""
+    window, page = clinic_window, clinic_window.call_page
+    monkeypatch.setenv(
+        JOIN_TOKEN_ENV, mint_token(session_server.config.secret, ROOM, "partner", "Alex", 600)
+    )
+    assert window.join_session()
+    therapist = start_headless(session_server, ROOM, "therapist", "Dr. Rivera")
+    headless_peers.append(therapist)
+    qtbot.waitUntil(lambda: page.state is CallState.CONNECTED, timeout=20_000)
+    ((peer_id, tile),) = page.tiles.items()
+    qtbot.waitUntil(lambda: tile.frames_drawn >= 5, timeout=20_000)
+
+    therapist.process.send_signal(signal.SIGSTOP)
+    try:
+        qtbot.waitUntil(lambda: tile.interrupted is not None, timeout=10_000)
+        assert (tile.interrupted or "").startswith("Reconnecting to Dr. Rivera…")
+        assert tile._image is not None  # the last picture stays, dimmed
+        drawn = tile.frames_drawn
+    finally:
+        therapist.process.send_signal(signal.SIGCONT)
+    qtbot.waitUntil(lambda: tile.interrupted is None, timeout=20_000)
+    qtbot.waitUntil(lambda: tile.frames_drawn > drawn, timeout=20_000)
+    assert page.tiles.get(peer_id) is tile and page.state is CallState.CONNECTED
+    page.leave()
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)
