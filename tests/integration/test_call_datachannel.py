@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.call.audio_tracks import ToneAudioTrack
 from app.call.engine import CallEngine
-from app.call.events import ChatReceived, ChatStatus
+from app.call.events import ChatReceived, ChatStatus, PeerInterrupted
 from app.call.peer import RemotePeer
+from app.call.video_tracks import PatternVideoTrack
 from app.server.embedded import EmbeddedServer
+from app.server.tokens import mint_token
 from tests.integration.test_call_continuity import (
     Inbox,
     nobody_left_and_no_errors,
@@ -70,3 +73,44 @@ async def test_chat_goes_over_the_data_channel_while_the_server_is_away() -> Non
             assert said(inboxes[0], line) == ["sending", "delivered"]  # no retry, no detour
     finally:
         server.stop()
+
+
+async def test_a_peer_that_sends_no_media_is_kept_by_its_heartbeat(
+    server: EmbeddedServer,
+) -> None:
+    """No microphone, and video paused on the link (as audio only does): nothing but the
+    heartbeat comes from this peer, which says so, and is not taken for an interrupted one."""
+    inboxes = [Inbox(), Inbox()]
+    engines = [
+        CallEngine(
+            server.url,
+            mint_token(server.config.secret, "room", role, name, 600),
+            camera=None,
+            microphone=None,
+            listener=inbox,
+            allow_loopback=True,
+            video_track=PatternVideoTrack((160, 90), 10),
+            audio_track=audio,
+        )
+        for inbox, (role, name, audio) in zip(
+            inboxes,
+            [("partner", "Sam", None), ("therapist", "Dr Lee", ToneAudioTrack())],
+            strict=True,
+        )
+    ]
+    try:
+        for engine in engines:
+            await engine.join()
+        silent, watcher = engines
+        await inboxes[1].more_frames()  # the watchdog is armed by this peer's video
+        link = link_of(watcher, silent)
+        link_of(silent, watcher).set_video_sending(False)  # with no microphone: nothing is sent
+        await inboxes[1].wait(lambda: link.quiet_beat_at is not None)
+        quiet_from = link.quiet_beat_at or 0.0
+        # Three times the watchdog's limit of quiet beats, and still not interrupted.
+        await inboxes[1].wait(lambda: (link.quiet_beat_at or 0.0) > quiet_from + 3.0)
+        assert inboxes[1].of(PeerInterrupted) == []
+        assert link_of(watcher, silent) is link  # not rebuilt either
+    finally:
+        for engine in engines:
+            await engine.leave()
