@@ -1,11 +1,14 @@
 """The in-call chat (Qt-free): each line delivered once and in order, retried until every
-participant has it, and kept out of logs and off the server (which only relays it).
+participant has it, and kept out of logs and off the server where it can be.
 
-A line goes to each participant as its own relayed `chat` message; each acknowledges with
-`chat_ack`. A line not acknowledged within RESEND_S is sent again (its state says "retrying")
-until it is, or until that participant leaves. Ids are `<sender nonce>:<sequence>`, so a
-receiver can put one sender's lines in order and drop a repeat, and a sender that restarts
-(a new nonce) is not mistaken for repeats of the old one.
+A line goes to each participant as its own `chat` message; each acknowledges with `chat_ack`.
+Each attempt takes one path: the peer connection's data channel when it is usable (peer to
+peer, encrypted end to end by DTLS, alive while the server is away), else the server, which
+only relays it. A line not acknowledged within RESEND_S is sent again (its state says
+"retrying"), by whichever path is usable then, until it is, or until that participant
+leaves; the receiver shows a line once whichever paths it came by. Ids are
+`<sender nonce>:<sequence>`, so a receiver can put one sender's lines in order and drop a
+repeat, and a sender that restarts (a new nonce) is not mistaken for repeats of the old one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from app.call.events import CallEvent, ChatReceived, ChatStatus
 from app.call.signaling import Message
 
 log = logging.getLogger(__name__)
+
+# Sends one data-channel message ({"t": "chat" | "chat_ack", ...}) to a peer now; False when
+# that peer's data channel cannot take it (the caller then uses signaling).
+Direct = Callable[[str, dict[str, str]], bool]
 
 RESEND_S = 2.0
 SENDING, DELIVERED, RETRYING = "sending", "delivered", "retrying"
@@ -52,8 +59,11 @@ class Chat:
         send: Callable[[Message], Awaitable[None]],
         emit: Callable[[CallEvent], None],
         now: Callable[[], float],
+        direct: Direct | None = None,
     ) -> None:
+        """`send`: a message to the server (relayed to its `to`); `direct`: the data channel."""
         self._send = send
+        self._direct = direct
         self._emit = emit
         self._now = now
         self._nonce = secrets.token_hex(4)
@@ -75,7 +85,18 @@ class Chat:
             await self._offer(line, peer_id)
         return message_id
 
+    def _sent_direct(self, peer_id: str, message: dict[str, str]) -> bool:
+        if self._direct is None:
+            return False
+        try:
+            return self._direct(peer_id, message)
+        except Exception as exc:  # the signaling path is still there
+            log.debug("chat: data channel refused: %s", type(exc).__name__)
+            return False
+
     async def _offer(self, line: _Outgoing, peer_id: str) -> None:
+        if self._sent_direct(peer_id, {"t": "chat", "id": line.message_id, "text": line.text}):
+            return
         message = {"type": "chat", "to": peer_id, "id": line.message_id, "text": line.text}
         try:
             await self._send(message)
@@ -109,11 +130,18 @@ class Chat:
 
     async def received(self, sender: str, message_id: str, text: str) -> None:
         """A line from `sender`: acknowledged always (the ack may have been lost), shown once,
-        in the sender's order."""
+        in the sender's order. The same whichever path it came by."""
+        if not self._sent_direct(sender, {"t": "chat_ack", "id": message_id}):
+            await self._ack_by_signaling(sender, message_id)
+        self._show(sender, message_id, text)
+
+    async def _ack_by_signaling(self, sender: str, message_id: str) -> None:
         try:
             await self._send({"type": "chat_ack", "to": sender, "id": message_id})
         except Exception as exc:  # the sender sends it again; we acknowledge then
             log.debug("chat ack not sent: %s", type(exc).__name__)
+
+    def _show(self, sender: str, message_id: str, text: str) -> None:
         parts = _split_id(message_id)
         if parts is None:
             return

@@ -36,6 +36,7 @@ from app.call.local_media import LocalMedia
 from app.call.mode_keeper import ModeKeeper
 from app.call.negotiation import NEGOTIATION_DEADLINE_S
 from app.call.peer import RemotePeer, disable_loopback_candidates, enable_loopback_candidates
+from app.call.peer_channel import DataMessage
 from app.call.peer_links import PeerLinks
 from app.call.roster import Roster
 from app.call.server_choice import ServerChooser
@@ -195,7 +196,8 @@ class CallEngine:
         self._stats.consumers.append(
             lambda connected: self.media.adapt(self._modes.on_video(connected))
         )
-        self._chat = Chat(self._send, self._emit, now)
+        self._chat = Chat(self._send, self._emit, now, direct=self._send_direct)
+        self._links.on_data = self._data_arrived
         self._roster = Roster(
             emit=self._emit,
             spawn=self._spawn,
@@ -329,6 +331,17 @@ class CallEngine:
     async def _send(self, message: Message) -> None:
         await self._signaling.send(message)
 
+    def _send_direct(self, peer_id: str, message: DataMessage) -> bool:
+        link = self._links.get(peer_id)
+        return link is not None and link.send_data(message)
+
+    def _data_arrived(self, peer_id: str, message: DataMessage) -> None:
+        """Chat by a peer's data channel: handled as the same message by signaling is."""
+        if message["t"] == "chat":
+            self._spawn(self._chat.received(peer_id, message["id"], message["text"]))
+        elif message["t"] == "chat_ack":
+            self._chat.acknowledged(peer_id, message["id"])
+
     def _camera_lost(self, exc: DeviceError) -> None:
         if not self._closing:
             self._emit(LocalDeviceProblem(self._now(), "camera", exc.problem))
@@ -423,7 +436,7 @@ class CallEngine:
             self._modes.tick(now)
             await self._roster.tick(now)
             ticks += 1
-            if ticks % round(1 / TICK_S) == 0 and self._signaling.up:
+            if ticks % round(1 / TICK_S) == 0:  # data channels may carry it without signaling
                 await self._chat.tick()
 
     def _gave_up(self, peer_id: str) -> None:

@@ -2,12 +2,13 @@
 short outages out on the same connection and rebuilds the connection when media stays away.
 
 Every TICK_S the engine calls `tick()`. Per remote peer a MediaWatchdog turns the link's
-running totals (decoded audio frames, one per packet, and video frames) into
-PeerInterrupted / PeerRestored. A peer interrupted for REBUILD_AFTER_S, or whose connection
-failed, gets a new RTCPeerConnection (aiortc has no ICE restart) on the RetrySchedule, but
-only while signaling is up and the server does not say the peer itself is reconnecting: an
-offer nobody can receive helps nobody. Which side offers is one rule both apply (`offers_to`);
-the other side asks with a relayed `restart`.
+running totals (decoded audio frames, one per packet, and video frames) and, for a peer that
+sends no media, its data channel's heartbeat into PeerInterrupted / PeerRestored. A peer
+interrupted for REBUILD_AFTER_S, or whose connection failed, gets a new RTCPeerConnection
+(aiortc has no ICE restart) on the RetrySchedule, but only while signaling is up and the
+server does not say the peer itself is reconnecting: an offer nobody can receive helps nobody.
+Which side offers is one rule both apply (`offers_to`); the other side asks with a relayed
+`restart`.
 """
 
 from __future__ import annotations
@@ -115,8 +116,13 @@ class LinkKeeper:
             self._watch(each.peer_id)
         for peer_id, watch in list(self._watches.items()):
             link = self._links.get(peer_id)
-            audio, video = (0, 0) if link is None else (link.audio_frames, link.frames_received)
-            self._said(peer_id, watch, watch.watchdog.observe(now, audio, video), now)
+            if link is None:
+                event = watch.watchdog.observe(now, 0, 0)
+            else:  # the heartbeat of a peer that sends no media keeps it from looking gone
+                event = watch.watchdog.observe(
+                    now, link.audio_frames, link.frames_received, link.quiet_beat_at
+                )
+            self._said(peer_id, watch, event, now)
             if self._attempt_due(watch, now):
                 self._attempt(peer_id, watch, now)
 

@@ -27,6 +27,7 @@ from app.call.audio_tracks import RemoteAudioSink
 from app.call.bitrate_caps import BitrateCap
 from app.call.events import Peer
 from app.call.local_media import LocalMedia
+from app.call.peer_channel import LABEL, DataMessage, PeerChannel
 from app.call.rtp_tuning import ConnectionTuning, recv_fresh, tune_connection
 from app.call.signaling import IceServer
 from app.call.stats import StatsSnapshot, StatsTracker
@@ -115,7 +116,9 @@ class RemotePeer:
         on_state: Callable[[RemotePeer, str], None],
         on_frame: Callable[[RemotePeer, av.VideoFrame], None],
         bitrate_cap: BitrateCap | None = None,
+        on_data: Callable[[RemotePeer, DataMessage], None] | None = None,
     ) -> None:
+        """`on_data` hears the chat and chat_ack messages that arrive on the data channel."""
         self.info = info
         self.bitrate_cap = bitrate_cap  # the video ladder's, shared by every peer's sender
         self.tuning: ConnectionTuning | None = None  # app.call.rtp_tuning, once SDP is set
@@ -134,8 +137,17 @@ class RemotePeer:
         self.last_frame_at: float | None = None
         self.created_at = now()
         self._video_on = True
+        self._on_data = on_data
+        self.channel = PeerChannel(
+            info.peer_id,
+            now=now,
+            spawn=self._spawn,
+            on_message=self._data_arrived,
+            sending_media=self._sending_media,
+        )
         self.pc.on("connectionstatechange", self._connection_state_changed)
         self.pc.on("track", self._track_arrived)
+        self.pc.on("datachannel", self.channel.attach)
 
     @property
     def peer_id(self) -> str:
@@ -147,18 +159,48 @@ class RemotePeer:
         silence (Opus keeps sending), and stops with the path."""
         return sum(sink.frames for sink in self._sinks)
 
+    @property
+    def last_beat_at(self) -> float | None:
+        """When (our clock) the data channel last carried anything from this peer."""
+        return self.channel.last_beat_at
+
+    @property
+    def quiet_beat_at(self) -> float | None:
+        """When (our clock) this peer last said on the data channel that it sends us no media
+        (no microphone, no video): the only heartbeat the media watchdog counts as life."""
+        return self.channel.quiet_beat_at
+
+    def _sending_media(self) -> bool:
+        """Whether we send this peer any media: a muted microphone sends silence and a camera
+        switched off black frames, so only a missing track or paused video send nothing."""
+        for sender in self.pc.getSenders():
+            if sender.track is not None and (sender.kind == "audio" or self._video_on):
+                return True
+        return False
+
+    @property
+    def datachannel_open(self) -> bool:
+        """The data channel is open and the peer spoke on it lately (chat may take it)."""
+        return self.channel.usable
+
+    def send_data(self, message: DataMessage) -> bool:
+        """A chat or chat_ack message over the data channel; False when it cannot take it."""
+        return self.channel.send(message)
+
     def _local_track(self, kind: str) -> MediaStreamTrack | None:
         return self._media.subscribe(kind)
 
     async def create_offer(self) -> str:
         """Our offer always has one audio and one video m-line (recvonly for a kind we lack), so
-        whoever answers can send us both."""
+        whoever answers can send us both; then the data channel (app.call.peer_channel), made
+        before the offer so that the offer has its m-line."""
         for kind in ("audio", "video"):
             track = self._local_track(kind)
             if track is not None:
                 self.pc.addTrack(track)
             else:
                 self.pc.addTransceiver(kind, direction="recvonly")
+        self.channel.attach(self.pc.createDataChannel(LABEL, ordered=True))
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
@@ -166,7 +208,8 @@ class RemotePeer:
     async def accept_offer(self, sdp: str) -> str:
         """Answer exactly the offer's m-lines: our track for a kind we have, receive only for one
         we lack. A kind the offer leaves out (a browser without a microphone offers video only)
-        gets no m-line: an answer may not add one, and aiortc fails on it."""
+        gets no m-line: an answer may not add one, and aiortc fails on it. The data channel
+        likewise: only an offer that has one (ours) gets one; the browser console's has none."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         offered = {t.kind for t in self.pc.getTransceivers()}
         for kind in sorted(offered):
@@ -215,6 +258,7 @@ class RemotePeer:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
+        self.channel.close()
         await self.pc.close()
         if tasks:  # closed means closed: no drain task outlives its connection
             await asyncio.wait(tasks)
@@ -229,6 +273,10 @@ class RemotePeer:
             self._on_state(self, state)
         except Exception:
             log.exception("connection state handler failed")
+
+    def _data_arrived(self, message: DataMessage) -> None:
+        if self._on_data is not None:
+            self._on_data(self, message)  # PeerChannel catches what this raises
 
     def _track_arrived(self, track: MediaStreamTrack) -> None:
         if track.kind == "video":

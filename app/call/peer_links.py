@@ -28,6 +28,7 @@ from app.call.events import (
 from app.call.local_media import LocalMedia
 from app.call.negotiation import Deadlines
 from app.call.peer import RemotePeer, to_bgr
+from app.call.peer_channel import DataMessage
 from app.call.signaling import IceServer, Message
 from app.devices.base import Speaker
 
@@ -79,6 +80,8 @@ class PeerLinks:
         self.refresh_ice: Callable[[], Awaitable[None]] | None = None
         # Told of each new connection once its tracks are set (audio only may apply to it).
         self.on_new_link: Callable[[str], None] | None = None
+        # Told of chat and chat_ack messages from a current link's data channel: (peer_id, message).
+        self.on_data: Callable[[str, DataMessage], None] | None = None
         self.join_started = 0.0
         self.closing = False
 
@@ -109,6 +112,7 @@ class PeerLinks:
             on_state=self._link_state,
             on_frame=self._link_frame,
             bitrate_cap=self._media.bitrate_cap,
+            on_data=self._link_data,
         )
         self._links[info.peer_id] = link
         self.gone.discard(info.peer_id)
@@ -255,6 +259,10 @@ class PeerLinks:
             )
         )
         await self._media_failed(link)
+
+    def _link_data(self, link: RemotePeer, message: DataMessage) -> None:
+        if self.on_data is not None and self.current(link):
+            self.on_data(link.peer_id, message)
 
     def _link_frame(self, link: RemotePeer, frame: av.VideoFrame) -> None:
         now = self._now()

@@ -113,3 +113,79 @@ async def test_a_line_with_a_malformed_id_is_acknowledged_but_not_shown(bad_id: 
     rig = Rig()
     await rig.chat.received("b", bad_id, "?")
     assert rig.lines() == [] and rig.wire.sent[0]["type"] == "chat_ack"
+
+
+class Channels:
+    """Each peer's data channel as the chat sees it: whether it takes a message now, and what
+    it took."""
+
+    def __init__(self, *usable: str) -> None:
+        self.usable = set(usable)
+        self.sent: list[tuple[str, dict[str, str]]] = []
+
+    def __call__(self, peer_id: str, message: dict[str, str]) -> bool:
+        if peer_id not in self.usable:
+            return False
+        self.sent.append((peer_id, message))
+        return True
+
+
+def rig_with(channels: Channels) -> Rig:
+    rig = Rig()
+    rig.chat = Chat(rig.wire, rig.events.append, lambda: rig.clock[0], direct=channels)
+    return rig
+
+
+async def test_a_line_takes_the_data_channel_where_it_is_usable_and_signaling_elsewhere() -> None:
+    channels = Channels("b")
+    rig = rig_with(channels)
+    line = await rig.chat.say("hello", ["b", "c"])
+    assert channels.sent == [("b", {"t": "chat", "id": line, "text": "hello"})]
+    assert [(m["type"], m["to"]) for m in rig.wire.sent] == [("chat", "c")]
+    rig.chat.acknowledged("b", line)  # by either path: the same call
+    rig.chat.acknowledged("c", line)
+    assert rig.states(line) == ["sending", "delivered"]
+
+
+async def test_a_line_goes_while_signaling_is_down_when_the_data_channel_is_up() -> None:
+    channels = Channels("b")
+    rig = rig_with(channels)
+    rig.wire.up = False
+    line = await rig.chat.say("still here", ["b"])
+    assert rig.states(line) == ["sending"] and len(channels.sent) == 1
+
+
+async def test_a_resend_takes_signaling_when_the_data_channel_went_away_and_back() -> None:
+    channels = Channels("b")
+    rig = rig_with(channels)
+    line = await rig.chat.say("hello", ["b"])
+    channels.usable.clear()  # the path died before the ack came
+    rig.clock[0] = 2.5
+    await rig.chat.tick()
+    assert [(m["type"], m["id"]) for m in rig.wire.sent] == [("chat", line)]
+    channels.usable.add("b")
+    rig.clock[0] = 5.0
+    await rig.chat.tick()
+    assert len(channels.sent) == 2 and len(rig.wire.sent) == 1
+    assert rig.states(line) == ["sending", "retrying"]
+
+
+async def test_a_data_channel_that_raises_is_passed_over_for_signaling() -> None:
+    def broken(peer_id: str, message: dict[str, str]) -> bool:
+        raise RuntimeError("closing")
+
+    rig = Rig()
+    rig.chat = Chat(rig.wire, rig.events.append, lambda: rig.clock[0], direct=broken)
+    await rig.chat.say("hello", ["b"])
+    assert [m["type"] for m in rig.wire.sent] == ["chat"]
+
+
+async def test_acks_take_the_data_channel_when_usable_and_a_line_by_both_paths_shows_once() -> None:
+    channels = Channels("b")
+    rig = rig_with(channels)
+    await rig.chat.received("b", "n1:1", "first")  # by the data channel
+    channels.usable.clear()
+    await rig.chat.received("b", "n1:1", "first")  # resent by signaling: acknowledged again
+    assert rig.lines() == [("b", "first")]
+    assert channels.sent == [("b", {"t": "chat_ack", "id": "n1:1"})]
+    assert [(m["type"], m["to"], m["id"]) for m in rig.wire.sent] == [("chat_ack", "b", "n1:1")]
