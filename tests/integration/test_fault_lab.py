@@ -206,7 +206,7 @@ def test_frozen_stops_and_continues_and_sigkill_kills(netlab: NetLab) -> None:
     try:
         with frozen(proc):
             assert proc_state(proc) == "T"
-        assert proc_state(proc) in ("S", "R")
+        assert proc_state(proc) not in ("T", "t")  # running again (R, S, or D on a busy disk)
         assert sigkill(proc) == -9
     finally:
         if proc.poll() is None:
