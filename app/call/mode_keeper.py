@@ -46,6 +46,7 @@ class ModeKeeper:
         self._now = now
         self._policies: dict[str, MediaModePolicy] = {}
         self._receiving: dict[str, str] = {}  # peer_id -> what arrives: video | audio_only
+        self._dark_at: dict[str, float] = {}  # peer_id -> last seen interrupted
         self._choice = "auto"
         self._last_consumed: float | None = None
 
@@ -64,6 +65,7 @@ class ModeKeeper:
     def forget(self, peer_id: str) -> None:
         self._policies.pop(peer_id, None)
         self._receiving.pop(peer_id, None)
+        self._dark_at.pop(peer_id, None)
 
     def consume(self, connected: Sequence[PeerStats]) -> None:
         """One stats second (a StatsMonitor consumer)."""
@@ -120,11 +122,18 @@ class ModeKeeper:
         """What arrives from each peer: video, or audio without video."""
         for link in self._links.links():
             peer_id = link.peer_id
-            if self._interrupted(peer_id) or link.audio_frames == 0:
+            if self._interrupted(peer_id):
+                # After an outage audio comes back before the first new picture: count the
+                # quiet video from the outage's end, not from the last frame before it.
+                self._dark_at[peer_id] = now
                 continue
-            last = link.last_frame_at
-            quiet = last is None and now - link.created_at >= RECEIVE_AUDIO_ONLY_S
-            quiet = quiet or (last is not None and now - last >= RECEIVE_AUDIO_ONLY_S)
+            if link.audio_frames == 0:
+                continue
+            since = max(
+                link.created_at if link.last_frame_at is None else link.last_frame_at,
+                self._dark_at.get(peer_id, link.created_at),
+            )
+            quiet = now - since >= RECEIVE_AUDIO_ONLY_S
             mode = AUDIO_ONLY if quiet else VIDEO
             if self._receiving.get(peer_id, VIDEO) != mode:
                 self._receiving[peer_id] = mode

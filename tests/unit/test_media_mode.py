@@ -149,14 +149,25 @@ def test_a_round_trip_of_exactly_a_second_or_none_is_not_slow() -> None:
     assert Call().run(60, stats(rtt=None)) == []
 
 
-def test_loss_and_slow_round_trips_make_one_streak_named_by_the_last_second() -> None:
+def test_loss_is_judged_on_its_average_over_the_window() -> None:
+    # 15 % loss reads 5 to 21 % a second: a dip under 10 % must not reset the count.
+    call = Call()
+    assert call.run(1, stats(loss=21.0)) == []
+    assert call.run(1, stats(loss=6.0)) == []
+    assert call.run(1, stats(loss=18.0)) == [(4.0, ModeChange(AUDIO, "loss"))]
+    # ... and a lossy second among clean ones does not engage it.
+    call = Call()
+    for _ in range(10):
+        assert call.run(1, stats(loss=20.0)) == []
+        assert call.run(2, CLEAN) == []
+
+
+def test_round_trips_count_on_their_own_streak() -> None:
     call = Call()
     call.run(1, LOSSY)
     call.run(1, SLOW)
-    assert call.run(1, SLOW) == [(4.0, ModeChange(AUDIO, "rtt"))]
-    call = Call()
-    call.run(2, SLOW)
-    assert call.run(1, stats(loss=30.0, rtt=2000.0)) == [(4.0, ModeChange(AUDIO, "loss"))]
+    assert call.run(1, SLOW) == []  # two slow seconds: not yet
+    assert call.run(1, SLOW) == [(5.0, ModeChange(AUDIO, "rtt"))]
 
 
 def test_too_few_bits_leaving_on_average_is_starved() -> None:
