@@ -39,6 +39,7 @@ from tests.lab.turn import Coturn  # noqa: E402
 
 TURN_SECRET = "continuity-turn-secret-" + "t" * 12
 SETUP_DEADLINE_S = 40.0
+SETTLE_S = 5.0  # after video flows and before the fault
 STOP_DEADLINE_S = 15.0
 
 
@@ -158,6 +159,10 @@ def one_run(
         for p, into in zip(people, lines, strict=True):
             if not drain(p, into, flowing, SETUP_DEADLINE_S):
                 raise RuntimeError(f"{p.name}: no video before the fault; saw {into[-3:]}")
+        # A call a few seconds old, as a real call is when its link goes bad: a connection's
+        # first seconds ramp up from nothing and decide nothing (app/call/mode_keeper.py).
+        for p, into in zip(people, lines, strict=True):
+            drain(p, into, None, SETTLE_S / 2)
         seconds = fault.quick_s if args.quick else fault.seconds
         start = time.time()
         with applied(fault, lab, people[0], seconds) as wait_out:

@@ -215,7 +215,8 @@ class CallEngine:
         self._holds_loopback = False
         self._video_choice = "auto"
         self._offered_ice: tuple[IceServer, ...] = ()
-        self._ice_probed_at: float | None = None
+        self._ice_probe: asyncio.Future[tuple[IceServer, ...]] | None = None
+        self._ice_probed_at = 0.0
 
     # --- public API -----------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ class CallEngine:
             await self._fail_join(exc.code, exc.message)
         self._welcome = welcome
         self._offered_ice = welcome.ice_servers
-        self._links.ice_servers = await choose_turn(welcome.ice_servers)
+        await self._refresh_ice()
         self._links.refresh_ice = self._refresh_ice
         self.media.start(peers=len(welcome.peers))
         self._emit(Joined(self._now(), welcome.peer_id, welcome.room, welcome.peers))
@@ -413,19 +414,22 @@ class CallEngine:
     async def _rewelcomed(self, welcome: Welcome) -> None:
         self._welcome = welcome
         self._offered_ice = welcome.ice_servers
+        self._ice_probe = None  # new TURN credentials: choose among these
         await self._refresh_ice()
         self._roster.rewelcomed(welcome)
         self._keeper.signaling_back(self._now())
         await self._chat.tick()
 
     async def _refresh_ice(self) -> None:
-        """The TURN address that answers now, for the next connection (probed at most every
-        few seconds: rebuilds of several links share one probe)."""
+        """The TURN address that answers now, for the next connection. Probed at most every
+        few seconds, and one probe at a time: rebuilds of several links (or an offer and a
+        restart that cross) share it, and none builds on the choice from before it."""
         now = self._now()
-        if self._ice_probed_at is not None and now - self._ice_probed_at < ICE_PROBE_EVERY_S:
-            return
-        self._ice_probed_at = now
-        self._links.ice_servers = await choose_turn(self._offered_ice)
+        probe = self._ice_probe
+        if probe is None or (probe.done() and now - self._ice_probed_at >= ICE_PROBE_EVERY_S):
+            self._ice_probed_at = now
+            probe = self._ice_probe = asyncio.ensure_future(choose_turn(self._offered_ice))
+        self._links.ice_servers = await asyncio.shield(probe)
 
     async def _keep_links(self) -> None:
         ticks = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import enum
 import logging
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -174,9 +175,10 @@ class MediaModePolicy:
         return stats.rtt_ms is not None and stats.rtt_ms > self.settings.slow_rtt_ms
 
     def _lossy(self, now: float, start: float, loss: float | None) -> bool:
-        """Outgoing loss at or above the threshold on average over the window. The mean, not
-        every second: one report's figure swings widely around the link's loss (measured: 5 to
-        21 % a second at 15 %), so "each second" engages late and "any second" too soon."""
+        """Outgoing loss at or above the threshold over the window, by the median of its
+        seconds: one report's figure swings widely around the link's loss (measured: 5 to 21 %
+        a second at 15 %), so "each second" engages late, and the mean lets one outlier (the
+        report that covers an outage) decide alone."""
         if loss is None:  # no report this second: no evidence either way
             return False
         window = self.settings.window_s
@@ -187,8 +189,7 @@ class MediaModePolicy:
             self._losses.popleft()
         if now - self._losses_since < window:
             return False
-        mean = sum(pct for _, pct in self._losses) / len(self._losses)
-        return mean >= self.settings.lossy_pct
+        return statistics.median(pct for _, pct in self._losses) >= self.settings.lossy_pct
 
     def _starved(self, now: float, start: float, kbps: float) -> bool:
         window = self.settings.window_s

@@ -79,6 +79,8 @@ class ModeKeeper:
             policy = self._policy(stats.peer_id)
             link = self._links.get(stats.peer_id)
             young = link is None or now - link.created_at < SETTLING_S
+            # The first receiver reports after an outage count what was lost in it.
+            young = young or now - self._dark_at.get(stats.peer_id, -SETTLING_S) < SETTLING_S
             if stalled or young or self._interrupted(stats.peer_id) or stats.rtt_stale:
                 # Nothing arrives from them, or no receiver report says what reaches them: a
                 # dead path (the watchdogs' business), not a weak one. A new connection's first
