@@ -115,7 +115,9 @@ def snapshot_from_report(
         jitter_ms=max(jitters) if jitters else None,
         frames_received=frames_received,
         last_frame_at=last_frame_at,
-        lost_out=max(lost_out) if lost_out else None,
+        # The streams' mean: each report's fraction swings widely on its own (a few dozen
+        # packets a second), and the largest of two such figures reads high on every link.
+        lost_out=sum(lost_out) / len(lost_out) if lost_out else None,
         rtt_at=max(reported) if reported else None,
         video=inbound.get("video", StreamTotals()),
         audio=inbound.get("audio", StreamTotals()),

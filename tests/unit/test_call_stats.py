@@ -160,15 +160,17 @@ def test_the_headless_stats_line_carries_the_sent_profile() -> None:
     )
 
 
-def test_outgoing_loss_is_the_peers_last_reported_fraction() -> None:
+def test_outgoing_loss_is_the_mean_of_the_peers_last_reported_fractions() -> None:
     report = {
         "rv": Entry("remote-inbound-rtp", kind="video", roundTripTime=0.03, fractionLost=64),
         "ra": Entry("remote-inbound-rtp", kind="audio", roundTripTime=0.03, fractionLost=3),
     }
     snap = snapshot_from_report(report, at=1.0, frames_received=0, last_frame_at=None)
-    assert snap.lost_out == 0.25  # RTCP's 64/256 beats the audio's 3/256
+    # The streams' mean: RTCP's 64/256 for video and 3/256 for audio (each on its own reads
+    # high or low; the path loses both alike).
+    assert snap.lost_out == (64 + 3) / 2 / 256
     stats = StatsTracker("p", StatsSnapshot(at=0.0)).update(snap)
-    assert stats.packet_loss_out_pct == 25.0
+    assert stats.packet_loss_out_pct == 100.0 * (64 + 3) / 2 / 256
     assert stats.packet_loss_pct is None  # what we receive is another matter: nothing yet
 
 
