@@ -24,7 +24,8 @@ TOKEN_ENV = JOIN_TOKEN_ENV
 EPILOG = f"""\
 output: one JSON object per line on stdout, each with "type" and "t" (unix seconds):
   joined, state, peer_joined, peer_connected, first_frame (ms_since_join), stats (once a second
-  per peer), peer_left (reason), left, error (code, message; peer_id too when the code is
+  per peer), peer_left (reason: left, failed, replaced; timeout only after 10 minutes away: a
+  server timeout alone is not a departure), left, error (code, message; peer_id too when the code is
   peer_unreachable: that connection did not come up in time and was closed, the call goes on),
   device_problem (device "camera", problem: the camera gave frames, then none for 2 s; black
   frames are sent and the call goes on).
