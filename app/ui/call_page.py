@@ -325,15 +325,17 @@ class CallPage(QWidget):
             call.session.leave(), on_done=done, on_error=failed, context=self
         )
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """App exit: leave and stop the simulated therapist (blocking, bounded)."""
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """App exit: leave and stop the simulated therapist (blocking, bounded). Leaving lets
+        the devices go, and a camera stuck in a failing read has its own deadlines (open 3 s,
+        read 1 s, close 2 s): on a busy machine that took over 5 s."""
         call, self._call = self._call, None
         if call is None:
             return
         try:
             self._bridge.submit(call.session.leave()).result(timeout)
         except Exception as exc:  # exiting anyway
-            log.warning("leaving on exit failed: %s", exc)
+            log.warning("leaving on exit failed: %s", type(exc).__name__)
         if call.setup.companion is not None:
             call.setup.companion.stop()
 
