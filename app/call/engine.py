@@ -213,7 +213,6 @@ class CallEngine:
         self._closing = False
         self._shutdown_done: asyncio.Future[None] | None = None
         self._holds_loopback = False
-        self._video_choice = "auto"
         self._offered_ice: tuple[IceServer, ...] = ()
         self._ice_probe: asyncio.Future[tuple[IceServer, ...]] | None = None
         self._ice_probed_at = 0.0
@@ -294,8 +293,12 @@ class CallEngine:
         "audio_only" (Stay on audio) or "auto" (let the link decide)."""
         if choice not in VIDEO_CHOICES:
             raise ValueError(f"unknown video choice {choice!r}")
-        self._video_choice = choice
         self._modes.choose(choice)
+
+    @property
+    def _video_choice(self) -> str:
+        """The person's last word on video (kept by the mode keeper, which acts on it)."""
+        return self._modes.choice
 
     async def send_chat(self, text: str) -> str:
         """Send a chat line to everyone in the call; returns its id (ChatStatus events follow).

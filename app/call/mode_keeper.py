@@ -50,6 +50,10 @@ class ModeKeeper:
         self._choice = "auto"
         self._last_consumed: float | None = None
 
+    @property
+    def choice(self) -> str:
+        return self._choice
+
     def mode(self, peer_id: str) -> str:
         policy = self._policies.get(peer_id)
         return VIDEO if policy is None else policy.mode.value
