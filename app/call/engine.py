@@ -74,6 +74,8 @@ MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 
 
 ICE_PROBE_EVERY_S = 5.0
+# How long a cancelled task is waited for at shutdown before it is cancelled again.
+CANCEL_AGAIN_S = 1.0
 
 
 class JoinError(Exception):
@@ -392,11 +394,16 @@ class CallEngine:
         for task in cancelled:
             task.cancel()
         await self._links.close_all()
-        await self._signaling.close()
+        await self._signaling.stop()
         if self._owns_media:
             await self.media.release()
-        if cancelled:
-            await asyncio.wait(cancelled)
+        pending = set(cancelled)
+        while pending:
+            # A cancellation can be lost inside a library (one racing aiohttp's receive
+            # timeout becomes a TimeoutError): ask again rather than wait forever.
+            _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_S)
+            for task in pending:
+                task.cancel()
         if self._holds_loopback:
             self._holds_loopback = False
             disable_loopback_candidates()

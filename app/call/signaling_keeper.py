@@ -10,6 +10,7 @@ anywhere (an expired token with no place to resume, a full room), or spent retri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ class Failure(NamedTuple):
 
     code: str
     message: str
+
+
+# What run() returns once stop() was called: the call is closing, nobody failed.
+STOPPED = Failure("left", "The call was closed.")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ class SignalingKeeper:
         self._now = now
         self.connection: SignalingConnection | None = None
         self.up = False
+        # Set by stop(): the call is closing. Checked after every wait, because a cancellation
+        # can be lost on the way (aiohttp's receive timeout turns one that races it into a
+        # TimeoutError, which reads as a lost server) and a reconnect must not start then.
+        self._stopped = asyncio.Event()
 
     def _connect(self, signaling: Signaling, *, resume: bool = False) -> SignalingConnection:
         timeout = RECONNECT_JOIN_TIMEOUT_S if resume else self._join_timeout
@@ -120,6 +129,8 @@ class SignalingKeeper:
         while True:
             await connection.run(dispatch, on_problem)
             self.up = False
+            if self._stopped.is_set():
+                return STOPPED
             failure = fatal()
             if failure is not None:
                 return failure
@@ -144,7 +155,10 @@ class SignalingKeeper:
             delay = schedule.next_delay(self._now())
             if delay is None:
                 return Failure("server_lost", SERVER_LOST_WORDS)
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), delay)
+            if self._stopped.is_set():
+                return STOPPED
             url = self._chooser.next_server(self._now())
             self._emit(Reconnecting(self._now(), "signaling", schedule.attempt))
             connection = self._connect(self._make(url), resume=True)
@@ -156,6 +170,9 @@ class SignalingKeeper:
                     self._chooser.join_failed(url)
                     continue
                 return Failure(exc.code, exc.message)
+            if self._stopped.is_set():
+                await connection.close()
+                return STOPPED
             choice = self._chooser.welcomed(url, len(welcome.peers))
             if choice.look_on is not None:  # alone where the others were: look for them there
                 await connection.close()
@@ -171,6 +188,11 @@ class SignalingKeeper:
         if self.connection is None:
             raise ConnectionError("signaling is not connected")
         await self.connection.send(message)
+
+    async def stop(self) -> None:
+        """The call is closing: no reconnect starts from now on; the connection is closed."""
+        self._stopped.set()
+        await self.close()
 
     async def close(self) -> None:
         if self.connection is not None:

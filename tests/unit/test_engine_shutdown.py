@@ -183,3 +183,58 @@ async def test_the_persons_leave_during_a_refused_join_closes_the_connection() -
     assert rig.client.closed and rig.signaling.closes == 1
     assert rig.engine.state is CallState.FAILED and rig.errors() == ["room_full"]
     assert nothing_else_running()
+
+
+class SwallowsCancellation(MemorySignaling):
+    """A new connection whose connect swallows a cancellation, as asyncio.wait_for can in
+    Python 3.11 when the cancellation and the result arrive together: the task that was told
+    to stop goes on reconnecting."""
+
+    def __init__(self, connecting: asyncio.Event) -> None:
+        super().__init__()
+        self.connecting = connecting
+
+    async def connect(self) -> None:
+        self.connecting.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()
+        raise ConnectionError("nobody is there")
+
+
+async def test_leave_ends_even_when_a_library_swallows_the_cancellation() -> None:
+    connecting = asyncio.Event()
+    reconnects: list[str] = []
+
+    def make_signaling(url: str) -> MemorySignaling:
+        reconnects.append(url)
+        return SwallowsCancellation(connecting)
+
+    client, server = memory_pair()
+    engine = CallEngine(
+        "http://unused.invalid",
+        "token",
+        camera=None,
+        microphone=None,
+        listener=lambda event: None,
+        signaling=client,
+        signaling_factory=make_signaling,
+    )
+
+    async def serve() -> None:
+        join = await asyncio.wait_for(server.receive(), 5)
+        assert join is not None and join["type"] == "join"
+        await server.send(WELCOME)
+
+    serving = asyncio.create_task(serve())
+    await engine.join()
+    await serving
+    await server.close()  # the server is lost: the engine reconnects
+    await asyncio.wait_for(connecting.wait(), 10)
+    await asyncio.wait_for(engine.leave(), 10)  # a hang here is the failure
+    assert engine.state is CallState.LEFT
+    assert reconnects == ["http://unused.invalid"], "a reconnect started while closing"
+    assert nothing_else_running()
