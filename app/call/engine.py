@@ -419,7 +419,8 @@ class CallEngine:
         failure = await self._signaling.run(
             self._dispatch, self._protocol_problem, lambda: self._fatal, self._rewelcomed
         )
-        await self._fail_call(*failure)
+        if failure is not None:
+            await self._fail_call(*failure)
 
     async def _rewelcomed(self, welcome: Welcome) -> None:
         self._welcome = welcome

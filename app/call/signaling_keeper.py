@@ -44,10 +44,6 @@ class Failure(NamedTuple):
     message: str
 
 
-# What run() returns once stop() was called: the call is closing, nobody failed.
-STOPPED = Failure("left", "The call was closed.")
-
-
 @dataclass(frozen=True)
 class _Back:
     connection: SignalingConnection
@@ -120,8 +116,9 @@ class SignalingKeeper:
         on_problem: ProblemHandler,
         fatal: Callable[[], Failure | None],
         rewelcomed: Callable[[Welcome], Awaitable[None]],
-    ) -> Failure:
-        """Read the server until the call cannot go on; returns why. `fatal()` says whether
+    ) -> Failure | None:
+        """Read the server until the call cannot go on; returns why (None: stop() was called,
+        the call is closing and nobody failed). `fatal()` says whether
         `dispatch` stopped the reading for a fatal server error; `rewelcomed` hears each new
         welcome after a reconnect."""
         connection = self.connection
@@ -130,7 +127,7 @@ class SignalingKeeper:
             await connection.run(dispatch, on_problem)
             self.up = False
             if self._stopped.is_set():
-                return STOPPED
+                return None
             failure = fatal()
             if failure is not None:
                 return failure
@@ -143,7 +140,7 @@ class SignalingKeeper:
             connection = result.connection
             await rewelcomed(result.welcome)
 
-    async def _reconnect(self, last_heard: float) -> _Back | Failure:
+    async def _reconnect(self, last_heard: float) -> _Back | Failure | None:
         """`last_heard`: when the lost server last spoke. The silence before a loss was noticed
         already counts towards the time the primary is given before the backup."""
         assert self._make is not None
@@ -158,7 +155,7 @@ class SignalingKeeper:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), delay)
             if self._stopped.is_set():
-                return STOPPED
+                return None
             url = self._chooser.next_server(self._now())
             self._emit(Reconnecting(self._now(), "signaling", schedule.attempt))
             connection = self._connect(self._make(url), resume=True)
@@ -172,7 +169,7 @@ class SignalingKeeper:
                 return Failure(exc.code, exc.message)
             if self._stopped.is_set():
                 await connection.close()
-                return STOPPED
+                return None
             choice = self._chooser.welcomed(url, len(welcome.peers))
             if choice.look_on is not None:  # alone where the others were: look for them there
                 await connection.close()
