@@ -19,6 +19,8 @@ _FILES: dict[str, tuple[str, str]] = {
     "console-signaling.js": ("console-signaling.js", "text/javascript; charset=utf-8"),
     "console-peer.js": ("console-peer.js", "text/javascript; charset=utf-8"),
     "console-chat.js": ("console-chat.js", "text/javascript; charset=utf-8"),
+    "console-media.js": ("console-media.js", "text/javascript; charset=utf-8"),
+    "console-session.js": ("console-session.js", "text/javascript; charset=utf-8"),
     "console.css": ("console.css", "text/css; charset=utf-8"),
 }
 
