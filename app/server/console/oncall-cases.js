@@ -61,12 +61,14 @@
     return [dl, cells];
   }
 
-  // The list of waiting calls. onAccept(caseId) when the clinician accepts one.
+  // The list of waiting calls. onAccept(caseId) when the clinician accepts one; onChange()
+  // when a card comes or goes.
   class CaseBoard {
-    constructor(list, empty, onAccept) {
+    constructor(list, empty, onAccept, onChange) {
       this.list = list;
       this.empty = empty;
       this.onAccept = onAccept;
+      this.onChange = onChange;
       this.entries = new Map(); // case_id -> entry
     }
 
@@ -176,6 +178,7 @@
 
     renderEmpty() {
       this.empty.hidden = this.entries.size > 0;
+      this.onChange();
     }
   }
 

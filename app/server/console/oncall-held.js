@@ -31,6 +31,7 @@
       this.onEnd = onEnd;
       this.card = null;
       this.waited = null;
+      this.planText = null;
       const [facts, cells] = Tandem.factList();
       cells.waited.previousElementSibling.textContent = 'Asked for help';
       this.cells = cells;
@@ -71,15 +72,25 @@
     show(card) {
       this.card = card;
       this.waited = new Tandem.Waited(card);
-      $('held-names').textContent = `Emergency call with ${Tandem.coupleNames(card)}`;
       $('couple-cancelled').hidden = true;
+      this.planText = null;
       this.update(card);
+      if (!('plan' in card)) this.renderPlan(null);
+      this.closeForm();
+      $('end-status').textContent = '';
+    }
+
+    // The plan as the clinic wrote it (again only when it changed: the clinician may be
+    // reading it).
+    renderPlan(planObj) {
+      const text = planObj && typeof planObj.text === 'string' ? planObj.text : '';
+      if (text === this.planText) return;
+      this.planText = text;
       const plan = $('plan');
       plan.textContent = '';
-      const text = card.plan && typeof card.plan.text === 'string' ? card.plan.text : '';
       if (text.trim()) {
         plan.append(Tandem.renderPlan(text));
-        const updated = Number(card.plan.updated_at);
+        const updated = Number(planObj.updated_at);
         $('plan-updated').textContent = Number.isFinite(updated) && updated > 0
           ? `Last updated by the clinic ${whenText(updated)}.` : '';
       } else {
@@ -88,8 +99,6 @@
         plan.append(p);
         $('plan-updated').textContent = '';
       }
-      this.closeForm();
-      $('end-status').textContent = '';
     }
 
     update(card) {
@@ -97,6 +106,8 @@
       if (card.waited_s !== undefined || card.requested_at !== undefined) this.waited.set(card);
       this.cells.location.textContent = Tandem.locationText(this.card);
       this.cells.level.textContent = W().levelText(Number(this.card.level) || 0);
+      $('held-names').textContent = `Emergency call with ${Tandem.coupleNames(this.card)}`;
+      if ('plan' in card) this.renderPlan(card.plan);
       this.tick();
     }
 

@@ -28,7 +28,7 @@
     });
   }
 
-  // The plan's text as a document fragment of h3/h4, p, ul and ol elements.
+  // The plan's text as a document fragment of h4/h5 (under the page's h3), p, ul and ol.
   function renderPlan(text) {
     const out = document.createDocumentFragment();
     let list = null; // the open <ul> or <ol>
@@ -48,7 +48,7 @@
       const numbered = bullet ? null : NUMBERED.exec(line);
       if (heading) {
         close();
-        const h = document.createElement(heading[1].length <= 2 ? 'h3' : 'h4');
+        const h = document.createElement(heading[1].length <= 2 ? 'h4' : 'h5');
         appendInline(h, heading[2]);
         out.append(h);
       } else if (bullet || numbered) {

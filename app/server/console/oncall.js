@@ -63,8 +63,9 @@
     $('duty-controls').hidden = state === 'signed-out';
     $('held').hidden = state !== 'in-case';
     $('closed').hidden = state !== 'closed';
-    $('board').hidden = state === 'signed-out' || state === 'closed';
-    $('no-cases').classList.toggle('quiet-line', state === 'in-case');
+    // Beside a case in hand, the board shows only when another call is on it.
+    $('board').hidden = state === 'signed-out'
+      || (state === 'in-case' && board.entries.size === 0);
     $('signout-button').disabled = state === 'in-case';
   }
 
@@ -111,8 +112,10 @@
 
   // ---- the ring ----------------------------------------------------------------------------
 
+  // Sound and title only while this page is meant to be available: a card that rang before a
+  // switch to Away stays on the board, quietly.
   function updateRinging() {
-    if (board.ringingIds().length > 0) {
+    if (board.ringingIds().length > 0 && wantAvailable) {
       ringer.start();
     } else {
       stopRinging();
@@ -208,6 +211,7 @@
       notice: setNotice,
       joined: () => {
         $('held-call-status').textContent = '';
+        setNotice('');
       },
       failed: (title, text) => {
         showAlert(title, text);
@@ -253,6 +257,7 @@
     if (due > 0) text += ` Follow-up due ${Tandem.whenText(due)}.`;
     if (msg.by === 'couple') text = `The couple ended the case. ${text}`;
     $('closed-text').textContent = text;
+    setNotice('');
     $('closed').hidden = false;
     showPanels();
     $('closed-heading').focus();
@@ -297,7 +302,7 @@
 
   function onError(msg) {
     const words = W.ONCALL_ERRORS[msg.code];
-    if (W.FATAL.has(msg.code)) {
+    if (msg.fatal === true || W.FATAL.has(msg.code)) {
       signOut();
       showAlert(...(words || ['The on-call service refused the sign-in', 'Ask the clinic.']));
       return;
@@ -412,7 +417,7 @@
     ringer = new Tandem.Ringer($('ring-audio'), () => {
       $('ring-blocked').hidden = false;
     });
-    board = new Tandem.CaseBoard($('cases'), $('no-cases'), accept);
+    board = new Tandem.CaseBoard($('cases'), $('no-cases'), accept, showPanels);
     held = new Tandem.HeldCase(sendEnd);
     chatPanel = new Tandem.ChatPanel(
       (peerId) => (call ? call.nameOf(peerId) : 'Participant'),
