@@ -360,6 +360,21 @@ def test_ring_accept_call_and_end(
     page.click("#chat-button")
     page.screenshot(path=str(artifacts_dir / "oncall-in-call.png"))
 
+    # A reload mid-case: signed in again from this tab's storage, the server gives the case and
+    # a fresh ticket back, and the call comes back with the same peer id.
+    page.reload()
+    page.wait_for_function("() => window.tandemOncall.state() === 'in-case'", timeout=10_000)
+    page.wait_for_function(
+        f"() => window.tandemOncall.call.selfId() === {browser_id!r}", timeout=CALL_TIMEOUT_MS
+    )
+    page.wait_for_function(FRAMES_DECODED, timeout=CALL_TIMEOUT_MS, polling=200)
+    assert page.inner_text("#held-names") == "Emergency call with Alex and Sam"
+    assert page.locator("#plan h4").count() == 3
+
+    # "I'm safe now" from the couple while the case is in hand: the clinician is told.
+    alex.send(type="cancel", case_id=case_id)
+    page.wait_for_selector("#couple-cancelled:not([hidden])", timeout=10_000)
+
     # End: outcome, follow-up (24 h by default), a note.
     page.click("#end-button")
     assert page.is_visible("#end-form")
