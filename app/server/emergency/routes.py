@@ -10,20 +10,29 @@ from aiohttp import web
 
 from app.server.config import ServerConfig
 from app.server.emergency.desk import Desk
+from app.server.emergency.sqlite_store import SqliteCaseStore
 from app.server.emergency.store import CaseStore, MemoryCaseStore
+from app.server.emergency.webhook import Webhook
 from app.server.emergency.ws import Endpoint
 
 ENDPOINT_KEY = web.AppKey("emergency_endpoint", Endpoint)
 
 
 def make_store(config: ServerConfig) -> CaseStore:
-    # The SQLite store (config.data_dir) follows in the next commits.
-    return MemoryCaseStore()
+    if config.data_dir is None:
+        return MemoryCaseStore()
+    return SqliteCaseStore(config.data_dir)
 
 
 def add_routes(app: web.Application, config: ServerConfig) -> Desk:
     """Serve `/emergency/ws`; the desk starts and stops with the app."""
-    desk = Desk(config.secret, config.emergency, make_store(config))
+    url = config.emergency.webhook_url
+    desk = Desk(
+        config.secret,
+        config.emergency,
+        make_store(config),
+        on_unanswered=Webhook(url) if url else None,
+    )
     endpoint = Endpoint(desk, config.heartbeat_s, config.join_timeout_s)
     app[ENDPOINT_KEY] = endpoint
     app.router.add_get("/emergency/ws", endpoint.handle)
