@@ -9,8 +9,11 @@ the couple. Every wait is on page state or a message, with a deadline.
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -21,13 +24,10 @@ import pytest
 
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
-from app.server.emergency.desk import Desk
 from app.server.emergency.escalation import Timings
-from app.server.emergency.routes import ENDPOINT_KEY
 from app.server.emergency.settings import EmergencySettings
-from app.server.emergency.store import Plan, Record
 from app.server.tokens import mint_token as mint_in_process
-from tests.e2e.conftest import HeadlessParticipant, http_get, kind, mint_token
+from tests.e2e.conftest import REPO, HeadlessParticipant, http_get, kind, mint_token
 from tests.e2e.emergency_socket import EmergencySocket
 
 pytestmark = pytest.mark.e2e
@@ -53,11 +53,11 @@ FRAMES_DECODED = """
 
 
 @pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    """A server of its own: a case left open by one test must not ring in the next."""
-    embedded = EmbeddedServer(
-        ServerConfig(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32))
-    )
+def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    """A server of its own, with its records in a data folder of its own: a case left open by
+    one test must not ring in the next."""
+    config = ServerConfig(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32))
+    embedded = EmbeddedServer(replace(config, data_dir=tmp_path / "server-data"))
     embedded.start(timeout=15)
     try:
         yield embedded
@@ -87,25 +87,27 @@ def _partner(server: EmbeddedServer, name: str, room: str = COUPLE_ROOM) -> str:
     return mint_in_process(server.config.secret, room, "partner", name, 600)
 
 
-def _desk(server: EmbeddedServer) -> tuple[Desk, asyncio.AbstractEventLoop]:
-    """The running server's emergency desk and its loop (to set a plan, read the records)."""
-    runner, loop = server._runner, server._loop
-    assert runner is not None and loop is not None
-    return runner.app[ENDPOINT_KEY].desk, loop
+def _tandem(server: EmbeddedServer, *args: str) -> str:
+    """A `tandem` command on the server's data folder, with its secret; its output."""
+    assert server.config.data_dir is not None
+    env = {**os.environ, "TANDEM_SECRET": server.config.secret}
+    argv = [sys.executable, "-m", "app", *args, "--data-dir", str(server.config.data_dir)]
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, f"tandem {args[0]} failed: {done.stderr.strip()[-500:]}"
+    return done.stdout
 
 
-def _set_plan(server: EmbeddedServer, room: str, text: str) -> None:
-    desk, loop = _desk(server)
-    future = asyncio.run_coroutine_threadsafe(
-        desk.store.set_plan(desk.key(room), Plan(text, time.time())), loop
-    )
-    future.result(timeout=5)
+def _set_plan(server: EmbeddedServer, room: str, text: str, folder: Path) -> None:
+    """The clinic's way: `tandem plan set --room R --file plan.md`."""
+    plan = folder / "plan.md"
+    plan.write_text(text, encoding="utf-8")
+    _tandem(server, "plan", "set", "--room", room, "--file", str(plan))
 
 
-def _records(server: EmbeddedServer, case_id: str) -> list[Record]:
-    desk, loop = _desk(server)
-    future = asyncio.run_coroutine_threadsafe(desk.store.records(case_id=case_id), loop)
-    return future.result(timeout=5)
+def _records(server: EmbeddedServer, case_id: str) -> list[dict[str, Any]]:
+    """The case's records as `tandem audit --case ID --json` prints them."""
+    out = _tandem(server, "audit", "--case", case_id, "--json")
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def _sign_in(page: Any, server: EmbeddedServer, token: str) -> None:
@@ -262,6 +264,7 @@ def test_ring_accept_call_and_end(
     sockets: Callable[[EmbeddedServer, str, str], EmergencySocket],
     headless_participants: Callable[..., HeadlessParticipant],
     artifacts_dir: Path,
+    tmp_path: Path,
 ) -> None:
     page = chromium_page
     logged: list[str] = []
@@ -272,7 +275,7 @@ def test_ring_accept_call_and_end(
         "## Steps\n1. Take a break in separate rooms\n2. Call Jo (sister)\n\n"
         "<img src=x onerror=\"document.title='pwned'\"> stays text\n"
     )
-    _set_plan(server, COUPLE_ROOM, plan)
+    _set_plan(server, COUPLE_ROOM, plan, tmp_path)
     _sign_in(page, server, mint_token(server, "oncall", "Dr Lee", "oncall"))
     _go_available(page)
 
@@ -342,6 +345,9 @@ def test_ring_accept_call_and_end(
     decoded = page.wait_for_function(FRAMES_DECODED, timeout=CALL_TIMEOUT_MS, polling=200)
     assert decoded.json_value()[0]["frameWidth"] > 0
     print(f"oncall e2e: accept -> both directions decoding in {time.monotonic() - started:.2f} s")
+    page.wait_for_function(  # the first media goes on record
+        "() => window.tandemOncall.sentCounts().connected === 1", timeout=5_000
+    )
     tile = page.locator("#tiles .tile")
     assert "Alex" in tile.first.inner_text() and "Partner" in tile.first.inner_text()
 
@@ -396,12 +402,12 @@ def test_ring_accept_call_and_end(
         10,
         "peer_left for the on-call page",
     )
-    kinds = [r.kind for r in _records(server, case_id)]
+    records = _records(server, case_id)  # `tandem audit --case ID --json`
+    kinds = [r["kind"] for r in records]
     assert kinds[0] == "requested" and "accepted" in kinds and kinds[-1] == "ended"
-    assert "connected" in kinds  # first media reported by the page
-    ended_record = _records(server, case_id)[-1]
-    assert ended_record.detail["outcome"] == "safe"
-    assert ended_record.detail["note"] == "Both calmer; plan reviewed."
+    assert "connected" in kinds  # first media, reported by the page
+    assert records[-1]["detail"]["outcome"] == "safe"
+    assert records[-1]["detail"]["note"] == "Both calmer; plan reviewed."
     page.screenshot(path=str(artifacts_dir / "oncall-closed.png"))
     secret_bits = ("12 Elm", "Alex", "Sam", "I am here", "help", "slamming", ticket["token"])
     assert not any(bit in text for text in logged for bit in secret_bits)  # never logged

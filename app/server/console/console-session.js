@@ -34,6 +34,7 @@
   //     failed(title, text, wasInCall): the call could not start or was lost for good
   //     left(): the clinician left
   //     ended(): the call is over and its media stopped (just before failed() or left())
+  //     firstMedia(): media from someone arrived for the first time in this call
   class CallSession {
     constructor(token, options) {
       this.token = token;
@@ -51,6 +52,7 @@
       this.timers = [];
       this.state = 'joining';
       this.signaling = 'connecting';
+      this.hadMedia = false;
       this.chat = new Tandem.Chat((msg) => this.link.send(msg), this.chatPanel);
     }
 
@@ -315,6 +317,10 @@
       for (const [peerId, view] of [...this.peers]) {
         view.poll().then(() => {
           if (this.ended || this.peers.get(peerId) !== view) return;
+          if (view.hadMedia && !this.hadMedia) {
+            this.hadMedia = true;
+            this.hook('firstMedia');
+          }
           if (view.interrupted && view.nextAttemptAt === null) {
             view.nextAttemptAt = view.interruptedSince + REBUILD_AFTER_MS;
           }

@@ -213,6 +213,7 @@
         $('held-call-status').textContent = '';
         setNotice('');
       },
+      firstMedia: reportConnected,
       failed: (title, text) => {
         showAlert(title, text);
         $('held-call-status').textContent = 'You are not in the call.';
@@ -265,12 +266,10 @@
   }
 
   // The first media in the case's call goes on record (`connected`, once; either side may).
+  // Told by the call when it happens; tried again every second while the socket is down.
   function reportConnected() {
-    if (!active || active.connected || !call || call.ended) return;
-    const media = [...call.peers.values()].some((view) => view.hadMedia);
-    if (media && link.send({ type: 'connected', case_id: active.caseId })) {
-      active.connected = true;
-    }
+    if (!active || active.connected || !call || !call.hadMedia) return;
+    if (link.send({ type: 'connected', case_id: active.caseId })) active.connected = true;
   }
 
   // ---- the roster socket -------------------------------------------------------------------
@@ -477,6 +476,9 @@
     titleFlashes: () => (ringer ? ringer.flashes : 0),
     notified: () => (ringer ? ringer.notified : 0),
     activeCase: () => (active ? active.caseId : null),
+    // Message type -> how many sent / received on the roster socket (never content).
+    sentCounts: () => (link ? { ...link.sentCounts } : {}),
+    receivedCounts: () => (link ? { ...link.receivedCounts } : {}),
     lastEnded: () => (lastEnded ? { ...lastEnded } : null),
     call: Tandem.callProbe(() => call),
   };
