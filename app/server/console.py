@@ -39,6 +39,7 @@ _FILES: dict[str, tuple[str, str]] = {
     "oncall-plan.js": ("oncall-plan.js", _JS),
     "oncall-cases.js": ("oncall-cases.js", _JS),
     "oncall-held.js": ("oncall-held.js", _JS),
+    "oncall-duty.js": ("oncall-duty.js", _JS),
     "oncall.css": ("oncall.css", _CSS),
 }
 

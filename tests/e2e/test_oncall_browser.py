@@ -191,6 +191,17 @@ def test_a_partner_token_is_refused_in_plain_words(
     assert page.evaluate("() => window.tandemOncall.state()") == "signed-out"
     assert page.evaluate("() => sessionStorage.length") == 0  # the refused token is not kept
 
+    # Pasting the right token signs in; signing out forgets it.
+    page.fill(
+        "#token-input", mint_in_process(server.config.secret, "oncall", "oncall", "Dr Lee", 600)
+    )
+    page.click("#signin-button")
+    page.wait_for_function("() => window.tandemOncall.link() === 'up'", timeout=10_000)
+    assert page.is_hidden("#alert") and page.input_value("#token-input") == ""
+    page.click("#signout-button")
+    assert page.evaluate("() => window.tandemOncall.state()") == "signed-out"
+    assert page.evaluate("() => sessionStorage.length") == 0
+
 
 def test_taken_by_another_clinician_stops_the_ring(
     server: EmbeddedServer,
@@ -269,6 +280,8 @@ def test_ring_accept_call_and_end(
     page = chromium_page
     logged: list[str] = []
     page.on("console", lambda message: logged.append(message.text))
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
     plan = (
         "# Safety plan\n"
         "## Warning signs\n- Shouting, **slamming doors**\n- Not sleeping\n\n"
@@ -411,6 +424,7 @@ def test_ring_accept_call_and_end(
     page.screenshot(path=str(artifacts_dir / "oncall-closed.png"))
     secret_bits = ("12 Elm", "Alex", "Sam", "I am here", "help", "slamming", ticket["token"])
     assert not any(bit in text for text in logged for bit in secret_bits)  # never logged
+    assert page_errors == []
 
 
 def test_a_lost_connection_is_said_and_availability_comes_back(chromium_page: Any) -> None:

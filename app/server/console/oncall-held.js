@@ -151,7 +151,8 @@
       }
       const dueMs = new Date($('follow-up-input').value).getTime();
       const nowMs = Date.now();
-      if (!Number.isFinite(dueMs) || dueMs < nowMs - 60 * 1000 || dueMs > nowMs + MAX_FOLLOW_UP_MS) {
+      const inRange = dueMs >= nowMs - 60 * 1000 && dueMs <= nowMs + MAX_FOLLOW_UP_MS;
+      if (!Number.isFinite(dueMs) || !inRange) {
         $('end-status').textContent = 'The follow-up must be due within the next 7 days.';
         $('follow-up-input').focus();
         return;

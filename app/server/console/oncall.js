@@ -1,9 +1,8 @@
 // Tandem on-call page (/oncall): a clinician on call signs in with the on-call link, says
-// whether they are available, is rung when a couple asks for help, accepts, talks with the
-// couple (video and chat, the console's call: console-session.js), and ends the case with an
-// outcome (docs/emergency.md). The roster socket (/emergency/ws) comes back by itself and the
-// page says so; while it is down the server counts the clinician away, so the page asks to be
-// available again as soon as it is back. Never log tokens, names, locations or plans.
+// whether they are available (oncall-duty.js), is rung when a couple asks for help
+// (oncall-ring.js, oncall-cases.js), accepts, talks with the couple (video and chat, the
+// console's call: console-session.js), and ends the case with an outcome (oncall-held.js);
+// docs/emergency.md. This file ties them together. Never log tokens, names, locations or plans.
 'use strict';
 
 (() => {
@@ -11,18 +10,11 @@
   const Tandem = window.Tandem;
   const W = Tandem.oncallWords;
 
-  // Kept for this tab only (a reload stays signed in; closing the tab signs out).
-  const TOKEN_KEY = 'tandem-oncall-token';
   // An accept the server does not answer within this is offered again.
   const ACCEPT_TIMEOUT_MS = 10000;
   const TICK_MS = 1000;
 
-  let link = null;
-  let me = null; // {name, tier} from hello_ok
-  let linkState = 'idle'; // idle | connecting | up | down
-  let retryAt = 0;
-  let wantAvailable = false; // what the clinician chose
-  let available = false; // what the server confirmed
+  let duty = null;
   let board = null;
   let held = null;
   let ringer = null;
@@ -51,63 +43,25 @@
     $('notice').textContent = text;
   }
 
+  // A case in hand stays on screen even if the sign-in is refused on a reconnect (an on-call
+  // token that expired mid-shift): the call goes on, and signing in again lets it be ended.
   function pageState() {
-    if (!link) return 'signed-out';
     if (active) return 'in-case';
+    if (!duty.link) return 'signed-out';
     return $('closed').hidden ? 'on-duty' : 'closed';
   }
 
   function showPanels() {
     const state = pageState();
-    $('signin-panel').hidden = state !== 'signed-out';
-    $('duty-controls').hidden = state === 'signed-out';
+    const signedIn = Boolean(duty.link);
+    $('signin-panel').hidden = signedIn;
+    $('duty-controls').hidden = !signedIn;
     $('held').hidden = state !== 'in-case';
     $('closed').hidden = state !== 'closed';
     // Beside a case in hand, the board shows only when another call is on it.
-    $('board').hidden = state === 'signed-out'
-      || (state === 'in-case' && board.entries.size === 0);
+    $('board').hidden = !signedIn || (state === 'in-case' && board.entries.size === 0);
     $('signout-button').disabled = state === 'in-case';
-  }
-
-  // ---- availability and the link's state, said truthfully ----------------------------------
-
-  function renderDuty() {
-    const sw = $('availability');
-    const pending = linkState === 'up' && wantAvailable !== available;
-    sw.setAttribute('aria-checked', String(available));
-    sw.dataset.state = pending ? 'pending' : (available ? 'available' : 'away');
-    $('availability-label').textContent = available ? 'Available' : 'Away';
-    let help;
-    if (linkState !== 'up') {
-      help = wantAvailable ? 'Away until the connection is back; then Available again.'
-        : 'Away: calls do not ring here.';
-    } else if (pending) {
-      help = wantAvailable ? 'Turning on…' : 'Turning off…';
-    } else {
-      help = available ? 'Emergency calls ring here. Keep this tab open, with sound on.'
-        : 'Away: calls do not ring here. Switch to Available to take calls.';
-    }
-    $('availability-help').textContent = help;
-    const status = $('link-status');
-    status.dataset.state = linkState;
-    if (linkState === 'up') {
-      status.textContent = 'Connected to the on-call service';
-    } else if (linkState === 'down') {
-      const wait = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
-      const when = wait > 0 ? `trying again in ${wait} s` : 'trying again now';
-      status.textContent = `Not connected to the on-call service — ${when}. New calls cannot ` +
-        `reach you until it is back.${active ? ' The call with the couple goes on.' : ''}`;
-    } else {
-      status.textContent = 'Connecting to the on-call service…';
-    }
-    $('who').textContent = me ? `${me.name} · ${W.tierText(me.tier)}` : '';
-  }
-
-  function setAvailable(want) {
-    wantAvailable = want;
-    if (linkState === 'up') link.send({ type: 'availability', available: want });
-    if (!want) stopRinging();
-    renderDuty();
+    duty.inCall = state === 'in-case';
   }
 
   // ---- the ring ----------------------------------------------------------------------------
@@ -115,7 +69,7 @@
   // Sound and title only while this page is meant to be available: a card that rang before a
   // switch to Away stays on the board, quietly.
   function updateRinging() {
-    if (board.ringingIds().length > 0 && wantAvailable) {
+    if (board.ringingIds().length > 0 && duty.want) {
       ringer.start();
     } else {
       stopRinging();
@@ -148,7 +102,7 @@
   function accept(caseId) {
     const entry = board.get(caseId);
     if (!entry || accepting || active) return;
-    if (!link.send({ type: 'accept', case_id: caseId })) {
+    if (!duty.send({ type: 'accept', case_id: caseId })) {
       setNotice('Not connected to the on-call service: the call cannot be accepted until the ' +
         'connection is back.');
       return;
@@ -231,7 +185,7 @@
 
   function flushEnd() {
     if (!pendingEnd) return;
-    if (link.send(pendingEnd)) {
+    if (duty.send(pendingEnd)) {
       endSent = true;
     } else {
       held.waitingForLink();
@@ -240,8 +194,10 @@
 
   function onEnded(msg) {
     if (!active || msg.case_id !== active.caseId) {
+      const entry = board.get(msg.case_id);
+      // A card that already says why it is over (taken, cancelled) fades by itself.
+      if (entry && !['taken', 'cancelled'].includes(entry.state)) board.remove(msg.case_id);
       ringer.forget(msg.case_id);
-      board.remove(msg.case_id);
       updateRinging();
       return;
     }
@@ -262,22 +218,19 @@
     $('closed').hidden = false;
     showPanels();
     $('closed-heading').focus();
-    renderDuty();
+    duty.render();
   }
 
   // The first media in the case's call goes on record (`connected`, once; either side may).
   // Told by the call when it happens; tried again every second while the socket is down.
   function reportConnected() {
     if (!active || active.connected || !call || !call.hadMedia) return;
-    if (link.send({ type: 'connected', case_id: active.caseId })) active.connected = true;
+    if (duty.send({ type: 'connected', case_id: active.caseId })) active.connected = true;
   }
 
   // ---- the roster socket -------------------------------------------------------------------
 
   function onHello(msg) {
-    me = { name: typeof msg.name === 'string' ? msg.name : '', tier: msg.tier === 2 ? 2 : 1 };
-    available = Boolean(msg.available);
-    linkState = 'up';
     hideAlert();
     // The server's list is the truth now: what rang before the drop may be over.
     const keep = new Set();
@@ -287,28 +240,29 @@
       if (active && card.case_id === active.caseId) {
         held.update(card);
       } else if (card.state === 'ringing' || card.state === 'unanswered') {
-        board.ring(card, me.tier);
+        board.ring(card, duty.me.tier);
       }
     }
     for (const caseId of [...board.entries.keys()]) {
       if (!keep.has(caseId)) board.remove(caseId);
     }
-    if (wantAvailable && !available) link.send({ type: 'availability', available: true });
     if (pendingEnd && !endSent) flushEnd();
     updateRinging();
-    renderDuty();
+    showPanels();
   }
 
   function onError(msg) {
     const words = W.ONCALL_ERRORS[msg.code];
     if (msg.fatal === true || W.FATAL.has(msg.code)) {
       signOut();
+      endSent = false; // an end in flight is sent again after the next sign-in
       showAlert(...(words || ['The on-call service refused the sign-in', 'Ask the clinic.']));
       return;
     }
     if (accepting && ['case_taken', 'unknown_case', 'not_available'].includes(msg.code)) {
       acceptFailed({ case_taken: 'taken', unknown_case: 'gone', not_available: '' }[msg.code]);
-    } else if (active && endSent && ['bad_message', 'too_large', 'unknown_case'].includes(msg.code)) {
+    } else if (active && endSent
+      && ['bad_message', 'too_large', 'unknown_case'].includes(msg.code)) {
       endSent = false;
       pendingEnd = null;
       held.refused(words ? words[1] : 'The case could not be ended. Try again.');
@@ -322,9 +276,7 @@
     switch (msg.type) {
       case 'hello_ok': onHello(msg); break;
       case 'availability':
-        available = Boolean(msg.available);
-        if (!available) stopRinging();
-        renderDuty();
+        if (!duty.available) stopRinging();
         break;
       case 'ring': onRing(msg); break;
       case 'accepted': onAccepted(msg); break;
@@ -358,61 +310,24 @@
 
   function signIn(token) {
     hideAlert();
-    if (!token || token.split('.').length !== 2) {
-      showAlert('That is not an on-call sign-in',
-        'It is a long line of letters and numbers with one dot in it. Open the on-call link ' +
-        'the clinic gave you, or copy its whole token and paste it here.');
+    const refused = duty.signIn(token);
+    if (refused) {
+      showAlert(...refused);
       return;
     }
-    try {
-      sessionStorage.setItem(TOKEN_KEY, token);
-    } catch (err) {
-      // storage refused (private mode): a reload will ask again
-    }
     $('token-input').value = '';
-    linkState = 'connecting';
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    link = new Tandem.SignalingLink(`${scheme}//${location.host}/emergency/ws`, token, {
-      onMessage,
-      onStatus: (status) => {
-        if (status === 'up') return; // hello_ok says so, with the facts
-        linkState = 'down';
-        available = false; // the server counts a dropped clinician away
-        stopRinging();
-        renderDuty();
-      },
-      onRetry: (delayMs) => {
-        linkState = 'down';
-        retryAt = Date.now() + delayMs;
-        renderDuty();
-      },
-      onUnreachable: () => {},
-      onGaveUp: () => {},
-    }, { hello: (t) => ({ type: 'hello', v: 1, token: t, as: 'oncall' }), welcome: 'hello_ok',
-      forever: true });
-    link.start();
     showPanels();
-    renderDuty();
   }
 
   function signOut() {
-    if (link) link.stop();
-    link = null;
-    me = null;
-    linkState = 'idle';
-    wantAvailable = available = false;
-    try {
-      sessionStorage.removeItem(TOKEN_KEY);
-    } catch (err) {
-      // nothing stored
-    }
+    duty.signOut();
     stopRinging();
     board.clear();
     showPanels();
-    renderDuty();
   }
 
   function init() {
+    duty = new Tandem.Duty({ onMessage, onDown: stopRinging });
     ringer = new Tandem.Ringer($('ring-audio'), () => {
       $('ring-blocked').hidden = false;
     });
@@ -425,7 +340,8 @@
     Tandem.bindCallControls(() => call);
     $('availability').addEventListener('click', () => {
       Tandem.Ringer.askPermission();
-      setAvailable(!wantAvailable);
+      duty.setAvailable(!duty.want);
+      if (!duty.want) stopRinging();
     });
     $('ring-unblock').addEventListener('click', () => {
       $('ring-blocked').hidden = true;
@@ -453,32 +369,26 @@
       board.tick();
       held.tick();
       reportConnected();
-      if (linkState === 'down') renderDuty();
+      duty.tick();
     }, TICK_MS);
-    let token = Tandem.tokenFromFragment();
-    if (!token) {
-      try {
-        token = sessionStorage.getItem(TOKEN_KEY);
-      } catch (err) {
-        token = null;
-      }
-    }
+    const token = Tandem.tokenFromFragment() || Tandem.Duty.storedToken();
     showPanels();
+    duty.render();
     if (token) signIn(token);
   }
 
   // Read-only hooks for support and tests: states, ids and counters, never names or tokens.
   window.tandemOncall = {
     state: pageState,
-    link: () => linkState,
-    available: () => available,
+    link: () => (duty ? duty.state : 'idle'),
+    available: () => Boolean(duty && duty.available),
     ringing: () => Boolean(ringer && ringer.ringing),
     titleFlashes: () => (ringer ? ringer.flashes : 0),
     notified: () => (ringer ? ringer.notified : 0),
     activeCase: () => (active ? active.caseId : null),
     // Message type -> how many sent / received on the roster socket (never content).
-    sentCounts: () => (link ? { ...link.sentCounts } : {}),
-    receivedCounts: () => (link ? { ...link.receivedCounts } : {}),
+    sentCounts: () => (duty && duty.link ? { ...duty.link.sentCounts } : {}),
+    receivedCounts: () => (duty && duty.link ? { ...duty.link.receivedCounts } : {}),
     lastEnded: () => (lastEnded ? { ...lastEnded } : null),
     call: Tandem.callProbe(() => call),
   };
