@@ -196,3 +196,12 @@ async def test_a_frame_too_large_to_read_closes_the_connection(server: Server) -
     await client.ws.send_str("x" * (1024 * 1024))
     msg = await asyncio.wait_for(client.ws.receive(), HANG_GUARD_S)
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+
+
+async def test_a_silent_clinician_is_dropped_and_counts_as_away() -> None:
+    async for server in serving(replace(config(), heartbeat_s=0.3)):
+        lee = await server.clinician("Dr Lee")  # then sends nothing: no pings
+        await lee.closed()
+        alex = await server.couple()
+        await alex.send(type="emergency")
+        assert (await alex.next("ringing"))["count"] == 0

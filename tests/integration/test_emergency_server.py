@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -359,3 +360,35 @@ async def test_a_changed_plan_reaches_the_couple_and_the_accepting_clinician(
         assert (await lee.next("accepted"))["case"]["plan"] == pushed
         _, other = await server.hello(partner("couple-two", "Kim"), "couple")
         assert other["plan"] is None
+
+
+async def test_the_logs_name_no_one_and_hold_no_location_token_or_note(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    standing = partner("couple-secret-room", "Alexandra")
+    clinician_token = oncall("Dr Leeward")
+    with caplog.at_level(logging.DEBUG, logger="app.server"):
+        lee, _ = await server.hello(clinician_token, "oncall")
+        await lee.send(type="availability", available=True)
+        alex, _ = await server.hello(standing, "couple")
+        await alex.send(type="emergency", location="Cabin by the lake")
+        case_id = (await lee.next("ring"))["case_id"]
+        await lee.send(type="accept", case_id=case_id)
+        ticket = (await alex.next("accepted"))["ticket"]["token"]
+        await lee.send(type="end", case_id=case_id, outcome="other", note="Private words")
+        await alex.next("ended")
+        await alex.send(type="cancel", case_id=case_id)
+        await alex.error("unknown_case")
+    text = caplog.text
+    assert case_id in text  # the case is named, by its random id
+    for private in (
+        "couple-secret-room",
+        "Alexandra",
+        "Leeward",
+        "Cabin",
+        "Private words",
+        standing,
+        clinician_token,
+        ticket,
+    ):
+        assert private not in text, private
