@@ -317,6 +317,7 @@ def test_ring_accept_call_and_end(
         timeout=5_000,
     )
     assert page.evaluate("() => document.activeElement.classList.contains('accept')")
+    assert page.inner_text("#ring-announce") == "Emergency call: Alex and Sam asking for help now."
     page.screenshot(path=str(artifacts_dir / "oncall-ringing.png"))
 
     # Accept: the ring stops, the couple is told, the plan is shown as text.

@@ -94,7 +94,12 @@
     ringer.notify(card.case_id, `Waiting ${W.duration(entry.waited.seconds())}. ` +
       `${W.levelText(Number(card.level) || 0)}. Open Tandem on call to answer.`);
     updateRinging();
-    if (fresh && !active) entry.accept.focus();
+    if (fresh) {
+      // Said once per new call by a screen reader, whatever has the focus.
+      $('ring-announce').textContent = `Emergency call: ${Tandem.coupleNames(card)} ` +
+        'asking for help now.';
+      if (!active) entry.accept.focus();
+    }
   }
 
   // ---- accepting, holding and ending a case ------------------------------------------------
