@@ -15,12 +15,13 @@
     ['other', 'Other', 'Say what happened in the note.'],
   ];
 
-  // The escalation level of a case, as the clinician needs to hear it.
+  // The escalation level of a case, as the clinician needs to hear it. No seconds here: the
+  // server's timings are configurable, and the waiting time is shown beside it.
   const LEVELS = {
     0: 'Just asked for help',
-    1: 'Waiting over 30 s: ringing again, backup clinicians too',
-    2: 'Waiting over 60 s: every available clinician is being rung',
-    3: 'Unanswered over 90 s: the clinic’s pager has been called — answer if you can',
+    1: 'Not answered yet: ringing again, backup clinicians too',
+    2: 'Still not answered: every available clinician is being rung',
+    3: 'Unanswered: the clinic’s pager has been called — answer if you can',
   };
 
   // Errors on /emergency/ws: [title, text]. Fatal ones stop the page until it signs in again.
