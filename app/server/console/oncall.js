@@ -143,6 +143,10 @@
     if (!card || typeof card.case_id !== 'string' || !msg.ticket) return;
     if (active && active.caseId === card.case_id) {
       active.ticket = msg.ticket;
+      // A ticket lasts 2 h: the call's own reconnects use the freshest one.
+      if (call && call.link && typeof msg.ticket.token === 'string') {
+        call.token = call.link.token = msg.ticket.token;
+      }
       held.update(card);
       return;
     }
