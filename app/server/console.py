@@ -1,7 +1,9 @@
-"""Serves the clinicians' console: one HTML page and its script and style, no build step.
+"""Serves the clinicians' pages, no build step: the console (/console), where a therapist
+joins a session, and the on-call page (/oncall, docs/emergency.md), where an on-call clinician
+waits for emergency calls. Both share one folder of scripts and styles.
 
-The page joins rooms with the browser's own WebRTC; this module only hands out the files, with
-headers that keep the page self-contained (no third-party origins) and the token out of referrers.
+The pages join rooms with the browser's own WebRTC; this module only hands out the files, with
+headers that keep the pages self-contained (no third-party origins) and tokens out of referrers.
 """
 
 from __future__ import annotations
@@ -12,14 +14,33 @@ from aiohttp import web
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 
+_JS = "text/javascript; charset=utf-8"
+_CSS = "text/css; charset=utf-8"
+
+# The pages: path -> their HTML file.
+_PAGES: dict[str, str] = {
+    "/console": "index.html",
+    "/oncall": "oncall.html",
+}
+
 # Name in the URL -> (file, content type). A fixed table: nothing else in the folder is served.
 _FILES: dict[str, tuple[str, str]] = {
-    "console.js": ("console.js", "text/javascript; charset=utf-8"),
-    "console-words.js": ("console-words.js", "text/javascript; charset=utf-8"),
-    "console-signaling.js": ("console-signaling.js", "text/javascript; charset=utf-8"),
-    "console-peer.js": ("console-peer.js", "text/javascript; charset=utf-8"),
-    "console-chat.js": ("console-chat.js", "text/javascript; charset=utf-8"),
-    "console.css": ("console.css", "text/css; charset=utf-8"),
+    "console.js": ("console.js", _JS),
+    "console-words.js": ("console-words.js", _JS),
+    "console-signaling.js": ("console-signaling.js", _JS),
+    "console-peer.js": ("console-peer.js", _JS),
+    "console-chat.js": ("console-chat.js", _JS),
+    "console-media.js": ("console-media.js", _JS),
+    "console-session.js": ("console-session.js", _JS),
+    "console.css": ("console.css", _CSS),
+    "oncall.js": ("oncall.js", _JS),
+    "oncall-words.js": ("oncall-words.js", _JS),
+    "oncall-ring.js": ("oncall-ring.js", _JS),
+    "oncall-plan.js": ("oncall-plan.js", _JS),
+    "oncall-cases.js": ("oncall-cases.js", _JS),
+    "oncall-held.js": ("oncall-held.js", _JS),
+    "oncall-duty.js": ("oncall-duty.js", _JS),
+    "oncall.css": ("oncall.css", _CSS),
 }
 
 
@@ -29,6 +50,7 @@ def _headers(request: web.Request) -> dict[str, str]:
         # Same origin only: scripts, styles and the signaling socket come from this server.
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            # blob: for the remote video's stream and the on-call ring's tone (made in the page).
             f"media-src 'self' blob: mediastream:; connect-src 'self' ws://{host} wss://{host}; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         ),
@@ -39,8 +61,9 @@ def _headers(request: web.Request) -> dict[str, str]:
     }
 
 
-async def _index(request: web.Request) -> web.Response:
-    body = (CONSOLE_DIR / "index.html").read_bytes()
+async def _page(request: web.Request) -> web.Response:
+    filename = _PAGES[request.path.rstrip("/")]
+    body = (CONSOLE_DIR / filename).read_bytes()
     return web.Response(
         body=body, content_type="text/html", charset="utf-8", headers=_headers(request)
     )
@@ -58,8 +81,9 @@ async def _asset(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """GET /console (the page) and /console/<name> for the names in _FILES (its scripts and
-    style)."""
-    app.router.add_get("/console", _index)
-    app.router.add_get("/console/", _index)
+    """GET /console and /oncall (the pages) and /console/<name> for the names in _FILES (their
+    scripts and styles)."""
+    for path in _PAGES:
+        app.router.add_get(path, _page)
+        app.router.add_get(path + "/", _page)
     app.router.add_get("/console/{name}", _asset)

@@ -55,6 +55,8 @@ def test_console_page_is_served(session_server: EmbeddedServer) -> None:
         "console-signaling.js",
         "console-peer.js",
         "console-chat.js",
+        "console-media.js",
+        "console-session.js",
         "console.js",
     )
     for asset in scripts:

@@ -1,6 +1,8 @@
-// Tandem clinician console: the signaling socket that comes back by itself (docs/continuity.md).
+// Tandem clinicians' pages: the signaling socket that comes back by itself (docs/continuity.md).
 // A lost socket never ends the call: media is peer to peer and goes on meanwhile. The socket is
 // reopened on the retry schedule and joins again with `resume: true` (docs/protocol.md, v2).
+// The on-call page's roster socket (/emergency/ws, docs/emergency.md) is the same link with
+// its own first message and welcome, and it never gives up.
 'use strict';
 
 (() => {
@@ -17,8 +19,9 @@
   const ATTEMPT_TIMEOUT_MS = 5000;
 
   class RetrySchedule {
-    constructor(now = Date.now) {
+    constructor(now = Date.now, giveUpMs = GIVE_UP_MS) {
       this.now = now;
+      this.giveUpMs = giveUpMs;
       this.reset();
     }
 
@@ -31,7 +34,7 @@
     nextDelay() {
       const now = this.now();
       if (this.startedAt === null) this.startedAt = now;
-      if (now - this.startedAt >= GIVE_UP_MS) return null;
+      if (now - this.startedAt >= this.giveUpMs) return null;
       const delay = this.attempt < RETRY_DELAYS_MS.length
         ? RETRY_DELAYS_MS[this.attempt] : RETRY_EVERY_MS;
       this.attempt += 1;
@@ -39,23 +42,39 @@
     }
   }
 
+  // The /ws join (docs/protocol.md, v2): a later one resumes.
+  function joinMessage(token, resuming) {
+    const join = { type: 'join', v: 2, token };
+    if (resuming) join.resume = true;
+    return join;
+  }
+
   // One participant's link to the session server, kept open across drops.
   //   handlers.onMessage(msg): every message except pong (welcome included)
   //   handlers.onStatus('up' | 'reconnecting'): the link's state changed
   //   handlers.onUnreachable(): the first join found no server (never welcomed)
   //   handlers.onGaveUp(): reconnecting for 10 minutes did not succeed
+  //   handlers.onRetry(delayMs), optional: the next attempt is due in delayMs
+  // options (all optional):
+  //   hello(token, resuming): the first message on each socket (default: the /ws join)
+  //   welcome: the type of the server's answer that means "in" (default 'welcome')
+  //   forever: never give up, not even when the first attempt finds no server (for a page
+  //     that waits for calls: it keeps trying and says so, through onRetry)
   class SignalingLink {
-    constructor(url, token, handlers) {
+    constructor(url, token, handlers, options = {}) {
       this.url = url;
       this.token = token;
       this.handlers = handlers;
+      this.hello = options.hello || joinMessage;
+      this.welcomeType = options.welcome || 'welcome';
+      this.forever = Boolean(options.forever);
       this.ws = null;
       this.welcomed = false; // at least once: later joins are resumes
       this.up = false;
       this.stopped = false;
       this.heartbeatMs = 1000;
       this.lastHeard = 0;
-      this.retry = new RetrySchedule();
+      this.retry = new RetrySchedule(Date.now, this.forever ? Infinity : GIVE_UP_MS);
       this.beat = null;
       this.retryTimer = null;
       this.attemptTimer = null;
@@ -97,9 +116,7 @@
       }
       this.ws = ws;
       ws.onopen = () => {
-        const join = { type: 'join', v: 2, token: this.token };
-        if (this.welcomed) join.resume = true;
-        ws.send(JSON.stringify(join));
+        ws.send(JSON.stringify(this.hello(this.token, this.welcomed)));
       };
       ws.onmessage = (ev) => {
         if (this.ws !== ws) return;
@@ -124,7 +141,7 @@
       if (!msg || typeof msg.type !== 'string') return;
       this.receivedCounts[msg.type] = (this.receivedCounts[msg.type] || 0) + 1;
       if (msg.type === 'pong') return;
-      if (msg.type === 'welcome') this.onWelcome(msg);
+      if (msg.type === this.welcomeType) this.onWelcome(msg);
       this.handlers.onMessage(msg);
     }
 
@@ -169,7 +186,7 @@
       clearTimeout(this.attemptTimer);
       clearInterval(this.beat);
       this.drop();
-      if (!this.welcomed) {
+      if (!this.welcomed && !this.forever) {
         this.stopped = true;
         this.handlers.onUnreachable();
         return;
@@ -184,6 +201,7 @@
         this.handlers.onGaveUp();
         return;
       }
+      if (this.handlers.onRetry) this.handlers.onRetry(delay);
       this.retryTimer = setTimeout(() => this.open(), delay);
     }
   }
