@@ -6,6 +6,7 @@ from aiohttp import web
 
 from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
+from app.server.headers import add_response_headers
 from app.server.rooms import RoomRegistry
 from app.server.signaling import Hub
 
@@ -24,4 +25,5 @@ def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> we
     speedtest.add_routes(app)
     signaling.add_routes(app, Hub(config, registry))
     console.add_routes(app)
+    add_response_headers(app, config)
     return app
