@@ -245,7 +245,7 @@ def test_console_hands_every_turn_url_to_the_browser(chromium_page: Any) -> None
         ServerConfig(
             host="127.0.0.1",
             port=0,
-            secret="e2e-turn-" + "x" * 24,
+            secret=secrets.token_urlsafe(32),
             turn_urls=urls,
             turn_secret="turn-" + "y" * 24,
         )

@@ -16,6 +16,12 @@
   // An attempt whose socket opens but brings no welcome (a half-dead path) is abandoned.
   const ATTEMPT_TIMEOUT_MS = 5000;
 
+  function randomId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   class RetrySchedule {
     constructor(now = Date.now) {
       this.now = now;
@@ -56,6 +62,9 @@
       this.heartbeatMs = 1000;
       this.lastHeard = 0;
       this.retry = new RetrySchedule();
+      // This page's own id, the same on every reconnect: the server tells our resume over a
+      // half-open socket from the invitation being used on another device (docs/protocol.md).
+      this.device = randomId();
       this.beat = null;
       this.retryTimer = null;
       this.attemptTimer = null;
@@ -97,7 +106,7 @@
       }
       this.ws = ws;
       ws.onopen = () => {
-        const join = { type: 'join', v: 2, token: this.token };
+        const join = { type: 'join', v: 2, token: this.token, device: this.device };
         if (this.welcomed) join.resume = true;
         ws.send(JSON.stringify(join));
       };

@@ -9,7 +9,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const Tandem = window.Tandem;
-  const { roleName, mediaErrorText, SERVER_ERRORS } = Tandem;
+  const { roleName, mediaErrorText, codeUsedElsewhereText, SERVER_ERRORS } = Tandem;
 
   // No trickle: the SDP we send must carry every candidate. If gathering stalls (an unreachable
   // STUN server), send what we have rather than hang; candidates are never sent later.
@@ -138,6 +138,7 @@
         case 'peer_left': this.onPeerLeft(msg); break;
         case 'peer_reconnecting': this.onPresence(msg.peer_id, 'reconnecting'); break;
         case 'peer_resumed': this.onPresence(msg.peer_id, 'here'); break;
+        case 'peer_replaced': this.onReplaced(msg.peer_id); break;
         case 'offer': this.onOffer(msg); break;
         case 'answer': this.onAnswer(msg); break;
         case 'restart': this.onRestart(msg); break;
@@ -415,9 +416,19 @@
       // A server timeout is not a goodbye: they stay on their tile, reconnecting.
       if (msg.reason === 'timeout') {
         view.setPresence('away');
+      } else if (msg.reason === 'revoked') {
+        this.remove(msg.peer_id, 'was removed: the clinic withdrew their join code');
       } else {
         this.remove(msg.peer_id, 'left the session');
       }
+    }
+
+    // Their join code was used on another device, which now has their place (the tile stays:
+    // the same peer_id, a new connection). The clinician is told in words that stay on screen.
+    onReplaced(peerId) {
+      const view = this.peers.get(peerId);
+      const name = view && view.name !== 'Participant' ? view.name : 'A participant';
+      setNotice(codeUsedElsewhereText(name));
     }
 
     onError(msg) {
