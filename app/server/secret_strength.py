@@ -22,6 +22,7 @@ MIN_DISTINCT_CHARS = 10
 # A 32-character random hex string (128 random bits) estimates at 100-125 bits this way; a
 # word padded with one repeated character, or a 2-4 character pattern repeated, far lower.
 MIN_ESTIMATED_BITS = 80.0
+MAX_PATTERN = 64
 
 HOW_TO_MAKE_ONE = (
     'make one with: python3 -c "import secrets; print(secrets.token_urlsafe(32))" '
@@ -40,8 +41,9 @@ def estimated_bits(secret: str) -> float:
 
 
 def _shortest_period(secret: str) -> int:
-    """The length of the shortest pattern that, repeated, spells the whole secret."""
-    for period in range(1, len(secret) // 2 + 1):
+    """The length of the shortest pattern that, repeated, spells the whole secret (patterns of
+    up to MAX_PATTERN characters: a longer one is as strong as the pattern itself)."""
+    for period in range(1, min(len(secret) // 2, MAX_PATTERN) + 1):
         if all(secret[i] == secret[i - period] for i in range(period, len(secret))):
             return period
     return len(secret)
