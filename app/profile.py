@@ -61,6 +61,9 @@ class ClinicProfile:
     clinic_name: str = ""
     server_url: str | None = None
     backup_server_url: str | None = None
+    # The clinic's own certificate authority (PEM), trusted for its servers besides the
+    # system's authorities (app.net.tls_trust).
+    ca_file: Path | None = None
     min_download_mbps: float = DEFAULT_MIN_MBPS
     min_upload_mbps: float = DEFAULT_MIN_MBPS
     dial_in_numbers: tuple[PhoneNumber, ...] = ()
@@ -100,6 +103,7 @@ SETTING_WORDS = {
     "servers": "The clinic's server addresses",
     "servers.session": "The session server address",
     "servers.backup": "The backup server address",
+    "servers.ca_file": "The clinic's certificate file",
     "bandwidth": "The minimum internet speeds",
     "bandwidth.min_mbps": "The minimum internet speed",
     "bandwidth.min_download_mbps": "The minimum download speed",
@@ -202,6 +206,28 @@ def _url(value: Any) -> str | None:
     return value.rstrip("/")
 
 
+def _ca_file(base: Path | None) -> Callable[[Any], Path | None]:
+    """The builder for servers.ca_file: a PEM file, relative to the profile's own folder."""
+
+    def build(value: Any) -> Path | None:
+        from app.net.tls_trust import CaFileError, client_tls_context
+
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise _Invalid(f'must be a file name in quotes, like "clinic-ca.pem" (got {value!r})')
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        try:
+            client_tls_context(path)
+        except CaFileError as exc:
+            raise _Invalid(f"must be the clinic's CA certificate (PEM): {exc}") from None
+        return path
+
+    return build
+
+
 def _mbps(value: Any) -> float:
     # TOML allows nan and inf; a minimum of either would make every comparison meaningless.
     if (
@@ -253,6 +279,7 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
         clinic_name=str(clinic.get("name", "")),
         server_url=setting("servers.session", _url, None),
         backup_server_url=setting("servers.backup", _url, None),
+        ca_file=setting("servers.ca_file", _ca_file(source.parent if source else None), None),
         min_download_mbps=setting("bandwidth.min_download_mbps", _mbps, shared_mbps),
         min_upload_mbps=setting("bandwidth.min_upload_mbps", _mbps, shared_mbps),
         dial_in_numbers=_dial_in(phones, salvage),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -25,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from app.server.tokens import mint_token  # noqa: E402
 from tests.lab.netns import NetLab  # noqa: E402
 
-SECRET = "bench-secret-" + "z" * 24
+# Random per run: `tandem server` refuses a secret that is short or not random.
+SECRET = secrets.token_urlsafe(32)
 PORT = 18444
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -65,6 +67,7 @@ from app.call.video_profile import AdaptSettings
 from app.call.video_tracks import LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
 from app.net.signaling_protocol import MAX_CHAT_TEXT_CHARS
+from app.net.tls_trust import client_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,7 @@ class CallEngine:
         backup_url: str | None = None,
         signaling_factory: Callable[[str], Signaling] | None = None,
         audio_only_fallback: bool = True,
+        ca_file: Path | None = None,
     ) -> None:
         """`video_track`/`audio_track` (e.g. PatternVideoTrack, ToneAudioTrack) replace
         `camera`/`microphone`; `media` replaces all of those with local media the caller owns
@@ -124,7 +128,10 @@ class CallEngine:
         secret); `signaling_factory(url)` makes each new signaling connection (reconnects; the
         default is a WebSocket to that server). With `signaling` given and no factory, a lost
         signaling connection ends the call (server_lost), as nothing could reconnect.
-        `audio_only_fallback=False` keeps video on however weak the link (measurements)."""
+        `audio_only_fallback=False` keeps video on however weak the link (measurements).
+        `ca_file` is a clinic's own CA certificate (PEM), trusted for wss:// besides the
+        system's authorities (app.net.tls_trust; CaFileError, a ValueError, if it cannot be
+        used)."""
         self._token = token
         self._listener = listener
         self._now = now
@@ -133,12 +140,13 @@ class CallEngine:
         for url in (server_url, backup_url):
             if url:
                 websocket_url(url)  # a bad address is the caller's error now, not mid-call
+        tls = client_tls_context(ca_file) if ca_file is not None else None
         if signaling_factory is None and signaling is None:
-            signaling_factory = websocket_signaling
+            signaling_factory = functools.partial(websocket_signaling, tls=tls)
         self._signaling = SignalingKeeper(
             token,
             self._chooser,
-            first=signaling or websocket_signaling(server_url, connect_timeout=10.0),
+            first=signaling or websocket_signaling(server_url, connect_timeout=10.0, tls=tls),
             make_signaling=signaling_factory,
             join_timeout=join_timeout,
             emit=self._emit,

@@ -122,8 +122,8 @@ class RemoteFrame:
 class PeerLeft:
     at: float
     peer_id: str
-    # "left" | "timeout" | "replaced" (from the server) | "failed" (media failed, or never
-    # connected: a CallError `peer_unreachable` comes first)
+    # "left" | "timeout" | "replaced" | "revoked" (from the server) | "failed" (media failed,
+    # or never connected: a CallError `peer_unreachable` comes first)
     reason: str
 
 
@@ -138,8 +138,9 @@ class CallError:
     """Something the user must be told. `code` is stable (e.g. token_expired); `message` is
     plain words for a person.
 
-    Codes: the server's (docs/protocol.md: token_invalid, token_expired, room_full, replaced,
-    ...) and the engine's own: `server_unreachable` (no answer at the address), `server_closed`
+    Codes: the server's (docs/protocol.md: token_invalid, token_expired, token_revoked,
+    room_full, replaced, ...) and the engine's own: `server_unreachable` (no answer at the
+    address), `server_untrusted` (its TLS certificate failed verification), `server_closed`
     (closed before welcome), `server_lost` (the signaling connection dropped mid-call),
     `protocol_error` (a malformed server message: before welcome the join fails, after it the
     message is ignored and the call goes on), `peer_unreachable` (the connection to the peer

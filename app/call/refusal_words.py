@@ -5,8 +5,9 @@ the person at home needs to know what happened in everyday words and what to do 
 are stable (docs/protocol.md and the engine's own, see app.call.events.CallError); the headless
 participant keeps printing the code and the server's message.
 
-Every sentence names the next step. The call page adds the general way out ("try again from the
-equipment check, or join by phone") after it, so the sentences here do not repeat it.
+Every sentence names the next step. The call page adds the way out after it (`way_out`: "try
+again from the equipment check, or join by phone", unless trying again cannot help), so the
+sentences here do not repeat it.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ _WORDS: dict[str, str] = {
         "Joining took too long because the connection is slow. Please try again in a moment."
     ),
     "replaced": (
-        "You joined this session from another window or device, so this one was closed. "
-        "Carry on there, or join again here."
+        "Your join code was just used to join the session on another device, so Tandem "
+        "disconnected you here. If that was you, carry on on the other device. If it was not "
+        "you, call your clinic now: they can stop that code and give you a new one."
+    ),
+    "token_revoked": (
+        f"Your clinic has withdrawn this join code, so it no longer works. {_ASK_CLINIC}"
     ),
     # Non-fatal: the engine only logs these during a call; words in case one ends a join.
     "bad_message": _NOT_UNDERSTOOD,
@@ -57,6 +62,11 @@ _WORDS: dict[str, str] = {
         "Tandem could not reach your clinic. Please check that you are connected to the "
         "internet, then try again."
     ),
+    "server_untrusted": (
+        "Tandem did not connect because the session server's certificate is not trusted on "
+        "this computer. Please call your clinic: their IT team can set up Tandem to trust it, "
+        "or tell you if something is wrong with the network you are on."
+    ),
     "server_closed": "Your clinic's server closed the connection. Please try again in a moment.",
     "server_lost": (
         "The connection to your session was lost. Please check your internet connection, "
@@ -69,6 +79,18 @@ _WORDS: dict[str, str] = {
     ),
 }
 
+GENERAL_WAY_OUT = "You can try again from the equipment check, or join by phone."
+# Where trying again would not help, or would push someone else out, the page says so instead.
+_WAY_OUT: dict[str, str] = {
+    "replaced": (
+        "Tandem will not reconnect by itself: joining again here would disconnect the other "
+        "device. You can also join by phone."
+    ),
+    "token_revoked": "You can join by phone meanwhile.",
+    "token_expired": "You can join by phone meanwhile.",
+    "server_untrusted": "You can join by phone meanwhile.",
+}
+
 DEFAULT_WORDS = (
     "Something went wrong and Tandem could not keep you in the session. "
     "Please try again in a moment, or call your clinic."
@@ -76,6 +98,11 @@ DEFAULT_WORDS = (
 
 PLAIN_WORDS: Mapping[str, str] = MappingProxyType(_WORDS)
 """Every known error code -> what a person is told."""
+
+
+def way_out(code: str | None) -> str:
+    """What the call page says after the sentence for `code`: the next step that can work."""
+    return _WAY_OUT.get(code or "", GENERAL_WAY_OUT)
 
 
 def plain_words(code: str) -> str:

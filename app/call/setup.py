@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -46,6 +47,8 @@ class CallSetup:
     upload_mbps: float | None = None
     # The clinic's backup session server (same secret): used when the first cannot be reached.
     backup_url: str | None = None
+    # The clinic's own certificate authority (PEM, the profile's ca_file), trusted for wss://.
+    ca_file: Path | None = None
 
 
 def needs_loopback_ice(server_url: str) -> bool:
@@ -56,13 +59,16 @@ def needs_loopback_ice(server_url: str) -> bool:
     return forced or host in ("127.0.0.1", "localhost", "::1")
 
 
-def clinic_call(server_url: str, token: str, backup_url: str | None = None) -> CallSetup:
+def clinic_call(
+    server_url: str, token: str, backup_url: str | None = None, ca_file: Path | None = None
+) -> CallSetup:
     """A call on the clinic's server with the join code the person was given."""
     return CallSetup(
         server_url,
         token.strip(),
         allow_loopback=needs_loopback_ice(server_url),
         backup_url=backup_url,
+        ca_file=ca_file,
     )
 
 

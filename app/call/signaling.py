@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -201,10 +202,11 @@ def parse_peer_left(message: Message) -> tuple[str, str]:
     return _str(message, "peer_id"), _optional_str(message, "reason") or "left"
 
 
-def join_message(token: str, *, resume: bool = False) -> Message:
+def join_message(token: str, *, resume: bool = False, device: str | None = None) -> Message:
     """Our join: protocol 2 (we handle restart, peer_reconnecting and peer_resumed); `resume`
-    asks for our earlier place after a dropped connection."""
-    return protocol.join_msg(token, v=2, resume=resume)
+    asks for our earlier place after a dropped connection; `device` is this call's own id, the
+    same on every reconnect (a join from another device is a takeover)."""
+    return protocol.join_msg(token, v=2, resume=resume, device=device)
 
 
 def websocket_url(server_url: str) -> str:
@@ -225,9 +227,14 @@ def websocket_url(server_url: str) -> str:
 class WebSocketSignaling:
     """Signaling over one aiohttp WebSocket (`GET /ws` on the session server)."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, connect_timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls` decides which server certificates a wss:// connection trusts (default: the
+        system's authorities; app.net.tls_trust adds a clinic's own CA)."""
         self._url = url
         self._timeout = connect_timeout
+        self._tls = tls
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
 
@@ -237,7 +244,9 @@ class WebSocketSignaling:
         self._session = aiohttp.ClientSession(trust_env=False)
         try:
             self._ws = await asyncio.wait_for(
-                self._session.ws_connect(self._url, max_msg_size=MAX_FRAME_BYTES),
+                self._session.ws_connect(
+                    self._url, max_msg_size=MAX_FRAME_BYTES, ssl=self._tls or True
+                ),
                 self._timeout,
             )
         except BaseException:

@@ -5,6 +5,10 @@ A lost connection is never by itself a reason to end the call or touch a media l
 peer to peer): it is reconnected on the RetrySchedule, on the server the ServerChooser names,
 for up to 10 minutes. Only a fatal word from the server, a refusal that would be the same
 anywhere (an expired token with no place to resume, a full room), or spent retries end it.
+
+A fatal `replaced` (our join code was used on another device) ends the call like any fatal word:
+it is never answered by joining again, or two devices would push each other out for ever. The
+person decides, after being told (app.call.refusal_words).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -26,6 +32,7 @@ from app.call.signaling_session import (
     ProblemHandler,
     SignalingConnection,
 )
+from app.net.tls_trust import UNTRUSTED_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,10 @@ log = logging.getLogger(__name__)
 # protocol): another attempt, or the other server, may do better. Any other code (an expired
 # token, a full room) would be the same everywhere.
 RETRY_CODES = frozenset({"server_unreachable", "server_closed", "protocol_error"})
+# While reconnecting, a refused certificate is retried too: a network that intercepts TLS (a
+# hotel's sign-in page) comes and goes, and our token never reaches an untrusted server. At the
+# first join it ends at once, in its own words: it is a set-up problem, not a lost link.
+RECONNECT_RETRY_CODES = RETRY_CODES | {"server_untrusted"}
 RECONNECT_JOIN_TIMEOUT_S = 3.0
 SERVER_LOST_WORDS = "The connection to the session server was lost."
 
@@ -50,8 +61,10 @@ class _Back:
     welcome: Welcome
 
 
-def websocket_signaling(url: str, *, connect_timeout: float = 3.0) -> Signaling:
-    return WebSocketSignaling(websocket_url(url), connect_timeout=connect_timeout)
+def websocket_signaling(
+    url: str, *, connect_timeout: float = 3.0, tls: ssl.SSLContext | None = None
+) -> Signaling:
+    return WebSocketSignaling(websocket_url(url), connect_timeout=connect_timeout, tls=tls)
 
 
 class SignalingKeeper:
@@ -65,10 +78,13 @@ class SignalingKeeper:
         join_timeout: float,
         emit: Callable[[CallEvent], None],
         now: Callable[[], float],
+        device: str | None = None,
     ) -> None:
         """`first` carries the first join (to the primary); `make_signaling(url)` makes every
-        later connection (None: nothing can reconnect, a loss ends the call)."""
+        later connection (None: nothing can reconnect, a loss ends the call). `device` names
+        this call to the server on every join (default: a fresh random id)."""
         self._token = token
+        self.device = device or secrets.token_urlsafe(12)
         self._chooser = chooser
         self._first = first
         self._make = make_signaling
@@ -85,7 +101,12 @@ class SignalingKeeper:
     def _connect(self, signaling: Signaling, *, resume: bool = False) -> SignalingConnection:
         timeout = RECONNECT_JOIN_TIMEOUT_S if resume else self._join_timeout
         self.connection = SignalingConnection(
-            signaling, self._token, join_timeout=timeout, now=self._now, resume=resume
+            signaling,
+            self._token,
+            join_timeout=timeout,
+            now=self._now,
+            resume=resume,
+            device=self.device,
         )
         return self.connection
 
@@ -148,9 +169,12 @@ class SignalingKeeper:
         log.info("signaling lost: reconnecting")
         self._chooser.lost(min(last_heard, lost_at))
         schedule = RetrySchedule()
+        last_refusal = ""
         while True:
             delay = schedule.next_delay(self._now())
             if delay is None:
+                if last_refusal == "server_untrusted":  # the last word was the certificate's
+                    return Failure("server_untrusted", UNTRUSTED_WORDS)
                 return Failure("server_lost", SERVER_LOST_WORDS)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), delay)
@@ -163,7 +187,8 @@ class SignalingKeeper:
                 welcome = await connection.open()
             except JoinRefused as exc:
                 await connection.close()
-                if exc.code in RETRY_CODES:
+                if exc.code in RECONNECT_RETRY_CODES:
+                    last_refusal = exc.code
                     self._chooser.join_failed(url)
                     continue
                 return Failure(exc.code, exc.message)

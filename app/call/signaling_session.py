@@ -26,6 +26,7 @@ from app.call.signaling import (
     parse_error,
     parse_welcome,
 )
+from app.net.tls_trust import UNTRUSTED_WORDS, is_untrusted_certificate
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,13 @@ class SignalingConnection:
         join_timeout: float,
         now: Callable[[], float] = time.monotonic,
         resume: bool = False,
+        device: str | None = None,
     ) -> None:
+        """`device` names this client on every connection of its call (join.device), so the
+        server tells our own reconnect from the join code being used on another device."""
         self.signaling = signaling
         self._token = token
+        self._device = device
         self._join_timeout = join_timeout
         self._now = now
         self._resume = resume
@@ -78,7 +83,9 @@ class SignalingConnection:
     async def _join(self) -> Welcome:
         try:
             await self.signaling.connect()
-            await self.signaling.send(join_message(self._token, resume=self._resume))
+            await self.signaling.send(
+                join_message(self._token, resume=self._resume, device=self._device)
+            )
             reply = await asyncio.wait_for(self.signaling.receive(), self._join_timeout)
         except ProtocolError as exc:
             raise JoinRefused(
@@ -86,9 +93,11 @@ class SignalingConnection:
             ) from None
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             # Expected while reconnecting (the retries are the report); news at the first join.
-            (log.info if self._resume else log.warning)(
-                "cannot reach the session server: %s", type(exc).__name__
-            )
+            report = log.info if self._resume else log.warning
+            if is_untrusted_certificate(exc):
+                report("the session server's certificate is not trusted")
+                raise JoinRefused("server_untrusted", UNTRUSTED_WORDS) from None
+            report("cannot reach the session server: %s", type(exc).__name__)
             raise JoinRefused(
                 "server_unreachable",
                 "The session server could not be "

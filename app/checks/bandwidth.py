@@ -41,6 +41,12 @@ _ERRORS: dict[str, tuple[str, str]] = {
         "Check that other websites open. If they do, your network may be blocking the clinic's "
         "server (common on work or hotel Wi-Fi): try another network, or call your clinic.",
     ),
+    "untrusted": (
+        "The clinic's video server's certificate is not trusted on this computer, so the speed "
+        "test did not connect.",
+        "Call your clinic: their IT team can set up Tandem to trust it (its certificate file "
+        "goes in the clinic profile), or tell you if something is wrong with this network.",
+    ),
     "server_error": (
         "The speed test could not finish because of a problem on the clinic's video server.",
         "Run the check again in a minute; if it keeps happening, call your clinic.",

@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--public",
         action="store_true",
         help="measure bandwidth against public speedtest.net servers",
+    )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="a certificate authority to trust for the session server besides the system's (a "
+        "clinic's own CA, in PEM; default: the clinic profile's ca_file)",
     )
     parser.add_argument(
         "--min-mbps",
@@ -146,6 +155,14 @@ def _check(args: argparse.Namespace, profile: ClinicProfile, cancel: threading.E
             file=sys.stderr,
         )
         return 2
+    if args.ca_file is not None:
+        from app.net.tls_trust import CaFileError, client_tls_context
+
+        try:
+            client_tls_context(args.ca_file)
+        except CaFileError as exc:
+            print(f"tandem check: --ca-file: {exc}", file=sys.stderr)
+            return 2
     _load_quirky_libraries()
     progress = _print_progress if sys.stderr.isatty() else None
     with _bandwidth_target(args, profile, plan):
@@ -173,7 +190,8 @@ def _bandwidth_target(
         yield
         return
     if url:
-        plan.bandwidth_probe, plan.server = SessionServerProbe(url), url.rstrip("/")
+        probe = SessionServerProbe(url, ca_file=args.ca_file or profile.ca_file)
+        plan.bandwidth_probe, plan.server = probe, url.rstrip("/")
         yield
         return
     from app.server.embedded import start_practice_server

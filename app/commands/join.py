@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from app.call.setup import JOIN_TOKEN_ENV, LOOPBACK_ENV
@@ -17,6 +18,11 @@ EXIT_LEFT = 0
 EXIT_FAILED = 1  # the call broke after joining (server lost, fatal server error)
 EXIT_REFUSED = 3  # the server refused the join (token_invalid, token_expired, room_full, ...)
 EXIT_UNREACHABLE = 4  # no session server at --server, or it does not speak the protocol
+EXIT_REPLACED = 5  # our join code joined again on another device, which took our place
+# Join refusals that are about reaching the server, not about us (exit EXIT_UNREACHABLE).
+UNREACHABLE_CODES = frozenset(
+    {"server_unreachable", "server_closed", "protocol_error", "server_untrusted"}
+)
 # A token on the command line is visible to every local user (ps, /proc); programs that start
 # a participant (practice mode) hand it over in the environment instead (TOKEN_ENV).
 TOKEN_ENV = JOIN_TOKEN_ENV
@@ -24,7 +30,8 @@ TOKEN_ENV = JOIN_TOKEN_ENV
 EPILOG = f"""\
 output: one JSON object per line on stdout, each with "type" and "t" (unix seconds):
   joined, state, peer_joined, peer_connected, first_frame (ms_since_join), stats (once a second
-  per peer), peer_left (reason: left, failed, replaced; timeout only after 10 minutes away: a
+  per peer), peer_left (reason: left, failed, replaced, revoked: the clinic withdrew that
+  person's join code; timeout only after 10 minutes away: a
   server timeout alone is not a departure), left, error (code, message; peer_id too when the code is
   peer_unreachable: that connection did not come up in time and was closed, the call goes on),
   device_problem (device "camera", problem: the camera gave frames, then none for 2 s; black
@@ -43,8 +50,12 @@ exit status:
   {EXIT_LEFT}  left the call (--duration elapsed, SIGINT or SIGTERM)
   {EXIT_FAILED}  the call failed after joining (an "error" line says why)
   2  bad arguments
-  {EXIT_REFUSED}  the server refused to let us in (the "error" line carries the server's code)
-  {EXIT_UNREACHABLE}  the server could not be reached or did not answer in the protocol
+  {EXIT_REFUSED}  the server refused to let us in (the "error" line carries the server's code:
+     token_invalid, token_expired, token_revoked, room_full, ...)
+  {EXIT_UNREACHABLE}  the server could not be reached, did not answer in the protocol, or its TLS
+     certificate is not trusted (code server_untrusted: see --ca-file)
+  {EXIT_REPLACED}  our join code was used to join on another device, which took our place (code
+     replaced); nothing reconnects, so the two never push each other out in turn
 
 token: --token T, or the environment variable {TOKEN_ENV} (kept out of the process list).
 
@@ -155,6 +166,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send TEXT as a chat line once in the call with someone (repeatable; tests, demos)",
     )
     parser.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="a certificate authority to trust for wss:// besides the system's (a clinic's own "
+        "CA, in PEM); default: ca_file of the clinic profile given with --profile",
+    )
+    parser.add_argument(
         "--allow-loopback",
         action="store_true",
         help=f"offer 127.0.0.1 to ICE (same-machine calls; or {LOOPBACK_ENV}=1)",
@@ -162,11 +181,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.net.tls_trust import CaFileError, client_tls_context
+
     args.token = args.token or os.environ.get(TOKEN_ENV, "")
     if not args.token:
         print(f"tandem join: a join token is needed (--token or {TOKEN_ENV})", file=sys.stderr)
         return 2
+    try:
+        args.ca_file = args.ca_file or _profile_ca_file(args)
+        if args.ca_file is not None:
+            client_tls_context(args.ca_file)  # a bad file is the caller's error now
+    except (CaFileError, ValueError) as exc:
+        print(f"tandem join: {exc}", file=sys.stderr)
+        return 2
     return asyncio.run(_run(args))
+
+
+def _profile_ca_file(args: argparse.Namespace) -> Path | None:
+    """The clinic profile's ca_file, when --profile names a profile (the user's own is not
+    read: a headless participant is told everything on its command line)."""
+    from app.profile import load_profile
+
+    path = getattr(args, "profile", None)
+    return load_profile(path).ca_file if path is not None else None
 
 
 def _sources(args: argparse.Namespace) -> dict[str, Any]:
@@ -201,7 +238,7 @@ async def _say(engine: Any, lines: list[str]) -> None:
 
 async def _run(args: argparse.Namespace) -> int:
     from app.call.engine import CallEngine, JoinError
-    from app.call.events import CallEvent, CallState, PeerConnected, StateChanged
+    from app.call.events import CallError, CallEvent, CallState, PeerConnected, StateChanged
     from app.call.headless import JsonLinesPrinter
 
     printer = JsonLinesPrinter(sys.stdout, chat=args.chat_echo)
@@ -209,9 +246,12 @@ async def _run(args: argparse.Namespace) -> int:
 
     chat_lines = list(args.chat)
     chat_tasks: set[asyncio.Future[None]] = set()  # held: a task nobody holds may be collected
+    failures: list[str] = []
 
     def listener(event: CallEvent) -> None:
         printer(event)
+        if isinstance(event, CallError):
+            failures.append(event.code)
         if isinstance(event, StateChanged) and event.new is CallState.FAILED:
             stop.set()
         if isinstance(event, PeerConnected) and chat_lines:
@@ -230,6 +270,7 @@ async def _run(args: argparse.Namespace) -> int:
             upload_mbps=args.upload_mbps,
             backup_url=args.backup_server,
             audio_only_fallback=not args.keep_video,
+            ca_file=args.ca_file,
             **_sources(args),
         )
     except ValueError as exc:
@@ -241,13 +282,12 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         await engine.join()
     except JoinError as exc:
-        unreachable = exc.code in ("server_unreachable", "server_closed", "protocol_error")
-        return EXIT_UNREACHABLE if unreachable else EXIT_REFUSED
+        return EXIT_UNREACHABLE if exc.code in UNREACHABLE_CODES else EXIT_REFUSED
     try:
         await asyncio.wait_for(stop.wait(), args.duration)
     except TimeoutError:
         pass
     if engine.state is CallState.FAILED:
-        return EXIT_FAILED
+        return EXIT_REPLACED if failures and failures[-1] == "replaced" else EXIT_FAILED
     await engine.leave()
     return EXIT_LEFT

@@ -24,6 +24,10 @@ Join tokens are signed with a secret, taken from (first found): the TANDEM_SECRE
 variable, or `secret` in the [server] table of --config. Without one the server refuses to start
 (exit 2), except with --insecure-dev-secret, which uses a fixed, publicly known secret and is
 accepted only on a loopback address; mint matching tokens with `tandem token --insecure-dev-secret`.
+The secret must be random and at least 32 bytes: anyone holding one join token could otherwise
+guess it offline and mint their own. A weaker one is refused (exit 2), except with
+--allow-weak-secret on a loopback address (development only). Make one with
+  python3 -c "import secrets; print(secrets.token_urlsafe(32))"
 
 With --cert and --key the server speaks TLS (https:// and wss://).
 
@@ -40,6 +44,11 @@ Config file (TOML), every key optional:
   turn_ttl = 21600               # seconds a TURN credential stays valid (a whole number)
   heartbeat_s = 1.0              # seconds between client pings; --heartbeat overrides
   grace_s = 30.0                 # seconds a dropped participant keeps its place; --grace overrides
+  revoked_tokens = "/var/lib/tandem/revoked-tokens.txt"  # ids of withdrawn join tokens, one a
+                                 # line (`tandem token revoke` adds them); reread when it changes
+  token_max_ttl = { partner = 15552000, therapist = 43200, oncall = 43200 }
+                                 # the longest a token of each role may be valid, in seconds
+                                 # (defaults: 180 days for a couple's code, 12 h for clinicians)
   data_dir = "/var/lib/tandem"   # emergency records and safety plans (SQLite); --data-dir overrides
 
   [emergency]                    # emergency connect (docs/emergency.md)
@@ -90,6 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sign tokens with a fixed, public development secret (loopback hosts only)",
     )
+    parser.add_argument(
+        "--allow-weak-secret",
+        action="store_true",
+        help="accept a token secret that is short or not random (development, loopback only)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,8 +119,6 @@ def run(args: argparse.Namespace) -> int:
     server_log = logging.getLogger("app.server")
     if server_log.getEffectiveLevel() > logging.INFO:
         server_log.setLevel(logging.INFO)  # joins, leaves and refusals (never tokens or names)
-    if len(config.secret) < 16:
-        logging.getLogger(__name__).warning("the token secret is short; use 32+ random characters")
     try:
         asyncio.run(serve(config, ssl_context))
     except ConfigError as exc:

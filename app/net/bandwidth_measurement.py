@@ -11,6 +11,7 @@ import urllib.error
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from app.net.tls_trust import is_untrusted_certificate
 from app.progress import ProgressCallback
 
 _NO_NETWORK_ERRNOS = {101, 113, 100, 99}  # ENETUNREACH, EHOSTUNREACH, ENETDOWN, EADDRNOTAVAIL
@@ -23,7 +24,8 @@ UploadBasis = Literal["received", "sender_estimate"]
 class BandwidthError(Exception):
     """A measurement that could not be made.
 
-    `problem` is what a person can act on: no_network, refused, timeout or server_error.
+    `problem` is what a person can act on: no_network, refused, timeout, untrusted (the
+    server's TLS certificate is not trusted) or server_error.
     """
 
     def __init__(self, problem: str, detail: str) -> None:
@@ -59,6 +61,8 @@ def classify_error(exc: BaseException) -> BandwidthError:
     if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
         reason = exc.reason
     detail = f"{type(reason).__name__}: {reason}"
+    if is_untrusted_certificate(exc):
+        return BandwidthError("untrusted", detail)
     if isinstance(reason, TimeoutError):
         return BandwidthError("timeout", detail)
     if isinstance(reason, ConnectionRefusedError):

@@ -10,7 +10,9 @@ random{N}x{N}.jpg, upload.php), with two of its faults corrected:
   timeline of arrivals (the first fraction of a second, TCP's ramp-up, is left out).
 
 Every request goes straight to the server, never through a proxy from the environment: the
-clinic's server (or the practice server on loopback) is what is measured, not a proxy.
+clinic's server (or the practice server on loopback) is what is measured, not a proxy. Over
+https it trusts the system's authorities and, if given, the clinic's own CA (`ca_file`); a
+certificate it does not trust is the problem `untrusted`, never "not answering".
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import http.client
 import json
 import secrets
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from app.net.bandwidth_measurement import BandwidthError, BandwidthMeasurement, classify_error
@@ -32,6 +35,7 @@ from app.net.speedtest_engine import (
     run_phase,
     use_mini_server,
 )
+from app.net.tls_trust import client_tls_context
 from app.progress import Progress, ProgressCallback, ignore_progress
 
 
@@ -45,7 +49,10 @@ class SessionServerProbe:
         threads: int = 4,
         timeout_s: float = 2.0,
         latency_samples: int = 6,
+        ca_file: Path | None = None,
     ) -> None:
+        """`ca_file`: the clinic's own CA certificate (PEM), trusted for https besides the
+        system's authorities (CaFileError, a ValueError, if it cannot be used)."""
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) server address: {base_url!r}")
@@ -55,6 +62,7 @@ class SessionServerProbe:
         self.threads = threads
         self.timeout_s = timeout_s
         self.latency_samples = latency_samples
+        self._tls = client_tls_context(ca_file) if parts.scheme == "https" else None
 
     @property
     def server(self) -> str:
@@ -66,7 +74,9 @@ class SessionServerProbe:
         report(Progress("bandwidth", 0.0, "Contacting the session server…"))
         latency_ms, jitter_ms = rtt_stats(self._round_trips())
 
-        engine = offline_speedtest(engine_config(self.phase_s, self.threads), self.timeout_s)
+        engine = offline_speedtest(
+            engine_config(self.phase_s, self.threads), self.timeout_s, self._tls
+        )
         test_id = secrets.token_urlsafe(12)
         use_mini_server(engine, f"{self._base}/speedtest/upload.php?id={test_id}", self.server)
         give_up = self.phase_s + self.timeout_s
@@ -106,10 +116,10 @@ class SessionServerProbe:
 
     def _round_trips(self) -> list[float]:
         return round_trips(f"{self._base}/speedtest/latency.txt", self.latency_samples,
-                           self.timeout_s)  # fmt: skip
+                           self.timeout_s, self._tls)  # fmt: skip
 
     def _fetch_report(self, test_id: str, timeout_s: float) -> tuple[list[int], float]:
-        conn = connection_for(self._base, timeout_s)
+        conn = connection_for(self._base, timeout_s, self._tls)
         try:
             conn.request("GET", f"{self._path('report')}?id={test_id}")
             response = conn.getresponse()

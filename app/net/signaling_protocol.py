@@ -35,11 +35,13 @@ MAX_ID_CHARS = 128
 MAX_CHAT_ID_CHARS = 64
 MAX_CHAT_TEXT_CHARS = 2000
 ROLES = frozenset({"partner", "therapist", "oncall"})
-PEER_LEFT_REASONS = frozenset({"left", "timeout", "replaced"})
+PEER_LEFT_REASONS = frozenset({"left", "timeout", "replaced", "revoked"})
+MAX_DEVICE_CHARS = 64
 ERROR_CODES = frozenset(
     {
         "token_invalid",
         "token_expired",
+        "token_revoked",
         "token_wrong_room",
         "token_wrong_role",
         "room_full",
@@ -119,6 +121,9 @@ class Join:
     room: str | None = None  # the room the client expects; must match the token's
     role: str | None = None  # the role(s) the client expects; the token's must be one of them
     resume: bool = False  # v2: the client was in the room and wants its place back
+    # Which device this is (random, the same on all its reconnects): a join from another
+    # device while the older connection is still there is a takeover (peer_replaced).
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,7 @@ _CLIENT_SCHEMAS: dict[str, _Schema] = {
         "room": (str, False),
         "role": (str, False),
         "resume": (bool, False),
+        "device": (str, False),
     },
     "offer": {"to": (str, True), "sdp": (str, True)},
     "answer": {"to": (str, True), "sdp": (str, True)},
@@ -242,12 +248,14 @@ def parse_client_message(text: str) -> ClientMessage:
         role = obj.get("role")
         if role is not None:
             expected_roles(role)
+        device = _check_length(obj, "device", MAX_DEVICE_CHARS, kind) if "device" in obj else None
         return Join(
             v=obj["v"],
             token=obj["token"],
             room=obj.get("room"),
             role=role,
             resume=obj.get("resume", False),
+            device=device,
         )
     if kind == "ping":
         return Ping()
@@ -275,9 +283,11 @@ def join_msg(
     *,
     v: int = 1,
     resume: bool = False,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """A join. `v` stays 1 by default until a caller handles v2's messages (restart, chat,
-    peer_reconnecting, peer_resumed) and says so with `v=2`; `resume` is v2 only."""
+    peer_reconnecting, peer_resumed) and says so with `v=2`; `resume` is v2 only; `device`
+    names this client across its reconnects (any version)."""
     message: dict[str, Any] = {"type": "join", "v": v, "token": token}
     if room is not None:
         message["room"] = room
@@ -285,6 +295,8 @@ def join_msg(
         message["role"] = role
     if resume:
         message["resume"] = True
+    if device is not None:
+        message["device"] = device
     return message
 
 
@@ -349,6 +361,12 @@ def peer_resumed_msg(peer_id: str) -> dict[str, Any]:
     return {"type": "peer_resumed", "peer_id": peer_id}
 
 
+def peer_replaced_msg(peer_id: str) -> dict[str, Any]:
+    """v2: the peer's join code was just used on another device, which took its place while
+    the older connection was still there (after peer_resumed: the place is the same)."""
+    return {"type": "peer_replaced", "peer_id": peer_id}
+
+
 def relayed_msg(kind: str, sender: str, sdp: str) -> dict[str, Any]:
     return {"type": kind, "from": sender, "sdp": sdp}
 
@@ -379,6 +397,7 @@ _SERVER_SCHEMAS: dict[str, _Schema] = {
     "peer_left": {"peer_id": (str, True), "reason": (str, True)},
     "peer_reconnecting": {"peer_id": (str, True)},
     "peer_resumed": {"peer_id": (str, True)},
+    "peer_replaced": {"peer_id": (str, True)},
     "offer": {"from": (str, True), "sdp": (str, True)},
     "answer": {"from": (str, True), "sdp": (str, True)},
     "restart": {"from": (str, True)},

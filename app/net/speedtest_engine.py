@@ -9,6 +9,7 @@ rate we take from our own timeline).
 from __future__ import annotations
 
 import io
+import ssl
 import sys
 import threading
 import time
@@ -55,25 +56,36 @@ def engine_config(phase_s: float, threads: int) -> dict[str, Any]:
     }
 
 
-def direct_opener(opener: urllib.request.OpenerDirector) -> urllib.request.OpenerDirector:
-    """A copy of speedtest-cli's opener that never goes through a proxy.
+def direct_opener(
+    opener: urllib.request.OpenerDirector, tls: ssl.SSLContext | None = None
+) -> urllib.request.OpenerDirector:
+    """A copy of speedtest-cli's opener that never goes through a proxy, and whose https trusts
+    the certificates `tls` trusts (None: the system's authorities).
 
     speedtest-cli's opener takes proxies from http_proxy/HTTPS_PROXY, which would send a test
     against our own server (loopback in practice mode) to the proxy and measure the proxy.
     """
+    st = import_speedtest()
     direct = urllib.request.OpenerDirector()
     direct.addheaders = list(opener.addheaders)
     for handler in opener.handlers:  # type: ignore[attr-defined]  # public, but not in typeshed
         if isinstance(handler, urllib.request.ProxyHandler):
             handler = urllib.request.ProxyHandler({})
+        elif tls is not None and isinstance(handler, st.SpeedtestHTTPSHandler):
+            handler = st.SpeedtestHTTPSHandler(
+                context=tls, source_address=handler.source_address, timeout=handler.timeout
+            )
         direct.add_handler(handler)
     return direct
 
 
-def offline_speedtest(config: dict[str, Any], timeout_s: float) -> Any:
+def offline_speedtest(
+    config: dict[str, Any], timeout_s: float, tls: ssl.SSLContext | None = None
+) -> Any:
     """A speedtest-cli Speedtest that takes `config` instead of fetching speedtest.net's.
 
-    It is for our own servers only, so it connects directly, never through a proxy.
+    It is for our own servers only, so it connects directly, never through a proxy; `tls`
+    decides which server certificates it trusts.
     """
     st = import_speedtest()
 
@@ -83,7 +95,7 @@ def offline_speedtest(config: dict[str, Any], timeout_s: float) -> Any:
             return self.config  # type: ignore[no-any-return]
 
     engine = OfflineSpeedtest(timeout=timeout_s)
-    engine._opener = direct_opener(engine._opener)
+    engine._opener = direct_opener(engine._opener, tls)
     return engine
 
 

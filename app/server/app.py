@@ -7,6 +7,7 @@ from aiohttp import web
 from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
 from app.server.emergency import routes as emergency
+from app.server.headers import add_response_headers
 from app.server.rooms import RoomRegistry
 from app.server.signaling import Hub
 
@@ -27,4 +28,5 @@ def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> we
     signaling.add_routes(app, Hub(config, registry))
     console.add_routes(app)
     emergency.add_routes(app, config)
+    add_response_headers(app, config)
     return app

@@ -20,6 +20,8 @@ from typing import Any
 from app.net.signaling_protocol import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
 from app.server.emergency import settings as emergency_settings
 from app.server.emergency.settings import EmergencySettings
+from app.server.secret_strength import HOW_TO_MAKE_ONE, secret_problem
+from app.server.tokens import TokenLifetimes
 
 # The keys of the config file's [server] table (documented in `tandem server --help`).
 FILE_KEYS = frozenset(
@@ -36,6 +38,8 @@ FILE_KEYS = frozenset(
         "heartbeat_s",
         "grace_s",
         "data_dir",
+        "token_max_ttl",
+        "revoked_tokens",
     }
 )
 
@@ -81,6 +85,12 @@ class ServerConfig:
     # and tests; `tandem server` defaults to the user's data folder (default_data_dir()).
     data_dir: Path | None = None
     emergency: EmergencySettings = EmergencySettings()
+    # The longest a token of each role may be valid ([server.token_max_ttl]).
+    token_lifetimes: TokenLifetimes = TokenLifetimes()
+    # The revocation list (app/server/revocation.py); None: no token can be revoked.
+    revoked_tokens: Path | None = None
+    # Development only (loopback hosts): sign with a secret that fails the strength check.
+    allow_weak_secret: bool = False
 
     @property
     def tls(self) -> bool:
@@ -115,6 +125,24 @@ class ServerConfig:
             self.emergency.check()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if self.revoked_tokens is not None and not self.revoked_tokens.parent.is_dir():
+            raise ConfigError(
+                f"[server] revoked_tokens: the folder {self.revoked_tokens.parent} does not exist"
+            )
+        self._check_secret_strength()
+
+    def _check_secret_strength(self) -> None:
+        weakness = secret_problem(self.secret)
+        if weakness is None or self.secret == DEV_SECRET:
+            return
+        if not self.allow_weak_secret:
+            raise ConfigError(
+                f"{weakness}: anyone holding one join token could guess it offline and mint "
+                f"their own; {HOW_TO_MAKE_ONE}. For development on a loopback address only, "
+                "--allow-weak-secret accepts it"
+            )
+        if not _is_loopback(self.host):
+            raise ConfigError("--allow-weak-secret is only allowed on a loopback host")
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server TLS context from cert and key, or None for plain HTTP/WS."""
@@ -136,6 +164,7 @@ class ServerConfig:
             secret = DEV_SECRET
         cert = getattr(args, "cert", None) or _str(file, "cert")
         key = getattr(args, "key", None) or _str(file, "key")
+        revoked = _str(file, "revoked_tokens")
         heartbeat = getattr(args, "heartbeat", None)
         grace = getattr(args, "grace", None)
         port = getattr(args, "port", None)
@@ -158,6 +187,9 @@ class ServerConfig:
             grace_s=grace if grace is not None else _seconds(file, "grace_s", DEFAULT_GRACE_S),
             data_dir=Path(data_dir) if data_dir else default_data_dir(),
             emergency=_emergency(getattr(args, "config", None)),
+            token_lifetimes=token_lifetimes(file),
+            revoked_tokens=Path(revoked) if revoked else None,
+            allow_weak_secret=bool(getattr(args, "allow_weak_secret", False)),
         )
 
     @classmethod
@@ -206,6 +238,23 @@ def _emergency(path: str | Path | None) -> EmergencySettings:
 def secret_from(config_path: str | Path | None) -> str:
     """The token secret as `tandem token` finds it: TANDEM_SECRET, else the config file."""
     return os.environ.get("TANDEM_SECRET") or _str(load_file(config_path), "secret")
+
+
+def token_lifetimes(table: dict[str, Any]) -> TokenLifetimes:
+    """The `[server.token_max_ttl]` table of a loaded [server] table (defaults without one)."""
+    value = table.get("token_max_ttl", {})
+    if not isinstance(value, dict):
+        raise ConfigError("[server] token_max_ttl must be a table, like [server.token_max_ttl]")
+    try:
+        return TokenLifetimes.from_table(value)
+    except ValueError as exc:
+        raise ConfigError(f"[server.token_max_ttl] {exc}") from None
+
+
+def revoked_tokens_from(config_path: str | Path | None) -> Path | None:
+    """The revocation list named by `revoked_tokens` in a config file's [server] table."""
+    path = _str(load_file(config_path), "revoked_tokens")
+    return Path(path) if path else None
 
 
 def _str(table: dict[str, Any], key: str) -> str:

@@ -3,7 +3,8 @@ joins a session, and the on-call page (/oncall, docs/emergency.md), where an on-
 waits for emergency calls. Both share one folder of scripts and styles.
 
 The pages join rooms with the browser's own WebRTC; this module only hands out the files, with
-headers that keep the pages self-contained (no third-party origins) and tokens out of referrers.
+headers that keep the pages self-contained (no third-party origins) and tokens out of referrers
+(app/server/headers.py: fixed text, nothing taken from the request).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp import web
+
+from app.server.headers import CONSOLE_HEADERS
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 
@@ -44,28 +47,11 @@ _FILES: dict[str, tuple[str, str]] = {
 }
 
 
-def _headers(request: web.Request) -> dict[str, str]:
-    host = request.host
-    return {
-        # Same origin only: scripts, styles and the signaling socket come from this server.
-        "Content-Security-Policy": (
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            # blob: for the remote video's stream and the on-call ring's tone (made in the page).
-            f"media-src 'self' blob: mediastream:; connect-src 'self' ws://{host} wss://{host}; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-        ),
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
-        "Cache-Control": "no-store",
-    }
-
-
 async def _page(request: web.Request) -> web.Response:
     filename = _PAGES[request.path.rstrip("/")]
     body = (CONSOLE_DIR / filename).read_bytes()
     return web.Response(
-        body=body, content_type="text/html", charset="utf-8", headers=_headers(request)
+        body=body, content_type="text/html", charset="utf-8", headers=dict(CONSOLE_HEADERS)
     )
 
 
@@ -76,7 +62,7 @@ async def _asset(request: web.Request) -> web.Response:
     filename, content_type = entry
     return web.Response(
         body=(CONSOLE_DIR / filename).read_bytes(),
-        headers={**_headers(request), "Content-Type": content_type},
+        headers={**CONSOLE_HEADERS, "Content-Type": content_type},
     )
 
 

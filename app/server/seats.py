@@ -5,12 +5,19 @@ stays for `grace_s` with nobody on it; relayed messages for it wait (bounded) an
 the same token takes it back (docs/protocol.md, version 2). The `Hub` holds the seats of one
 server process and tells the room what happens to them.
 
+A join with the same token from another device while the seat's connection is still there is a
+takeover, not a reconnect: the join code was used twice, perhaps because it leaked. The older
+connection is told (`replaced`) and the room hears `peer_replaced`. A client says which device
+it is (`join.device`), so its own reconnect over a half-open socket stays seamless. A token
+whose id lands on the revocation list loses its seat (`token_revoked`).
+
 Logs name a seat by peer_id and a room by a keyed hash; never a token, a name or a message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -22,7 +29,8 @@ from typing import Any, Protocol
 from app.net.signaling_protocol import encode, peer_left_msg, peer_reconnecting_msg
 from app.server.config import ServerConfig
 from app.server.outbox import CLOSE_GOING_AWAY, OUTBOX_LIMIT, Outbox
-from app.server.rooms import InMemoryRegistry, Member, RoomRegistry
+from app.server.revocation import REVOCATION_POLL_S, RevocationList
+from app.server.rooms import InMemoryRegistry, Member, RoomRegistry, peer_id_for
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +44,14 @@ class Connection(Protocol):
     """What a seat needs of the connection sitting on it (a signaling Session)."""
 
     outbox: Outbox
+    # The device the client says it is (join.device), None if it did not say.
+    device: str | None
 
     def replaced(self) -> None:
         """Another connection with the same token took the seat: tell this one and close it."""
+
+    def revoked(self) -> None:
+        """The token was revoked: tell this connection and close it."""
 
 
 class Seat:
@@ -72,6 +85,8 @@ class Hub:
         self.config = config
         self.registry: RoomRegistry = registry or InMemoryRegistry(config.limits)
         self.seats: dict[str, Seat] = {}
+        self.revoked = RevocationList(config.revoked_tokens)
+        self._watch: asyncio.Task[None] | None = None
         self._closing = False
 
     def room_tag(self, room: str) -> str:
@@ -89,23 +104,35 @@ class Hub:
             if member.v >= min_v and seat is not None and seat.connection is not None:
                 seat.connection.outbox.send(text)
 
-    def take_seat(self, peer_id: str, room: str, connection: Connection) -> tuple[Seat, list[str]]:
+    def take_seat(
+        self, peer_id: str, room: str, connection: Connection
+    ) -> tuple[Seat, list[str], bool]:
         """`connection` sits on the seat of `peer_id` (a new one, or the member's own again:
-        its grace ends, an older connection still on it is replaced). Returns the seat and the
-        frames held for it during the grace period, in order."""
+        its grace ends, an older connection still on it is replaced). Returns the seat, the
+        frames held for it during the grace period (in order), and whether this was a takeover:
+        the older connection was still there and is not the same device's."""
         seat = self.seats.get(peer_id)
         if seat is None or seat.room != room:
             seat = self.seats[peer_id] = Seat(peer_id, room, connection)
-            return seat, []
+            return seat, [], False
         if seat.expiry is not None:
             seat.expiry.cancel()
             seat.expiry = None
         old, seat.connection = seat.connection, connection
+        takeover = False
         if old is not None and old is not connection:
+            takeover = old.device is None or old.device != connection.device
+            if takeover:
+                log.warning(
+                    "peer %s in room %s: its join code was used on another device; the "
+                    "older connection was replaced",
+                    peer_id,
+                    self.room_tag(room),
+                )
             old.replaced()
         held = list(seat.held)
         seat.held.clear()
-        return seat, held
+        return seat, held, takeover
 
     async def hold(self, seat: Seat, why: str) -> None:
         """The seat's connection is gone without `leave`: keep the place for grace_s, and tell
@@ -131,7 +158,7 @@ class Hub:
         await self.vacate(seat, "timeout")
 
     async def vacate(self, seat: Seat, reason: str) -> None:
-        """Remove the member (reason `left` or `timeout`) and tell everyone else."""
+        """Remove the member (reason `left`, `timeout` or `revoked`) and tell everyone else."""
         if self.seats.get(seat.peer_id) is not seat:
             return
         del self.seats[seat.peer_id]  # before any await: a join from now on starts afresh
@@ -143,9 +170,48 @@ class Hub:
         self.deliver(others, peer_left_msg(seat.peer_id, reason))
         log.info("peer %s left room %s (%s)", seat.peer_id, self.room_tag(seat.room), reason)
 
+    async def start(self) -> None:
+        """Read the revocation list, and keep looking at it while the server runs."""
+        self.revoked.refresh()
+        if self.revoked.path is not None and self._watch is None:
+            self._watch = asyncio.create_task(self._watch_revocations())
+
+    async def _watch_revocations(self) -> None:
+        while True:
+            await asyncio.sleep(REVOCATION_POLL_S)
+            try:
+                await self.refresh_revocations()
+            except Exception:  # one bad look must not end the watch: revocation would stop
+                log.exception("checking the revocation list failed")
+
+    async def refresh_revocations(self) -> None:
+        """Read the revocation list if it changed; remove the members whose token it lists."""
+        if not self.revoked.refresh():
+            return
+        secret = self.config.secret
+        listed = {peer_id_for(secret, jti) for jti in self.revoked.ids}
+        for peer_id in sorted(listed & self.seats.keys()):
+            seat = self.seats.get(peer_id)
+            if seat is not None:
+                await self._remove_revoked(seat)
+
+    async def _remove_revoked(self, seat: Seat) -> None:
+        connection, seat.connection = seat.connection, None
+        if seat.expiry is not None:
+            seat.expiry.cancel()
+            seat.expiry = None
+        if connection is not None:
+            connection.revoked()
+        await self.vacate(seat, "revoked")
+
     async def shutdown(self) -> None:
         """Close every connection (1001); grace periods end with the process."""
         self._closing = True
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         outboxes = []
         for seat in self.seats.values():
             if seat.expiry is not None:

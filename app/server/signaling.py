@@ -36,15 +36,16 @@ from app.net.signaling_protocol import (
     parse_client_message,
     peer_info,
     peer_joined_msg,
+    peer_replaced_msg,
     peer_resumed_msg,
     welcome_msg,
 )
+from app.server.admission import admit
 from app.server.emergency.tickets import ROSTER_ROOM
 from app.server.ice import ice_servers
 from app.server.outbox import CLOSE_NORMAL, CLOSE_POLICY, OUTBOX_LIMIT, Outbox
 from app.server.rooms import Member, RoomFull, peer_id_for
 from app.server.seats import Hub, Seat
-from app.server.tokens import TokenClaims, TokenError, verify_token
 
 __all__ = ["HUB_KEY", "OUTBOX_LIMIT", "Hub", "Outbox", "Session", "add_routes"]
 
@@ -66,6 +67,7 @@ class Session:
         self.expected_role = request.query.get("role")
         self.seat: Seat | None = None  # set while this connection speaks for a member
         self.v = 0  # the protocol version of the join
+        self.device: str | None = None  # the device the client says it is (join.device)
         self.room = ""
         self.left = False  # sent `leave`: removed at once, no grace period
         self.why = "closed"  # for the log when the connection ends without `leave`
@@ -83,6 +85,11 @@ class Session:
         self.seat = None  # it no longer speaks for the room; the newer connection does
         log.info("peer %s: an older connection was replaced", self.peer_id)
         self.refuse(MessageError("replaced", "this token joined from elsewhere", True))
+
+    def revoked(self) -> None:
+        """The token's id was put on the revocation list: this member is removed."""
+        self.seat = None
+        self.refuse(MessageError("token_revoked", "this token has been revoked", True))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -161,22 +168,6 @@ class Session:
         # Held, not refused, while the target is in its grace period: delivered on its return.
         target.send(encode(message.delivered(self.peer_id)))
 
-    async def _claims(self, token: str) -> TokenClaims:
-        """The token's claims. An expired token still resumes a place it holds in its room (a
-        session outlasts its link's lifetime, and a network hiccup must not end it); it does
-        not open a new place."""
-        secret = self.hub.config.secret
-        try:
-            return verify_token(secret, token)
-        except TokenError as exc:
-            if exc.code != "token_expired":
-                raise MessageError(exc.code, exc.message, fatal=True) from None
-            claims = verify_token(secret, token, now=0.0)  # signed and well formed: checked
-            members = await self.hub.registry.members(claims.room)
-            if any(member.jti == claims.jti for member in members):
-                return claims
-            raise MessageError(exc.code, exc.message, fatal=True) from None
-
     async def _join(self, join: Join) -> None:
         if join.v not in SUPPORTED_VERSIONS:
             versions = ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
@@ -184,7 +175,7 @@ class Session:
                 "version_unsupported", f"this server speaks versions {versions}", True
             )
         config = self.hub.config
-        claims = await self._claims(join.token)
+        claims = await admit(self.hub, join.token)
         if claims.room == ROSTER_ROOM:
             # An on-call clinician's standing token admits to /emergency/ws only; a case's call
             # ticket (room emergency-<case_id>) is what admits it to a room.
@@ -202,8 +193,8 @@ class Session:
             outcome = await self.hub.registry.join(claims.room, member)
         except RoomFull as exc:
             raise MessageError("room_full", str(exc), fatal=True) from None
-        self.peer_id, self.v = peer_id, join.v
-        self.seat, held = self.hub.take_seat(peer_id, claims.room, self)
+        self.peer_id, self.v, self.device = peer_id, join.v, join.device
+        self.seat, held, takeover = self.hub.take_seat(peer_id, claims.room, self)
         resumed = outcome.previous is not None
         welcome = encode(
             welcome_msg(
@@ -225,6 +216,8 @@ class Session:
         tag = self.hub.room_tag(claims.room)
         if resumed:
             self.hub.deliver(outcome.others, peer_resumed_msg(peer_id), min_v=2)
+            if takeover:  # the join code was used on another device: the room is told
+                self.hub.deliver(outcome.others, peer_replaced_msg(peer_id), min_v=2)
             log.info("peer %s resumed in room %s (v%d)", peer_id, tag, join.v)
         else:
             info = peer_info(peer_id, claims.name, claims.role, join.v)
@@ -256,6 +249,10 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def _on_startup(app: web.Application) -> None:
+    await app[HUB_KEY].start()
+
+
 async def _on_shutdown(app: web.Application) -> None:
     await app[HUB_KEY].shutdown()
 
@@ -264,4 +261,5 @@ def add_routes(app: web.Application, hub: Hub) -> None:
     """Serve /ws with `hub`'s rooms (kept at app[HUB_KEY] for the handler and shutdown)."""
     app[HUB_KEY] = hub
     app.router.add_get("/ws", handle_ws)
+    app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)

@@ -34,7 +34,7 @@ from app.call.events import (
     StatsReport,
 )
 from app.call.quality import assess
-from app.call.refusal_words import plain_words
+from app.call.refusal_words import plain_words, way_out
 from app.call.self_view import (
     CAMERA_FAILED,
     CAMERA_LOST,
@@ -119,6 +119,7 @@ def _engine_factory(
             upload_mbps=setup.upload_mbps,
             media=devices.media,  # the session's: kept through reconnects, released by it
             backup_url=setup.backup_url,
+            ca_file=setup.ca_file,
         )
 
     return make
@@ -143,6 +144,7 @@ class CallPage(QWidget):
         self.tiles: dict[str, VideoTile] = {}
         self._names: dict[str, str] = {}  # everyone seen in this call (chat lines name them)
         self.error_text = ""
+        self.error_code: str | None = None  # the CallError's code behind error_text
         self.continuity = CallContinuity(
             bridge,
             self.tiles,
@@ -253,6 +255,7 @@ class CallPage(QWidget):
         self._clear_tiles()
         self._leaving = False
         self.error_text = ""
+        self.error_code = None
         self._names.clear()
         self.continuity.reset()
         self.controls.reset()
@@ -375,6 +378,7 @@ class CallPage(QWidget):
                 self._remove_tile(event.peer_id)
             case CallError():
                 self.error_text = plain_words(event.code)
+                self.error_code = event.code
             case LocalDeviceProblem() if event.device == "camera":
                 self._camera_lost()
         self._update_stage()
@@ -403,13 +407,19 @@ class CallPage(QWidget):
             call, self._call = self._call, None
             if call is not None:
                 self._stop_companion(call.setup)
+                joined = call.join_future
+                if joined is not None and joined.done() and joined.exception() is None:
+                    # Failed mid-call (server lost, `replaced`, a revoked code): let the camera
+                    # and microphone go now, not at exit. A failed join lets them go itself.
+                    self._bridge.submit(call.session.leave())
             self._show_problem()
         self._update_stage()
 
     def _show_problem(self) -> None:
         self.problem_text.setText(
             (self.error_text or "The connection to the session was lost.")
-            + "\n\nYou can try again from the equipment check, or join by phone."
+            + "\n\n"
+            + way_out(self.error_code)
         )
         self.stage.setCurrentWidget(self.problem)
         self.controls.set_enabled(False)

@@ -168,7 +168,12 @@ class MainWindow(QMainWindow):
         if self.profile.server_url:
             token = token or environment_token() or self._ask_join_code()
             if token:
-                setup = clinic_call(self.profile.server_url, token, self.profile.backup_server_url)
+                setup = clinic_call(
+                    self.profile.server_url,
+                    token,
+                    self.profile.backup_server_url,
+                    self.profile.ca_file,
+                )
         elif server is not None:
             setup = practice_call(server, token)
         if setup is None:

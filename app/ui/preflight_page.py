@@ -354,6 +354,7 @@ class PreflightPage(QWidget):
             min_download_mbps=self._profile.min_download_mbps,
             min_upload_mbps=self._profile.min_upload_mbps,
             practice_mode=self._practice,
+            ca_file=self._profile.ca_file,
         )
 
     def _on_check_clicked(self) -> None:

@@ -31,6 +31,7 @@ class DeviceChoice:
     min_download_mbps: float = 5.0
     min_upload_mbps: float = 5.0
     practice_mode: bool = False
+    ca_file: Path | None = None  # the clinic's own CA (the profile's ca_file), for https
 
 
 class Report(Protocol):
@@ -141,7 +142,7 @@ def system_plan(choice: DeviceChoice) -> CheckPlan:
         practice_mode=choice.practice_mode,
     )
     if choice.server_url:
-        plan.bandwidth_probe = SessionServerProbe(choice.server_url)
+        plan.bandwidth_probe = SessionServerProbe(choice.server_url, ca_file=choice.ca_file)
         plan.server = choice.server_url
     elif choice.practice_mode:
         plan.known_results = {"bandwidth": no_practice_server_result()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -213,7 +214,9 @@ def test_lost_server_connection_says_reconnecting(chromium_page: Any) -> None:
     """Signaling dropping is not the end of the call: the page keeps the call and says it is
     reconnecting (docs/continuity.md); test_console_continuity.py has it come back."""
     page = chromium_page
-    server = EmbeddedServer(ServerConfig(host="127.0.0.1", port=0, secret="e2e-lost-" + "x" * 24))
+    server = EmbeddedServer(
+        ServerConfig(host="127.0.0.1", port=0, secret=secrets.token_urlsafe(32))
+    )
     server.start()
     try:
         therapist = mint_token(server, "therapist", "Dr Rivera", "room-lost")
@@ -244,7 +247,7 @@ def test_console_hands_every_turn_url_to_the_browser(chromium_page: Any) -> None
         ServerConfig(
             host="127.0.0.1",
             port=0,
-            secret="e2e-turn-" + "x" * 24,
+            secret=secrets.token_urlsafe(32),
             turn_urls=urls,
             turn_secret="turn-" + "y" * 24,
         )

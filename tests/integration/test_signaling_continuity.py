@@ -56,9 +56,10 @@ def drop(ws: Ws) -> None:
 
 
 async def room_of_three(server: Harness) -> tuple[tuple[Ws, str, str], Ws, str, Ws, str]:
-    """Sam (v2), Alex (v2) and Dr. Lee (v1, like the clinicians' console), all introduced."""
+    """Sam (v2, on the device "sams-laptop"), Alex (v2) and Dr. Lee (v1, like the clinicians'
+    console), all introduced."""
     tok_a = token(name="Sam")
-    a, wa = await server.join(tok_a, v=2)
+    a, wa = await server.join(tok_a, v=2, device="sams-laptop")
     b, wb = await server.join(token(name="Alex"), v=2)
     assert (await receive(a))["type"] == "peer_joined"
     t, wt = await server.join(token(role="therapist", name="Dr. Lee"), v=1)
@@ -173,7 +174,7 @@ async def test_a_silent_socket_goes_into_grace() -> None:
 
 async def test_resume_while_the_old_socket_still_looks_alive(server: Harness) -> None:
     (a, a_id, tok_a), b, _, t, _ = await room_of_three(server)
-    a2, welcome = await server.join(tok_a, v=2, resume=True)
+    a2, welcome = await server.join(tok_a, v=2, resume=True, device="sams-laptop")
     assert (welcome["peer_id"], welcome["resumed"]) == (a_id, True)
     await expect_error(a, "replaced", fatal=True)
     assert await receive(b) == {"type": "peer_resumed", "peer_id": a_id}

@@ -140,13 +140,14 @@ async def test_leave_then_rejoin(server: Harness) -> None:
 
 
 async def test_same_token_takes_its_own_place_back(server: Harness) -> None:
-    """A v1 rejoin with the same token while the old socket still looks alive (a half-open
-    TCP connection): the old socket is closed with `replaced`; for v1 peers nothing changed."""
+    """A v1 rejoin with the same token from the same device while the old socket still looks
+    alive (a half-open TCP connection): the old socket is closed with `replaced`; for v1 peers
+    nothing changed."""
     tok_a = token(name="Sam")
-    a, wa = await server.join(tok_a)
+    a, wa = await server.join(tok_a, device="sams-laptop")
     b, wb = await server.join(token(name="Alex"))
     assert (await receive(a))["type"] == "peer_joined"
-    a2, wa2 = await server.join(tok_a)
+    a2, wa2 = await server.join(tok_a, device="sams-laptop")
     assert wa2["peer_id"] == wa["peer_id"]
     assert wa2["peers"] == [{"peer_id": wb["peer_id"], "name": "Alex", "role": "partner", "v": 1}]
     await expect_error(a, "replaced", fatal=True)

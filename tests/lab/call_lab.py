@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,7 +28,8 @@ from tests.lab.netns import Host, LinkEnd, NetLab
 from tests.lab.participant import DEADLINE_S, Participant
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "lab-secret-" + "x" * 24
+# Random per run: `tandem server` refuses a secret that is short or not random.
+SECRET = secrets.token_urlsafe(32)
 PORT = 18443
 BACKUP_PORT = 18445
 

@@ -227,3 +227,34 @@ def test_no_user_profile_has_no_problems(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(profile_module, "user_profile_path", lambda: tmp_path / "missing.toml")
     profile = read_profile()
     assert profile.problems == () and not profile.phones_incomplete
+
+
+# servers.ca_file: the clinic's own certificate authority
+
+
+def test_ca_file_is_found_next_to_the_profile(tmp_path: Path) -> None:
+    from tests.integration.tls_helpers import make_clinic_pki
+
+    pki = make_clinic_pki(tmp_path)
+    path = write(tmp_path, '[servers]\nsession = "https://s.example"\nca_file = "clinic-ca.pem"\n')
+    assert load_profile(path).ca_file == pki.ca
+    absolute = write(tmp_path, f'[servers]\nca_file = "{pki.ca}"\n')
+    assert load_profile(absolute).ca_file == pki.ca
+    assert load_profile(SAMPLE).ca_file is None  # commented out in the sample
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ('"missing.pem"', "no CA file at"),
+        ('"clinic-profile.toml"', "not a PEM CA certificate"),
+        ("7", "file name in quotes"),
+    ],
+)
+def test_a_bad_ca_file_is_left_out_and_named(tmp_path: Path, value: str, words: str) -> None:
+    path = write(tmp_path, f'[servers]\nsession = "https://s.example"\nca_file = {value}\n')
+    profile = read_profile(path)
+    assert profile.ca_file is None and profile.server_url == "https://s.example"
+    (problem,) = profile.problems
+    assert problem.setting == "servers.ca_file" and words in problem.detail
+    assert "certificate file" in problem.plain

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from app.call.refusal_words import DEFAULT_WORDS, PLAIN_WORDS, plain_words
+from app.call.refusal_words import (
+    DEFAULT_WORDS,
+    GENERAL_WAY_OUT,
+    PLAIN_WORDS,
+    plain_words,
+    way_out,
+)
 from app.net.signaling_protocol import ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +37,13 @@ EXPECTED = {
     "Please update Tandem, or call your clinic.",
     "join_timeout": "Joining took too long because the connection is slow. "
     "Please try again in a moment.",
-    "replaced": "You joined this session from another window or device, so this one was closed. "
-    "Carry on there, or join again here.",
+    "replaced": "Your join code was just used to join the session on another device, so Tandem "
+    "disconnected you here. If that was you, carry on on the other device. If it was not you, "
+    "call your clinic now: they can stop that code and give you a new one.",
+    "token_revoked": f"Your clinic has withdrawn this join code, so it no longer works. {NEW_CODE}",
+    "server_untrusted": "Tandem did not connect because the session server's certificate is not "
+    "trusted on this computer. Please call your clinic: their IT team can set up Tandem to trust "
+    "it, or tell you if something is wrong with the network you are on.",
     "bad_message": NOT_UNDERSTOOD,
     "too_large": NOT_UNDERSTOOD,
     "unknown_type": NOT_UNDERSTOOD,
@@ -125,3 +136,14 @@ def test_the_words_are_for_people() -> None:
     for code, words in PLAIN_WORDS.items():
         assert "token" not in words.lower() and "_" not in words, code
         assert words.endswith("."), code
+
+
+def test_the_way_out_never_invites_a_fight_over_the_seat() -> None:
+    """After `replaced`, "try again" would push the other device out, which would push back:
+    the page says Tandem will not reconnect, and what joining again here would do."""
+    assert "will not reconnect" in way_out("replaced")
+    assert "disconnect the other device" in way_out("replaced")
+    assert "try again" not in way_out("replaced").lower()
+    for code in ("token_revoked", "token_expired", "server_untrusted"):
+        assert "try again" not in way_out(code).lower() and "phone" in way_out(code)
+    assert way_out("server_lost") == way_out(None) == GENERAL_WAY_OUT

@@ -221,6 +221,9 @@ def engine_with(
 
 async def expect_join(server: MemorySignaling) -> None:
     message = await server.receive()
+    assert message is not None
+    device = message.pop("device")  # this call's own id, random, the same on every reconnect
+    assert isinstance(device, str) and 12 <= len(device) <= 64
     assert message == {"type": "join", "v": 2, "token": "secret-token"}
 
 

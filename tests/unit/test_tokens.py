@@ -191,10 +191,10 @@ def test_token_command_reads_the_server_config(
 ) -> None:
     monkeypatch.delenv("TANDEM_SECRET", raising=False)
     config = tmp_path / "server.toml"
-    config.write_text('[server]\nsecret = "from-the-config-file-0123"\n')
+    config.write_text('[server]\nsecret = "from-the-config-file-0123456789abcdef"\n')
     code, token, _ = _cli_token(capsys, "--config", str(config))
     assert code == 0
-    assert verify_token("from-the-config-file-0123", token).room == "r9"
+    assert verify_token("from-the-config-file-0123456789abcdef", token).room == "r9"
 
 
 def test_token_command_dev_secret(capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,3 +235,38 @@ def test_server_command_without_secret_refuses_to_start(
 def test_server_command_dev_secret_only_on_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["server", "--host", "0.0.0.0", "--insecure-dev-secret"]) == 2
     assert "loopback" in capsys.readouterr().err
+
+
+def test_token_command_refuses_what_the_server_would(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TANDEM_SECRET", SECRET)
+    year_3026 = str(1000 * 365 * 24 * 3600)
+    code, out, err = _cli_token(capsys, "--ttl", year_3026)
+    assert (code, out) == (2, "") and "at most 43200 s" in err
+    config = tmp_path / "server.toml"
+    config.write_text("[server.token_max_ttl]\noncall = 600\n")
+    code, out, err = _cli_token(capsys, "--config", str(config), "--ttl", "601")
+    assert (code, out) == (2, "") and "at most 600 s" in err
+    assert _cli_token(capsys, "--config", str(config), "--ttl", "600")[0] == 0
+    config.write_text("[server.token_max_ttl]\noncall = -1\n")
+    code, _, err = _cli_token(capsys, "--config", str(config))
+    assert code == 2 and "[server.token_max_ttl] oncall must be a positive" in err
+
+
+@pytest.mark.parametrize("room", ["\udcff", "a\tb", "r" * 129])
+def test_token_command_refuses_a_room_that_is_not_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], room: str
+) -> None:
+    monkeypatch.setenv("TANDEM_SECRET", SECRET)
+    code = main(["token", "--room", room, "--role", "partner", "--name", "Sam"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "") and "room must be" in err and "Traceback" not in err
+
+
+def test_token_command_says_what_minting_needs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TANDEM_SECRET", SECRET)
+    assert main(["token", "--room", "r"]) == 2
+    assert "--role, --name needed" in capsys.readouterr().err

@@ -94,6 +94,7 @@
         case 'peer_left': this.onPeerLeft(msg); break;
         case 'peer_reconnecting': this.onPresence(msg.peer_id, 'reconnecting'); break;
         case 'peer_resumed': this.onPresence(msg.peer_id, 'here'); break;
+        case 'peer_replaced': this.onReplaced(msg.peer_id); break;
         case 'offer': this.onOffer(msg); break;
         case 'answer': this.onAnswer(msg); break;
         case 'restart': this.onRestart(msg); break;
@@ -371,9 +372,19 @@
       // A server timeout is not a goodbye: they stay on their tile, reconnecting.
       if (msg.reason === 'timeout') {
         view.setPresence('away');
+      } else if (msg.reason === 'revoked') {
+        this.remove(msg.peer_id, 'was removed: the clinic withdrew their join code');
       } else {
         this.remove(msg.peer_id, 'left the session');
       }
+    }
+
+    // Their join code was used on another device, which now has their place (the tile stays:
+    // the same peer_id, a new connection). The clinician is told in words that stay on screen.
+    onReplaced(peerId) {
+      const view = this.peers.get(peerId);
+      const name = view && view.name !== 'Participant' ? view.name : 'A participant';
+      this.notice(Tandem.codeUsedElsewhereText(name));
     }
 
     onError(msg) {

@@ -18,6 +18,12 @@
   // An attempt whose socket opens but brings no welcome (a half-dead path) is abandoned.
   const ATTEMPT_TIMEOUT_MS = 5000;
 
+  function randomId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   class RetrySchedule {
     constructor(now = Date.now, giveUpMs = GIVE_UP_MS) {
       this.now = now;
@@ -43,8 +49,8 @@
   }
 
   // The /ws join (docs/protocol.md, v2): a later one resumes.
-  function joinMessage(token, resuming) {
-    const join = { type: 'join', v: 2, token };
+  function joinMessage(token, resuming, device) {
+    const join = { type: 'join', v: 2, token, device };
     if (resuming) join.resume = true;
     return join;
   }
@@ -56,7 +62,7 @@
   //   handlers.onGaveUp(): reconnecting for 10 minutes did not succeed
   //   handlers.onRetry(delayMs), optional: the next attempt is due in delayMs
   // options (all optional):
-  //   hello(token, resuming): the first message on each socket (default: the /ws join)
+  //   hello(token, resuming, device): the first message on each socket (default: the /ws join)
   //   welcome: the type of the server's answer that means "in" (default 'welcome')
   //   forever: never give up, not even when the first attempt finds no server (for a page
   //     that waits for calls: it keeps trying and says so, through onRetry)
@@ -75,6 +81,9 @@
       this.heartbeatMs = 1000;
       this.lastHeard = 0;
       this.retry = new RetrySchedule(Date.now, this.forever ? Infinity : GIVE_UP_MS);
+      // This page's own id, the same on every reconnect: the server tells our resume over a
+      // half-open socket from the invitation being used on another device (docs/protocol.md).
+      this.device = randomId();
       this.beat = null;
       this.retryTimer = null;
       this.attemptTimer = null;
@@ -116,7 +125,7 @@
       }
       this.ws = ws;
       ws.onopen = () => {
-        ws.send(JSON.stringify(this.hello(this.token, this.welcomed)));
+        ws.send(JSON.stringify(this.hello(this.token, this.welcomed, this.device)));
       };
       ws.onmessage = (ev) => {
         if (this.ws !== ws) return;

@@ -22,10 +22,21 @@
       'This page is for therapists and on-call clinicians. Partners join from the Tandem app ' +
       'on their computer. Check that you opened the right invitation link, or ask the clinic ' +
       'for a new one.'],
-    replaced: ['You joined from somewhere else',
-      'This invitation was used again in another window or on another device, so this page ' +
-      'has left the session. Close it, or join again here to move the session back.'],
+    replaced: ['This invitation was used on another device',
+      'Someone joined with this invitation in another window or on another device, so this ' +
+      'page has left the session. If that was you, carry on there. If not, the invitation may ' +
+      'have leaked: tell the clinic, who can withdraw it and give you a new one.'],
+    token_revoked: ['This invitation was withdrawn',
+      'The clinic has withdrawn this join token, so it no longer works. Ask the clinic for a ' +
+      'new invitation link.'],
   };
+
+  // Someone's join code was used on another device while they were connected (peer_replaced).
+  function codeUsedElsewhereText(name) {
+    return `${name}'s join code was just used on another device, which took their place in ` +
+      'the session. If that was not them, their code may have leaked: ask the clinic to ' +
+      'withdraw it and give them a new one.';
+  }
 
   function mediaErrorText(err) {
     const name = err && err.name;
@@ -49,5 +60,6 @@
   }
 
   Tandem.SERVER_ERRORS = SERVER_ERRORS;
+  Tandem.codeUsedElsewhereText = codeUsedElsewhereText;
   Tandem.mediaErrorText = mediaErrorText;
 })();
