@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -238,15 +239,31 @@ async def _run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # --duration counts from here, whatever the server does: joining included.
+    deadline = None if args.duration is None else loop.time() + args.duration
+    joining = asyncio.ensure_future(engine.join())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await engine.join()
+        await asyncio.wait(
+            {joining, stopping}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopping.cancel()
+    if not joining.done() and engine.state is not CallState.FAILED:
+        # Time is up, or a signal came, before we were in the room (a failing join sets `stop`
+        # too, and is left to end with its error).
+        joining.cancel()  # a cancelled join leaves as leave() does
+        with contextlib.suppress(asyncio.CancelledError, JoinError):
+            await joining
+        return EXIT_LEFT
+    try:
+        await joining
     except JoinError as exc:
         unreachable = exc.code in ("server_unreachable", "server_closed", "protocol_error")
         return EXIT_UNREACHABLE if unreachable else EXIT_REFUSED
-    try:
-        await asyncio.wait_for(stop.wait(), args.duration)
-    except TimeoutError:
-        pass
+    remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), remaining)
     if engine.state is CallState.FAILED:
         return EXIT_FAILED
     await engine.leave()
