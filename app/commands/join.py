@@ -38,14 +38,22 @@ output: one JSON object per line on stdout, each with "type" and "t" (unix secon
   servers as scheme://host:port); chat (from, text) with --chat-echo; chat_status (id, state:
   sending | delivered | retrying) for lines sent with --chat. stats lines carry "mode" (video |
   audio_only: what we send that peer). A lost signaling connection is reconnected (and resumed)
-  for up to 10 minutes before the call fails with server_lost. Logs go to stderr.
+  for up to 10 minutes before the call fails with server_lost. A server message that is
+  malformed or past the protocol's limits (docs/protocol.md) is an error line with the code
+  protocol_error: ignored during the call, unless the server keeps sending them (more than 10
+  at once, or one every 6 s on end): then a last protocol_error ends the call. Logs go to
+  stderr.
 
 exit status:
-  {EXIT_LEFT}  left the call (--duration elapsed, SIGINT or SIGTERM)
-  {EXIT_FAILED}  the call failed after joining (an "error" line says why)
+  {EXIT_LEFT}  left the call (--duration elapsed, counted from the start, joining included;
+     SIGINT or SIGTERM, also while joining)
+  {EXIT_FAILED}  the call failed after joining (an "error" line says why; protocol_error: the
+     server kept breaking the protocol)
   2  bad arguments
   {EXIT_REFUSED}  the server refused to let us in (the "error" line carries the server's code)
-  {EXIT_UNREACHABLE}  the server could not be reached or did not answer in the protocol
+  {EXIT_UNREACHABLE}  the server could not be reached or did not answer in the protocol (the
+     "error" line says server_unreachable, server_closed or protocol_error: e.g. a welcome
+     listing more peers than a room holds, or a heartbeat_s that is not 0.01-60 s)
 
 token: --token T, or the environment variable {TOKEN_ENV} (kept out of the process list).
 

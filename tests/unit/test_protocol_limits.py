@@ -23,7 +23,7 @@ from app.net.signaling_protocol import (
     validate_server_message,
     welcome_msg,
 )
-from app.server.config import RoomLimits
+from app.server.config import ConfigError, RoomLimits, ServerConfig
 from app.server.tokens import MAX_NAME_CHARS
 
 WELCOME = welcome_msg("me", "room", "partner", "Me", 1.0, ice_servers=[], peers=[])
@@ -169,3 +169,10 @@ def test_the_strict_validator_checks_the_limits_too() -> None:
     validate_server_message({**WELCOME, "peers": [peer(n) for n in range(MAX_PEERS)]})
     with pytest.raises(MessageError):
         validate_server_message({**WELCOME, "peers": [peer(n) for n in range(MAX_PEERS + 1)]})
+
+
+@pytest.mark.parametrize("heartbeat", [MIN_HEARTBEAT_S / 2, MAX_HEARTBEAT_S + 1])
+def test_a_server_is_not_configured_past_what_clients_accept(heartbeat: float) -> None:
+    with pytest.raises(ConfigError, match="heartbeat_s\\) must be 0.01-60 s"):
+        ServerConfig(secret="s", heartbeat_s=heartbeat).validate()
+    ServerConfig(secret="s", heartbeat_s=MAX_HEARTBEAT_S).validate()
