@@ -132,6 +132,10 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# One decoder for every message (json.loads with options would build one per call).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def decode(text: str | bytes, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """A JSON object with a string `type`, from one text frame of at most `limit` bytes.
 
@@ -146,7 +150,7 @@ def decode(text: str | bytes, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
             text = text.decode("utf-8")
         if nested_deeper_than(text, MAX_JSON_DEPTH):
             raise MessageError("bad_message", f"a message nests at most {MAX_JSON_DEPTH} deep")
-        obj = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        obj = _DECODER.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: never past the depth check, but the codec raises nothing else.
         raise MessageError("bad_message", "the message is not valid JSON") from None
