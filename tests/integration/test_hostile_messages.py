@@ -172,7 +172,7 @@ async def test_a_burst_at_one_member_does_not_drop_it(
     got = await victim_reads
     assert got[-1]["from"] == other_id
     chats = [m for m in got[:-1] if m["type"] == "chat"]
-    assert MESSAGE_BURST <= len(chats) < ATTACK // 4
+    assert MESSAGE_BURST - 1 <= len(chats) < ATTACK // 4  # its join took one of the burst
     assert [m["type"] for m in got if m["type"] != "chat"] == ["peer_joined", "peer_left"]
     await nothing_queued(other)  # no peer_reconnecting, no peer_left for the victim
     no_trace_of(caplog, "secret words", "Sam", "Alex")
