@@ -7,6 +7,11 @@ silent without `leave` leaves the seat in its grace period, and a join with the 
 it back. All work per message touches one room (found by key) and one or a few connections,
 never the whole server.
 
+Hostile traffic costs only whoever sends it: each frame passes the connection's rate limits
+before it is even decoded (app/server/rate_limit.py), and a relay waits for its reader in the
+sender's own share of the reader's outbox (app/server/shares.py). Past either, the sender hears
+the non-fatal `rate_limited`; the reader and the room carry on.
+
 Logs name a connection by peer_id and a room by a keyed hash; never a token, a name, an SDP or
 a chat line.
 """
