@@ -66,8 +66,9 @@ from app.call.turn_choice import choose_turn
 from app.call.video_profile import AdaptSettings
 from app.call.video_tracks import LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone, Speaker
-from app.net.signaling_protocol import MAX_CHAT_TEXT_CHARS
+from app.net.signaling_protocol import MAX_CHAT_TEXT_CHARS, MAX_PEERS
 from app.net.tls_trust import client_tls_context
+from app.net.token_bucket import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,19 @@ MAX_CHAT_CHARS = MAX_CHAT_TEXT_CHARS
 ICE_PROBE_EVERY_S = 5.0
 # How long a cancelled task is waited for at shutdown before it is cancelled again.
 CANCEL_AGAIN_S = 1.0
+# How long leaving waits to say `leave` (a server that does not read must not hold us).
+LEAVE_SEND_S = 2.0
+# Media links at most: the others a room holds, and as many away (the server timed them out;
+# their media may still flow). An offer that would make more comes from no honest server.
+MAX_LINKS = 2 * MAX_PEERS
+# Malformed server messages put up with: each is ignored (a protocol_error event), but a server
+# that keeps sending them (more than 10 at once, or one every 6 s on end) ends the call.
+PROTOCOL_PROBLEM_BURST = 10
+PROTOCOL_PROBLEM_EVERY_S = 6.0
+SERVER_BROKEN_WORDS = (
+    "The session server kept sending what this version does not understand, so the call was "
+    "ended. Join again; if it keeps happening, contact the clinic."
+)
 
 
 class JoinError(Exception):
@@ -226,6 +240,9 @@ class CallEngine:
         self._offered_ice: tuple[IceServer, ...] = ()
         self._ice_probe: asyncio.Future[tuple[IceServer, ...]] | None = None
         self._ice_probed_at = 0.0
+        self._problems = TokenBucket(
+            1.0 / PROTOCOL_PROBLEM_EVERY_S, PROTOCOL_PROBLEM_BURST, now=now
+        )
 
     # --- public API -----------------------------------------------------------------------
 
@@ -286,7 +303,7 @@ class CallEngine:
             return
         if not self._closing:
             with contextlib.suppress(Exception):
-                await self._send({"type": "leave"})
+                await asyncio.wait_for(self._send({"type": "leave"}), LEAVE_SEND_S)
         await self._shutdown()
         if not self._machine.finished:  # a failure may have come while we waited
             self._machine.handle(CallInput.LEAVE)
@@ -479,6 +496,10 @@ class CallEngine:
         return True
 
     def _protocol_problem(self, exc: ProtocolError) -> None:
+        if not self._problems.take():
+            log.warning("the session server keeps breaking the protocol: ending the call")
+            self._spawn(self._fail_call("protocol_error", SERVER_BROKEN_WORDS))
+            return
         log.warning("ignored a malformed server message: %s", exc)
         self._emit(
             CallError(
@@ -496,12 +517,17 @@ class CallEngine:
         kind = message["type"]
         if kind == "offer":
             peer_id, sdp = parse_sdp(message)
+            if self._links.get(peer_id) is None and len(self._links.links()) >= MAX_LINKS:
+                raise ProtocolError(f"an offer for link {MAX_LINKS + 1}: a room is not that big")
             await self._links.answer(self._roster.info(peer_id), sdp)
         elif kind == "answer":
             await self._links.accept_answer(*parse_sdp(message))
         elif kind == "peer_joined":
             raw = message.get("peer")
-            if await self._roster.joined(parse_peer(raw), raw if isinstance(raw, dict) else {}):
+            peer = parse_peer(raw)
+            if peer.peer_id not in self._roster.peers and self._roster.present >= MAX_PEERS:
+                raise ProtocolError(f"a room holds at most {MAX_PEERS} others")
+            if await self._roster.joined(peer, raw if isinstance(raw, dict) else {}):
                 self._chooser.peer_joined()
         elif kind == "peer_left":
             peer_id, reason = parse_peer_left(message)

@@ -142,10 +142,12 @@ class CallError:
     room_full, replaced, ...) and the engine's own: `server_unreachable` (no answer at the
     address), `server_untrusted` (its TLS certificate failed verification), `server_closed`
     (closed before welcome), `server_lost` (the signaling connection dropped mid-call),
-    `protocol_error` (a malformed server message: before welcome the join fails, after it the
-    message is ignored and the call goes on), `peer_unreachable` (the connection to the peer
+    `protocol_error` (a malformed server message, or one past the protocol's limits: before
+    welcome the join fails, after it the message is ignored and the call goes on, unless the
+    server keeps sending them: more than 10 at once, or one every 6 s on end, and the call ends
+    with a last protocol_error), `peer_unreachable` (the connection to the peer
     `peer_id` did not come up within the negotiation deadline, or failed before it ever did).
-    The engine is FAILED after every code except a `protocol_error` during the call and
+    The engine is FAILED after every code except an ignored `protocol_error` and
     `peer_unreachable`: then the engine has closed only that peer's connection (a PeerLeft with
     reason "failed" follows) and the call goes on. app.call.refusal_words has the words a
     person is shown for each code."""

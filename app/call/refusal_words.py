@@ -57,6 +57,10 @@ _WORDS: dict[str, str] = {
         "Please wait a moment for them to come back."
     ),
     "not_joined": "Tandem lost its place in the session. Please try again in a moment.",
+    "rate_limited": (
+        "Tandem sent messages faster than your clinic's server accepts. "
+        "Please wait a moment; the session goes on."
+    ),
     # --- the call engine's own codes (app.call.events.CallError) ---
     "server_unreachable": (
         "Tandem could not reach your clinic. Please check that you are connected to the "

@@ -61,11 +61,15 @@ def encode(message: Message) -> str:
 
 def decode(text: str | bytes) -> Message:
     """A message received: any frame up to the protocol's frame limit (the server's messages
-    may be larger than the client's, e.g. a relayed SDP with its JSON escapes)."""
+    may be larger than the client's, e.g. a relayed SDP with its JSON escapes), within the
+    limits on what a server may say (a hostile one included: no more peers than a room holds,
+    no string longer than the protocol allows)."""
     try:
-        return protocol.decode(text, MAX_FRAME_BYTES)
+        message = protocol.decode(text, MAX_FRAME_BYTES)
+        protocol.check_server_message(message)
     except protocol.MessageError as exc:
         raise ProtocolError(exc.message) from None
+    return message
 
 
 # --- typed server messages ----------------------------------------------------------------------
@@ -158,9 +162,13 @@ def parse_chat(message: Message) -> tuple[str, str]:
 
 
 def parse_welcome(message: Message) -> Welcome:
+    try:
+        protocol.check_server_message(message)  # decode() did; a welcome made in code too
+    except protocol.MessageError as exc:
+        raise ProtocolError(exc.message) from None
     heartbeat = message.get("heartbeat_s")
-    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat <= 0:
-        raise ProtocolError("'welcome' needs a positive 'heartbeat_s'")
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float):
+        raise ProtocolError("'welcome' needs a number 'heartbeat_s'")
     ice = message.get("ice_servers", [])
     peers = message.get("peers", [])
     if not isinstance(ice, list) or not isinstance(peers, list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -44,16 +45,24 @@ output: one JSON object per line on stdout, each with "type" and "t" (unix secon
   servers as scheme://host:port); chat (from, text) with --chat-echo; chat_status (id, state:
   sending | delivered | retrying) for lines sent with --chat. stats lines carry "mode" (video |
   audio_only: what we send that peer). A lost signaling connection is reconnected (and resumed)
-  for up to 10 minutes before the call fails with server_lost. Logs go to stderr.
+  for up to 10 minutes before the call fails with server_lost. A server message that is
+  malformed or past the protocol's limits (docs/protocol.md) is an error line with the code
+  protocol_error: ignored during the call, unless the server keeps sending them (more than 10
+  at once, or one every 6 s on end): then a last protocol_error ends the call. Logs go to
+  stderr.
 
 exit status:
-  {EXIT_LEFT}  left the call (--duration elapsed, SIGINT or SIGTERM)
-  {EXIT_FAILED}  the call failed after joining (an "error" line says why)
+  {EXIT_LEFT}  left the call (--duration elapsed, counted from the start, joining included;
+     SIGINT or SIGTERM, also while joining)
+  {EXIT_FAILED}  the call failed after joining (an "error" line says why; protocol_error: the
+     server kept breaking the protocol)
   2  bad arguments
   {EXIT_REFUSED}  the server refused to let us in (the "error" line carries the server's code:
      token_invalid, token_expired, token_revoked, room_full, ...)
   {EXIT_UNREACHABLE}  the server could not be reached, did not answer in the protocol, or its TLS
-     certificate is not trusted (code server_untrusted: see --ca-file)
+     certificate is not trusted (the "error" line says server_unreachable, server_closed,
+     protocol_error or server_untrusted: see --ca-file; protocol_error is e.g. a welcome
+     listing more peers than a room holds, or a heartbeat_s that is not 0.01-60 s)
   {EXIT_REPLACED}  our join code was used to join on another device, which took our place (code
      replaced); nothing reconnects, so the two never push each other out in turn
 
@@ -279,14 +288,30 @@ async def _run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # --duration counts from here, whatever the server does: joining included.
+    deadline = None if args.duration is None else loop.time() + args.duration
+    joining = asyncio.ensure_future(engine.join())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await engine.join()
+        await asyncio.wait(
+            {joining, stopping}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopping.cancel()
+    if not joining.done() and engine.state is not CallState.FAILED:
+        # Time is up, or a signal came, before we were in the room (a failing join sets `stop`
+        # too, and is left to end with its error).
+        joining.cancel()  # a cancelled join leaves as leave() does
+        with contextlib.suppress(asyncio.CancelledError, JoinError):
+            await joining
+        return EXIT_LEFT
+    try:
+        await joining
     except JoinError as exc:
         return EXIT_UNREACHABLE if exc.code in UNREACHABLE_CODES else EXIT_REFUSED
-    try:
-        await asyncio.wait_for(stop.wait(), args.duration)
-    except TimeoutError:
-        pass
+    remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), remaining)
     if engine.state is CallState.FAILED:
         return EXIT_REPLACED if failures and failures[-1] == "replaced" else EXIT_FAILED
     await engine.leave()

@@ -13,8 +13,11 @@ accepts every version in SUPPORTED_VERSIONS and answers each client in its own.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, ClassVar
 
 PROTOCOL_VERSION = 2
@@ -34,6 +37,22 @@ assert MAX_MESSAGE_BYTES < MAX_FRAME_BYTES  # a too large message is read, and r
 MAX_ID_CHARS = 128
 MAX_CHAT_ID_CHARS = 64
 MAX_CHAT_TEXT_CHARS = 2000
+# How deep a message's JSON may nest. The deepest real message is 3 levels (welcome ->
+# ice_servers -> one server -> urls); the bound leaves room for optional fields and keeps the
+# parser far from Python's recursion limit, which a 64 KiB message of brackets would pass.
+MAX_JSON_DEPTH = 32
+# Bounds on what a server says, so a client never takes a hostile server's word for more than
+# an honest one could mean (docs/protocol.md, "Limits on server messages").
+MAX_PEERS = 3  # the others in a room: 2 partners, a therapist and an on-call clinician, less us
+MIN_HEARTBEAT_S = 0.01  # a client pings every heartbeat_s: not a flood
+MAX_HEARTBEAT_S = 60.0  # and notices a silent server after 3 of them: within minutes
+MAX_NAME_CHARS = 64  # a participant's name, as a join token carries it (app/server/tokens.py)
+MAX_ROOM_CHARS = 128  # a room id, as a join token carries it
+MAX_ICE_SERVERS = 8  # ours sends at most 2 (STUN, TURN)
+MAX_ICE_URLS = 16  # per ICE server
+MAX_ICE_TEXT_CHARS = 512  # an ICE URL, TURN username or credential
+MAX_ERROR_CODE_CHARS = 64  # an error code or a peer_left reason
+MAX_ERROR_TEXT_CHARS = 1000  # an error's words for a person
 ROLES = frozenset({"partner", "therapist", "oncall"})
 PEER_LEFT_REASONS = frozenset({"left", "timeout", "replaced", "revoked"})
 MAX_DEVICE_CHARS = 64
@@ -53,6 +72,7 @@ ERROR_CODES = frozenset(
         "join_timeout",
         "not_joined",
         "replaced",
+        "rate_limited",
     }
 )
 
@@ -85,13 +105,56 @@ def over_limit(text: str | bytes, limit: int) -> bool:
     return len(text) > limit // 4 and len(text.encode("utf-8")) > limit
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes and all
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether the JSON in `text` nests arrays and objects more than `limit` deep.
+
+    Linear and without recursion: brackets inside strings are dropped first, then the depth is
+    the highest running sum of the rest. Text that is not JSON gets some answer; the parser
+    refuses it anyway.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False  # the common case: too few brackets to nest that deep
+    brackets = _NOT_BRACKETS.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: valid JSON, but no number a message can mean
+        raise ValueError("a number out of range")
+    return value
+
+
+# One decoder for every message (json.loads with options would build one per call).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def decode(text: str | bytes, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
-    """A JSON object with a string `type`, from one text frame of at most `limit` bytes."""
+    """A JSON object with a string `type`, from one text frame of at most `limit` bytes.
+
+    Raises MessageError and nothing else, whatever `text` is: `too_large` above `limit`,
+    `bad_message` for anything that is not such an object (NaN and Infinity, which JSON does
+    not have, numbers too large for a float, and nesting deeper than MAX_JSON_DEPTH included).
+    """
     if over_limit(text, limit):
         raise MessageError("too_large", f"messages are limited to {limit} bytes")
     try:
-        obj = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        if nested_deeper_than(text, MAX_JSON_DEPTH):
+            raise MessageError("bad_message", f"a message nests at most {MAX_JSON_DEPTH} deep")
+        obj = _DECODER.decode(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: never past the depth check, but the codec raises nothing else.
         raise MessageError("bad_message", "the message is not valid JSON") from None
     if not isinstance(obj, dict):
         raise MessageError("bad_message", "a message must be a JSON object")
@@ -407,8 +470,97 @@ _SERVER_SCHEMAS: dict[str, _Schema] = {
 }
 
 
+# The strings a server message may carry, per type: field -> most characters.
+_SERVER_TEXT_LIMITS: dict[str, dict[str, int]] = {
+    "welcome": {
+        "peer_id": MAX_ID_CHARS,
+        "room": MAX_ROOM_CHARS,
+        "role": MAX_ID_CHARS,
+        "name": MAX_NAME_CHARS,
+    },
+    "error": {"code": MAX_ERROR_CODE_CHARS, "message": MAX_ERROR_TEXT_CHARS},
+    "peer_left": {"peer_id": MAX_ID_CHARS, "reason": MAX_ERROR_CODE_CHARS},
+    "peer_reconnecting": {"peer_id": MAX_ID_CHARS},
+    "peer_resumed": {"peer_id": MAX_ID_CHARS},
+    # A relayed SDP is the one a client sent: at most a client message's size.
+    "offer": {"from": MAX_ID_CHARS, "sdp": MAX_MESSAGE_BYTES},
+    "answer": {"from": MAX_ID_CHARS, "sdp": MAX_MESSAGE_BYTES},
+    "restart": {"from": MAX_ID_CHARS},
+    "chat": {"from": MAX_ID_CHARS, "id": MAX_CHAT_ID_CHARS, "text": MAX_CHAT_TEXT_CHARS},
+    "chat_ack": {"from": MAX_ID_CHARS, "id": MAX_CHAT_ID_CHARS},
+}
+_PEER_TEXT_LIMITS = {"peer_id": MAX_ID_CHARS, "name": MAX_NAME_CHARS, "role": MAX_ID_CHARS}
+
+
+def _check_texts(obj: Mapping[str, Any], limits: Mapping[str, int], kind: str) -> None:
+    for name, limit in limits.items():
+        value = obj.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise MessageError("bad_message", f"{kind}: {name!r} is longer than {limit}")
+
+
+def _check_count(value: object, limit: int, what: str) -> None:
+    if isinstance(value, list) and len(value) > limit:
+        raise MessageError("bad_message", f"{what}: at most {limit}, not {len(value)}")
+
+
+def _number(value: object) -> float | None:
+    """A JSON number as a float; None for anything else (bool included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _check_welcome_limits(obj: dict[str, Any]) -> None:
+    heartbeat = _number(obj.get("heartbeat_s"))
+    if heartbeat is not None and not MIN_HEARTBEAT_S <= heartbeat <= MAX_HEARTBEAT_S:
+        raise MessageError(
+            "bad_message",
+            f"welcome: heartbeat_s must be {MIN_HEARTBEAT_S}-{MAX_HEARTBEAT_S} s",
+        )
+    grace = _number(obj.get("grace_s"))
+    if grace is not None and not (math.isfinite(grace) and grace >= 0):
+        raise MessageError("bad_message", "welcome: grace_s must be a number of seconds")
+    peers = obj.get("peers")
+    _check_count(peers, MAX_PEERS, "welcome: the others in a room")
+    for peer in peers if isinstance(peers, list) else ():
+        if isinstance(peer, dict):
+            _check_texts(peer, _PEER_TEXT_LIMITS, "welcome.peers")
+    servers = obj.get("ice_servers")
+    _check_count(servers, MAX_ICE_SERVERS, "welcome: ice_servers")
+    for server in servers if isinstance(servers, list) else ():
+        if not isinstance(server, dict):
+            continue
+        urls = server.get("urls")
+        _check_count(urls, MAX_ICE_URLS, "welcome: the urls of an ICE server")
+        for url in urls if isinstance(urls, list) else [urls]:
+            _check_texts({"urls": url}, {"urls": MAX_ICE_TEXT_CHARS}, "welcome.ice_servers")
+        limits = {"username": MAX_ICE_TEXT_CHARS, "credential": MAX_ICE_TEXT_CHARS}
+        _check_texts(server, limits, "welcome.ice_servers")
+
+
+def check_server_message(obj: dict[str, Any]) -> None:
+    """Raise MessageError (bad_message) if a server message breaks the protocol's limits.
+
+    What a client checks of everything it receives, before it acts on it: no string longer,
+    no list longer and no number further out than an honest server could send (a room holds
+    at most MAX_PEERS others; heartbeat_s is MIN_HEARTBEAT_S-MAX_HEARTBEAT_S). Types and
+    missing fields are left to the reader of each message, and unknown types and fields pass:
+    a newer server may add them.
+    """
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        return
+    _check_texts(obj, _SERVER_TEXT_LIMITS.get(kind, {}), kind)
+    if kind == "welcome":
+        _check_welcome_limits(obj)
+    elif kind == "peer_joined" and isinstance(obj.get("peer"), dict):
+        _check_texts(obj["peer"], _PEER_TEXT_LIMITS, "peer_joined.peer")
+
+
 def validate_server_message(obj: dict[str, Any]) -> None:
-    """Raise MessageError unless `obj` is a well-formed server message."""
+    """Raise MessageError unless `obj` is a well-formed server message within the limits."""
+    check_server_message(obj)
     kind = obj.get("type")
     if not isinstance(kind, str) or kind not in _SERVER_SCHEMAS:
         raise MessageError("unknown_type", f"unknown server message type {kind!r}")

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.net.signaling_protocol import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
+from app.net.signaling_protocol import (
+    DEFAULT_GRACE_S,
+    DEFAULT_HEARTBEAT_S,
+    MAX_HEARTBEAT_S,
+    MIN_HEARTBEAT_S,
+)
 from app.server.emergency import settings as emergency_settings
 from app.server.emergency.settings import EmergencySettings
 from app.server.secret_strength import HOW_TO_MAKE_ONE, secret_problem
@@ -121,6 +126,11 @@ class ServerConfig:
         ):
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{setting} must be a positive number of seconds, not {value}")
+        if not MIN_HEARTBEAT_S <= self.heartbeat_s <= MAX_HEARTBEAT_S:
+            raise ConfigError(
+                f"the heartbeat (--heartbeat or [server] heartbeat_s) must be {MIN_HEARTBEAT_S}-"
+                f"{MAX_HEARTBEAT_S:g} s (clients refuse any other), not {self.heartbeat_s}"
+            )
         try:
             self.emergency.check()
         except ValueError as exc:

@@ -22,15 +22,15 @@ import functools
 import hashlib
 import hmac
 import logging
-from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from app.net.signaling_protocol import encode, peer_left_msg, peer_reconnecting_msg
+from app.net.signaling_protocol import MAX_PEERS, encode, peer_left_msg, peer_reconnecting_msg
 from app.server.config import ServerConfig
-from app.server.outbox import CLOSE_GOING_AWAY, OUTBOX_LIMIT, Outbox
+from app.server.outbox import CLOSE_GOING_AWAY, OUTBOX_LIMIT, SENDER_SHARE_BYTES, Outbox
 from app.server.revocation import REVOCATION_POLL_S, RevocationList
 from app.server.rooms import InMemoryRegistry, Member, RoomRegistry, peer_id_for
+from app.server.shares import HeldFrames
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 # queued behind the welcome and still leave room for the traffic that follows, so a member
 # with a full backlog is not dropped as "not reading" the moment it comes back.
 HELD_LIMIT = OUTBOX_LIMIT // 2
+# Each other member's share of them, so one sender's burst does not push out the others'.
+HELD_SHARE = HELD_LIMIT // MAX_PEERS
 
 
 class Connection(Protocol):
@@ -61,16 +63,16 @@ class Seat:
         self.peer_id = peer_id
         self.room = room
         self.connection: Connection | None = connection
-        # Relayed frames for a member in grace, oldest first; past the bound the oldest go.
-        self.held: deque[str] = deque(maxlen=HELD_LIMIT)
+        # Relayed frames for a member in grace, oldest first, in fair shares per sender.
+        self.held = HeldFrames(HELD_LIMIT, HELD_SHARE, SENDER_SHARE_BYTES)
         self.expiry: asyncio.Task[None] | None = None
 
-    def send(self, text: str) -> None:
-        """A relayed message: to the connection, or held for the member's return."""
+    def send(self, text: str, sender: str) -> bool:
+        """A relayed message from `sender`: to the connection, or held for the member's
+        return. False when refused: `sender`'s share of what waits here is full."""
         if self.connection is not None:
-            self.connection.outbox.send(text)
-        else:
-            self.held.append(text)
+            return self.connection.outbox.send(text, sender)
+        return self.held.append(sender, text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -93,8 +95,12 @@ class Hub:
         """A stable name for a room in logs that does not reveal the room id."""
         return _room_tag(self.config.secret, room)
 
-    def deliver(self, members: Iterable[Member], obj: dict[str, Any], min_v: int = 1) -> None:
-        """Presence news to the members connected now that joined with version >= `min_v`.
+    def deliver(
+        self, members: Iterable[Member], obj: dict[str, Any], min_v: int = 1, *, about: str
+    ) -> None:
+        """Presence news about the member `about` to the members connected now that joined
+        with version >= `min_v`. It counts in `about`'s share of each one's outbox, like its
+        messages: news of someone who churns is what gets refused, not the reader.
 
         Never held for a member in grace: its welcome on return lists the room as it is then.
         """
@@ -102,7 +108,7 @@ class Hub:
         for member in members:
             seat = self.seats.get(member.peer_id)
             if member.v >= min_v and seat is not None and seat.connection is not None:
-                seat.connection.outbox.send(text)
+                seat.connection.outbox.send(text, about)
 
     def take_seat(
         self, peer_id: str, room: str, connection: Connection
@@ -130,9 +136,7 @@ class Hub:
                     self.room_tag(room),
                 )
             old.replaced()
-        held = list(seat.held)
-        seat.held.clear()
-        return seat, held, takeover
+        return seat, seat.held.take(), takeover
 
     async def hold(self, seat: Seat, why: str) -> None:
         """The seat's connection is gone without `leave`: keep the place for grace_s, and tell
@@ -143,7 +147,7 @@ class Hub:
         seat.expiry = asyncio.create_task(self._expire(seat))
         members = await self.registry.members(seat.room)
         others = [m for m in members if m.peer_id != seat.peer_id]
-        self.deliver(others, peer_reconnecting_msg(seat.peer_id), min_v=2)
+        self.deliver(others, peer_reconnecting_msg(seat.peer_id), min_v=2, about=seat.peer_id)
         log.info(
             "peer %s reconnecting in room %s (%s; grace %.1f s)",
             seat.peer_id,
@@ -167,7 +171,7 @@ class Hub:
         if left is None:
             return
         others = await self.registry.members(seat.room)
-        self.deliver(others, peer_left_msg(seat.peer_id, reason))
+        self.deliver(others, peer_left_msg(seat.peer_id, reason), about=seat.peer_id)
         log.info("peer %s left room %s (%s)", seat.peer_id, self.room_tag(seat.room), reason)
 
     async def start(self) -> None:

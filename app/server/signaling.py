@@ -7,6 +7,11 @@ silent without `leave` leaves the seat in its grace period, and a join with the 
 it back. All work per message touches one room (found by key) and one or a few connections,
 never the whole server.
 
+Hostile traffic costs only whoever sends it: each frame passes the connection's rate limits
+before it is even decoded (app/server/rate_limit.py), and a relay waits for its reader in the
+sender's own share of the reader's outbox (app/server/shares.py). Past either, the sender hears
+the non-fatal `rate_limited`; the reader and the room carry on.
+
 Logs name a connection by peer_id and a room by a keyed hash; never a token, a name, an SDP or
 a chat line.
 """
@@ -44,6 +49,7 @@ from app.server.admission import admit
 from app.server.emergency.tickets import ROSTER_ROOM
 from app.server.ice import ice_servers
 from app.server.outbox import CLOSE_NORMAL, CLOSE_POLICY, OUTBOX_LIMIT, Outbox
+from app.server.rate_limit import RateLimits, SenderLimiter, Verdict
 from app.server.rooms import Member, RoomFull, peer_id_for
 from app.server.seats import Hub, Seat
 
@@ -53,6 +59,18 @@ log = logging.getLogger(__name__)
 
 PONG_TEXT = encode(PONG)
 HEARTBEAT_MISSES = 3
+RATE_LIMITS = RateLimits()  # per connection; the reasons for the numbers are in rate_limit.py
+
+
+def _size(data: str | bytes) -> int:
+    """A frame's size in bytes (UTF-8 for text)."""
+    if isinstance(data, bytes) or data.isascii():
+        return len(data)
+    return len(data.encode("utf-8"))
+
+
+class _Dropped(Exception):
+    """A message over the sender's rate, dropped without a word (it was told a moment ago)."""
 
 
 class Session:
@@ -73,6 +91,8 @@ class Session:
         self.why = "closed"  # for the log when the connection ends without `leave`
         transport = request.transport
         self.outbox = Outbox(ws, transport, on_overflow=self._overflowed)
+        limits = RATE_LIMITS.with_heartbeat(hub.config.heartbeat_s)
+        self.limiter = SenderLimiter(limits, now=asyncio.get_running_loop().time)
         self._abort = transport.abort if transport is not None else (lambda: None)
 
     def _overflowed(self) -> None:
@@ -110,11 +130,14 @@ class Session:
                 self.why = f"connection error {type(msg.data).__name__}"
                 return
             try:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                self._admit(msg.data)
                 if msg.type is WSMsgType.BINARY:
                     raise MessageError("bad_message", "binary frames are not accepted")
-                if msg.type is not WSMsgType.TEXT:
-                    continue
                 await self._handle(parse_client_message(msg.data))
+            except _Dropped:
+                pass
             except MessageError as exc:
                 self.refuse(exc)
                 if exc.fatal:
@@ -122,8 +145,21 @@ class Session:
             if self.seat is not None:  # any frame from a joined client shows it is alive
                 deadline = loop.time() + HEARTBEAT_MISSES * config.heartbeat_s
 
+    def _admit(self, data: str | bytes) -> None:
+        """Raises MessageError (rate_limited) or _Dropped for a message over the sender's
+        limits: dropped unread, so a flood costs the server little."""
+        verdict = self.limiter.admit(_size(data))
+        if verdict is Verdict.TELL:
+            raise MessageError("rate_limited", "too many messages: this one was dropped")
+        if verdict is Verdict.DROP:
+            raise _Dropped
+
     async def finish(self) -> None:
         """Leave the room after `leave`, else hold the seat for the grace period; close."""
+        if self.limiter.refused:
+            log.info(
+                "peer %s: %d messages over its rate dropped", self.peer_id, self.limiter.refused
+            )
         seat, self.seat = self.seat, None
         if seat is not None and seat.connection is self:
             if self.left:
@@ -166,7 +202,12 @@ class Session:
         if target is None or target is self.seat or target.room != self.room:
             raise MessageError("unknown_peer", "no such peer in this room")
         # Held, not refused, while the target is in its grace period: delivered on its return.
-        target.send(encode(message.delivered(self.peer_id)))
+        # Refused when the sender's share of what waits for the target is full: the target
+        # reads slower than this sender sends, and only the sender pays for that.
+        if not target.send(encode(message.delivered(self.peer_id)), sender=self.peer_id):
+            raise MessageError(
+                "rate_limited", "too many of your messages wait for that peer: not delivered"
+            )
 
     async def _join(self, join: Join) -> None:
         if join.v not in SUPPORTED_VERSIONS:
@@ -215,13 +256,13 @@ class Session:
         # is news for v2 members only: for v1 ones nothing changed (media is peer to peer).
         tag = self.hub.room_tag(claims.room)
         if resumed:
-            self.hub.deliver(outcome.others, peer_resumed_msg(peer_id), min_v=2)
+            self.hub.deliver(outcome.others, peer_resumed_msg(peer_id), min_v=2, about=peer_id)
             if takeover:  # the join code was used on another device: the room is told
-                self.hub.deliver(outcome.others, peer_replaced_msg(peer_id), min_v=2)
+                self.hub.deliver(outcome.others, peer_replaced_msg(peer_id), min_v=2, about=peer_id)
             log.info("peer %s resumed in room %s (v%d)", peer_id, tag, join.v)
         else:
             info = peer_info(peer_id, claims.name, claims.role, join.v)
-            self.hub.deliver(outcome.others, peer_joined_msg(info))
+            self.hub.deliver(outcome.others, peer_joined_msg(info), about=peer_id)
             log.info("peer %s joined room %s as %s (v%d)", peer_id, tag, claims.role, join.v)
         if held:
             # Queued together, without an await in between: the welcome, then what waited for

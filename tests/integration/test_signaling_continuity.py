@@ -17,7 +17,7 @@ import pytest
 
 from app.server.config import ServerConfig
 from app.server.rooms import peer_id_for
-from app.server.seats import HELD_LIMIT
+from app.server.seats import HELD_SHARE
 from tests.integration.signaling_helpers import (
     SECRET,
     Harness,
@@ -211,23 +211,27 @@ async def test_a_v1_member_in_grace(server: Harness) -> None:
         await ws.close()
 
 
-async def test_held_relays_are_bounded_oldest_dropped(server: Harness) -> None:
-    tok_a = token(name="Sam")
-    a, wa = await server.join(tok_a, v=2)
-    b, _ = await server.join(token(name="Alex"), v=2)
-    assert (await receive(a))["type"] == "peer_joined"
+async def test_held_relays_are_shared_fairly_between_senders(server: Harness) -> None:
+    """One sender's burst for a member in its grace period takes no one else's place: past its
+    share the sender is refused (rate_limited), and the others' messages are held as before."""
+    (a, a_id, tok_a), b, _, t, t_id = await room_of_three(server)
     await a.close()
-    assert (await receive(b))["type"] == "peer_reconnecting"
+    assert (await receive(b))["type"] == "peer_reconnecting"  # t is v1: it hears nothing
     extra = 5
-    for i in range(HELD_LIMIT + extra):
-        await b.send_json({"type": "chat", "to": wa["peer_id"], "id": str(i), "text": "x"})
+    for i in range(HELD_SHARE + extra):
+        await b.send_json({"type": "chat", "to": a_id, "id": str(i), "text": "x"})
+    for _ in range(extra):
+        await expect_error(b, "rate_limited", fatal=False)
     await nothing_queued(b)
+    await t.send_json({"type": "offer", "to": a_id, "sdp": "the therapist's offer"})
+    await nothing_queued(t)  # held, not refused
     a2, _ = await server.join(tok_a, v=2, resume=True)
-    ids = [(await receive(a2))["id"] for _ in range(HELD_LIMIT)]
-    assert ids == [str(i) for i in range(extra, HELD_LIMIT + extra)]
+    held = [await receive(a2) for _ in range(HELD_SHARE + 1)]
+    assert [m["id"] for m in held[:HELD_SHARE]] == [str(i) for i in range(HELD_SHARE)]
+    assert held[-1] == {"type": "offer", "from": t_id, "sdp": "the therapist's offer"}
     await nothing_queued(a2)
-    await a2.close()
-    await b.close()
+    for ws in (a2, b, t):
+        await ws.close()
 
 
 async def test_restart_and_chat_between_v2_members(server: Harness) -> None:

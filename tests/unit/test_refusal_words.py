@@ -50,6 +50,8 @@ EXPECTED = {
     "unknown_peer": "One of the others left the session as Tandem tried to reach them. "
     "Please wait a moment for them to come back.",
     "not_joined": "Tandem lost its place in the session. Please try again in a moment.",
+    "rate_limited": "Tandem sent messages faster than your clinic's server accepts. "
+    "Please wait a moment; the session goes on.",
     "server_unreachable": "Tandem could not reach your clinic. Please check that you are "
     "connected to the internet, then try again.",
     "server_closed": "Your clinic's server closed the connection. Please try again in a moment.",

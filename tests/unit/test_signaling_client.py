@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from app.call.engine import CallEngine, JoinError
+from app.call.engine import (
+    PROTOCOL_PROBLEM_BURST,
+    PROTOCOL_PROBLEM_EVERY_S,
+    CallEngine,
+    JoinError,
+)
 from app.call.events import (
     CallError,
     CallEvent,
@@ -389,3 +394,51 @@ async def test_a_silent_server_counts_as_lost() -> None:
     clock[0] = 1.0  # three heartbeats' worth of silence on the injected clock
     await recorder.wait_state(engine, CallState.FAILED)
     assert [e.code for e in recorder.of(CallError)] == ["server_lost"]
+
+
+@pytest.mark.allow_log_warnings("app.call.engine")
+async def test_a_server_that_keeps_breaking_the_protocol_ends_the_call() -> None:
+    """Malformed messages are ignored within a budget (PROTOCOL_PROBLEM_BURST at once, one
+    every PROTOCOL_PROBLEM_EVERY_S on end); past it the call ends with protocol_error."""
+    client, server = memory_pair()
+    recorder = Recorder()
+    clock = [0.0]
+    engine = engine_with(client, recorder, now=lambda: clock[0])
+    await join_answered(engine, server)
+
+    async def malformed(count: int, then_errors: int) -> None:
+        """Send `count` malformed messages; return once `then_errors` CallErrors were told."""
+        for _ in range(count):
+            await server.send_raw('{"type": "peer_left"}')
+        async with asyncio.timeout(10):
+            while len(recorder.of(CallError)) < then_errors:
+                recorder.changed.clear()
+                await recorder.changed.wait()
+
+    await malformed(PROTOCOL_PROBLEM_BURST, PROTOCOL_PROBLEM_BURST)
+    assert engine.state is CallState.WAITING
+    clock[0] += PROTOCOL_PROBLEM_EVERY_S  # one more is put up with after a while
+    await malformed(1, PROTOCOL_PROBLEM_BURST + 1)
+    assert engine.state is CallState.WAITING
+    await malformed(1, PROTOCOL_PROBLEM_BURST + 2)  # not so soon: the call ends
+    await recorder.wait_state(engine, CallState.FAILED)
+    errors = recorder.of(CallError)
+    assert [e.code for e in errors] == ["protocol_error"] * (PROTOCOL_PROBLEM_BURST + 2)
+    assert "ended" in errors[-1].message and "ended" not in errors[-2].message
+
+
+async def test_a_room_holds_three_others_whatever_the_server_says() -> None:
+    client, server = memory_pair()
+    recorder = Recorder()
+    engine = engine_with(client, recorder)
+    with pytest.raises(JoinError) as refused:
+        await join_answered(
+            engine,
+            server,
+            {
+                **WELCOME,
+                "peers": [{"peer_id": f"p{n}", "name": "N", "role": "partner"} for n in range(4)],
+            },
+        )
+    assert refused.value.code == "protocol_error"
+    assert engine.peers == {}

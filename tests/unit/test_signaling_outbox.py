@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+from app.server.outbox import OTHERS_LIMIT, SENDER_SHARE
 from app.server.signaling import OUTBOX_LIMIT, Outbox
 
 
@@ -123,3 +124,62 @@ async def test_sending_again_after_the_queue_emptied_starts_a_new_drain() -> Non
     box.send("third")
     await box.wait_closed()
     assert ws.sent == ["first", "second", "third"]
+
+
+# --- each sender's share ------------------------------------------------------------------------
+
+
+async def test_a_sender_past_its_share_is_refused_and_the_reader_kept() -> None:
+    ws = FakeWs()
+    ws.reading.clear()  # the reader is slow: nothing leaves while the burst comes in
+    box, overflows = outbox(ws)
+    accepted = [box.send(f"a{i}", sender="attacker") for i in range(SENDER_SHARE + 10)]
+    assert accepted == [True] * SENDER_SHARE + [False] * 10
+    assert box.send("t0", sender="therapist")  # another sender is untouched
+    assert box.send("own")  # so are the reader's own replies
+    assert overflows == [] and not box.closing
+    ws.reading.set()
+    await box.wait_closed()
+    assert ws.sent == [f"a{i}" for i in range(SENDER_SHARE)] + ["t0", "own"]
+    assert ws.closed_with == 1000
+
+
+async def test_a_share_is_given_back_as_frames_are_written() -> None:
+    ws = FakeWs()
+    box, _ = outbox(ws)
+    for round_ in range(1, 4):
+        for i in range(SENDER_SHARE):
+            assert box.send(f"{round_}-{i}", sender="busy")
+        await written(ws, round_ * SENDER_SHARE)
+    await box.wait_closed()
+
+
+async def test_others_together_leave_room_for_the_readers_own_replies() -> None:
+    ws = FakeWs()
+    ws.reading.clear()
+    box, overflows = outbox(ws)
+    senders = [f"peer{n}" for n in range(OTHERS_LIMIT // SENDER_SHARE + 1)]
+    taken = sum(box.send("x", sender=s) for s in senders for _ in range(SENDER_SHARE))
+    assert taken == OTHERS_LIMIT  # the last sender found no room
+    for _ in range(OUTBOX_LIMIT - OTHERS_LIMIT):
+        box.send("own")
+    assert overflows == []
+    box.send("own")  # the reader's own replies past the limit: it does not read
+    assert overflows == ["overflow"]
+    ws.reading.set()
+    await box.wait_closed()
+
+
+async def test_a_closing_outbox_drops_what_others_send_without_refusing() -> None:
+    box, _ = outbox(FakeWs())
+    box.close()
+    assert box.send("late", sender="peer")  # not the sender's fault: no rate_limited
+    await box.wait_closed()
+
+
+async def written(ws: FakeWs, count: int) -> None:
+    """Until `count` frames were written (each write sets `wrote`)."""
+    async with asyncio.timeout(10):
+        while len(ws.sent) < count:
+            ws.wrote.clear()
+            await ws.wrote.wait()

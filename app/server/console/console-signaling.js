@@ -24,6 +24,53 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   }
 
+  // The limits on what a server may say (docs/protocol.md, "Limits on server messages"; the
+  // same numbers as app/net/signaling_protocol.py). A message past them is dropped, as one that
+  // does not parse is: a hostile server cannot have the console offer to thousands of peers,
+  // or ping in a tight loop, or never notice that it went silent.
+  const MAX_PEERS = 3;
+  const MIN_HEARTBEAT_S = 0.01;
+  const MAX_HEARTBEAT_S = 60;
+  const MAX_ID_CHARS = 128;
+  const MAX_TYPE_CHARS = 64;
+  const MAX_ICE_SERVERS = 8;
+
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isId = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_CHARS;
+
+  // Whether `msg` (parsed JSON, anything at all) is a message the console may act on.
+  function wellFormed(msg) {
+    if (!isObject(msg) || typeof msg.type !== 'string' || msg.type.length > MAX_TYPE_CHARS) {
+      return false;
+    }
+    switch (msg.type) {
+      case 'welcome': {
+        const beat = msg.heartbeat_s;
+        const peers = msg.peers === undefined ? [] : msg.peers;
+        const ice = msg.ice_servers === undefined ? [] : msg.ice_servers;
+        return typeof beat === 'number' && beat >= MIN_HEARTBEAT_S && beat <= MAX_HEARTBEAT_S
+          && isId(msg.peer_id)
+          && Array.isArray(peers) && peers.length <= MAX_PEERS
+          && peers.every((p) => isObject(p) && isId(p.peer_id))
+          && Array.isArray(ice) && ice.length <= MAX_ICE_SERVERS;
+      }
+      case 'peer_joined':
+        return isObject(msg.peer) && isId(msg.peer.peer_id);
+      case 'peer_left':
+      case 'peer_reconnecting':
+      case 'peer_resumed':
+        return isId(msg.peer_id);
+      case 'offer':
+      case 'answer':
+      case 'restart':
+      case 'chat':
+      case 'chat_ack':
+        return isId(msg.from);
+      default:
+        return true; // pong, error, and what a newer server may add
+    }
+  }
+
   class RetrySchedule {
     constructor(now = Date.now, giveUpMs = GIVE_UP_MS) {
       this.now = now;
@@ -88,8 +135,10 @@
       this.retryTimer = null;
       this.attemptTimer = null;
       // Message type -> how many sent / received (for support and tests; never content).
-      this.sentCounts = {};
-      this.receivedCounts = {};
+      // No prototype: a type named like one of Object's own properties is just a key.
+      this.sentCounts = Object.create(null);
+      this.receivedCounts = Object.create(null);
+      this.malformed = 0; // messages dropped as not well formed
     }
 
     start() {
@@ -147,7 +196,10 @@
       } catch (err) {
         return;
       }
-      if (!msg || typeof msg.type !== 'string') return;
+      if (!wellFormed(msg)) {
+        this.malformed += 1;
+        return;
+      }
       this.receivedCounts[msg.type] = (this.receivedCounts[msg.type] || 0) + 1;
       if (msg.type === 'pong') return;
       if (msg.type === this.welcomeType) this.onWelcome(msg);
@@ -159,8 +211,7 @@
       this.welcomed = true;
       this.up = true;
       this.retry.reset();
-      const beat = Number(msg.heartbeat_s);
-      this.heartbeatMs = beat > 0 ? beat * 1000 : 1000;
+      this.heartbeatMs = msg.heartbeat_s * 1000; // within the limits: wellFormed() checked
       this.lastHeard = Date.now();
       clearInterval(this.beat);
       this.beat = setInterval(() => this.heartbeat(), this.heartbeatMs);
@@ -217,4 +268,5 @@
 
   Tandem.RetrySchedule = RetrySchedule;
   Tandem.SignalingLink = SignalingLink;
+  Tandem.wellFormed = wellFormed;
 })();
