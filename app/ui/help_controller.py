@@ -1,0 +1,349 @@
+"""Between the crisis card and the emergency connection: forwards the couple's clicks, feeds the
+connection's events to HelpFlow (which decides what the card says) and ticks its clock.
+
+The connection (app.emergency.EmergencyClient) runs on the bridge's asyncio loop; its events
+come back to the GUI thread through the bridge. No widget touches the network. In clinic mode
+the connection is kept for as long as the app runs with a remembered join code, so the other
+partner's app hears "Alex asked for help" and the safety plan stays fresh on this computer.
+In practice mode there is no clinician: a practice run uses a separate connection to the
+practice server and a simulated clinician (app.emergency.practice_clinician).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.emergency.call import ticket_call
+from app.emergency.couple_client import EmergencyClient
+from app.emergency.events import (
+    Accepted,
+    CaseChanged,
+    Connected,
+    CoupleEvent,
+    Declined,
+    Ended,
+    Escalated,
+    Offline,
+    PlanChanged,
+    RaisedBy,
+    Refused,
+    Ringing,
+    Unanswered,
+)
+from app.emergency.help_flow import CrisisWords, HelpFlow, HelpView, Phase, Press
+from app.emergency.help_words import describe, partner_prompt
+from app.emergency.join_code_memory import JoinCodeMemory
+from app.emergency.location_memory import LocationMemory
+from app.emergency.models import Case
+from app.emergency.plan_cache import CachedPlan, PlanCache
+from app.emergency.practice_clinician import SimulatedClinician
+from app.practice import practice_tokens
+from app.profile import ClinicProfile
+from app.ui.bridge import Bridge
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 250  # the timer on the card reads whole seconds; a quarter keeps it on time
+CLOSE_WAIT_S = 5.0
+OPEN_CASE_PROMPT = "A request for help is open for you and your partner — join now"
+
+ClientFactory = Callable[..., EmergencyClient]
+
+
+class HelpController(QObject):
+    view_changed = Signal(object)  # HelpView
+    plan_changed = Signal()  # the plan kept on this computer changed: read `plan()`
+    call_ready = Signal(object, str, bool)  # CallSetup, the clinician's name, practice run
+    case_closed = Signal()  # the case ended or was cancelled: leave its call
+    prompt_changed = Signal(str)  # the partner prompt ("" hides it)
+
+    def __init__(
+        self,
+        profile: ClinicProfile,
+        bridge: Bridge,
+        *,
+        codes: JoinCodeMemory | None = None,
+        locations: LocationMemory | None = None,
+        plans: PlanCache | None = None,
+        now: Callable[[], float] = time.monotonic,
+        client_factory: ClientFactory = EmergencyClient,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self._bridge = bridge
+        self.codes = codes or JoinCodeMemory()
+        self.locations = locations or LocationMemory()
+        self.plans = plans or PlanCache()
+        self._client_factory = client_factory
+        self.code = None if profile.practice_mode else self.codes.load()
+        words = CrisisWords(profile.crisis_line.number, profile.emergency_number)
+        self.flow = HelpFlow(
+            words, now, practice_mode=profile.practice_mode, has_code=self.code is not None
+        )
+        self.location = self.locations.load() or ""
+        self.client: EmergencyClient | None = None  # the couple's connection (clinic mode)
+        self._practice_url: str | None = None
+        self._practice_secret: str | None = None
+        self._practice: tuple[EmergencyClient, SimulatedClinician] | None = None
+        self._ticket: Accepted | None = None  # the accepted case's ticket, to join again
+        self.prompt = ""
+        self._futures: list[concurrent.futures.Future[Any]] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    # --- life --------------------------------------------------------------------------------
+    def start_watching(self) -> None:
+        """Clinic mode with a remembered join code: keep the couple's connection up."""
+        if self.profile.practice_mode or self.code is None or self.client is not None:
+            return
+        url = self.profile.server_url
+        assert url is not None
+        try:
+            self.client = self._connect(url, self.code)
+        except ValueError as exc:  # not an address: the card still shows the numbers
+            log.warning("emergency connect cannot start: %s", exc)
+
+    def remember_code(self, code: str) -> None:
+        """The person typed their join code for a session: keep it for "Get help now"."""
+        code = code.strip()
+        if self.profile.practice_mode or not code or code == self.code:
+            return
+        self.codes.save(code)
+        self.code = code
+        self.flow.has_code = True
+        old, self.client = self.client, None
+        if old is not None:
+            self._run(old.close())
+        self.start_watching()
+
+    def set_practice_server(self, url: str, secret: str | None) -> None:
+        self._practice_url, self._practice_secret = url, secret
+
+    @property
+    def can_practise(self) -> bool:
+        return self._practice_url is not None and self._practice_secret is not None
+
+    def shutdown(self) -> None:
+        """Close the connections (blocking, bounded): the app is exiting."""
+        self._timer.stop()
+        closing = [client.close() for client in self._clients()]
+        if self._practice is not None:
+            closing.append(self._practice[1].close())
+        self._practice = None
+        self.client = None
+        for work in closing:
+            try:
+                self._bridge.submit(work).result(CLOSE_WAIT_S)
+            except Exception as exc:  # exiting anyway
+                log.info("closing the emergency connection on exit: %s", type(exc).__name__)
+
+    # --- the couple's clicks -----------------------------------------------------------------
+    def press(self) -> None:
+        """ "Get help now": the card shows at once; the request goes out on the loop."""
+        self._set_prompt("")
+        if self.profile.practice_mode:
+            self._stop_practice()
+        what = self.flow.press()
+        if what is Press.REQUEST and self.client is None:
+            self.start_watching()
+        self._emit_view()
+        if what is Press.REQUEST and self.client is not None:
+            self._request(self.client)
+            self._join_accepted_case()
+
+    def practise(self) -> None:
+        """ "Practice the help button": the whole flow with a simulated on-call clinician."""
+        if not self.can_practise or self.flow.practise() is not Press.REQUEST:
+            self._emit_view()
+            return
+        if self._practice is None:
+            assert self._practice_url is not None and self._practice_secret is not None
+            tokens = practice_tokens(self._practice_secret)
+            clinician = SimulatedClinician(self._practice_url, self._practice_secret)
+            self._run(clinician.run())
+            client = self._connect(self._practice_url, tokens.user, keep_plan=False)
+            self._practice = (client, clinician)
+        self._emit_view()
+        self._request(self._practice[0])
+
+    def cancel(self) -> None:
+        """ "I'm safe now, cancel"."""
+        if not self.flow.phase.open:
+            return
+        client = self._active_client()
+        practice_run = self.flow.practice_run
+        self.flow.cancel()
+        self._ticket = None
+        if practice_run:
+            self._stop_practice()
+        elif client is not None:
+            self._run(client.cancel())
+        self._emit_view()
+        self.case_closed.emit()
+
+    def send_location(self, text: str) -> None:
+        """Where the person is: remembered here, and sent with the open request."""
+        self.location = text.strip()[:200]
+        try:
+            self.locations.save(self.location or None)
+        except (OSError, ValueError) as exc:
+            log.warning("could not remember the location: %s", type(exc).__name__)
+        client = self._active_client()
+        if client is not None and self.flow.phase.open:
+            self._request(client)
+
+    # --- reading -----------------------------------------------------------------------------
+    def view(self) -> HelpView:
+        return describe(self.flow)
+
+    def plan(self) -> CachedPlan | None:
+        return self.plans.load()
+
+    # --- the connection's events (GUI thread) --------------------------------------------------
+    def _on_event(self, client: EmergencyClient, event: CoupleEvent) -> None:
+        if client is not self._active_client() and client is not self.client:
+            return  # an old connection (a new join code, a finished practice run)
+        ours = client is self._active_client()
+        if isinstance(event, Connected):
+            self.plan_changed.emit()
+            if event.case is not None:
+                self._case(event.case, ours, opened_by_partner=True)
+        elif isinstance(event, PlanChanged):
+            self.plan_changed.emit()
+        elif isinstance(event, RaisedBy):
+            if not self.flow.phase.open:
+                self._set_prompt(partner_prompt(event.name))
+        elif isinstance(event, CaseChanged):
+            self._case(event.case, ours)
+        elif isinstance(event, Accepted):
+            self._ticket = event
+            if ours and self.flow.phase.open:
+                self.flow.accepted(event.clinician)
+                self._open_call()
+            elif self.prompt:
+                self._set_prompt(f"{event.clinician} is with your partner — join now")
+        elif isinstance(event, Ended):
+            self._ticket = None
+            self._set_prompt("")
+            if ours:
+                self.flow.ended(event.by, event.outcome)
+                self.case_closed.emit()
+                if self._practice is not None:
+                    self._stop_practice()
+        elif ours:
+            self._flow_event(event)
+        self._emit_view()
+
+    def _flow_event(self, event: CoupleEvent) -> None:
+        if isinstance(event, Offline):
+            self.flow.unreachable()
+        elif isinstance(event, Refused):
+            log.warning("the clinic refused the join code for emergency connect: %s", event.code)
+            self.flow.refused()
+        elif isinstance(event, Declined):
+            if event.code == "rate_limited":
+                self.flow.declined()
+            else:
+                log.info("the emergency server declined a request: %s", event.code)
+        elif isinstance(event, Ringing):
+            self.flow.ringing(event.count)
+        elif isinstance(event, Escalated):
+            self.flow.escalated(event.level)
+        elif isinstance(event, Unanswered):
+            self.flow.unanswered()
+
+    def _case(self, case: Case, ours: bool, opened_by_partner: bool = False) -> None:
+        if not case.open:
+            self._set_prompt("")
+        if ours and self.flow.phase.open:
+            self.flow.case(case.case_id, case.state, case.level, case.clinician, case.waited_s)
+        elif case.open and opened_by_partner and not self.prompt:
+            self._set_prompt(OPEN_CASE_PROMPT)
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def _connect(self, url: str, token: str, keep_plan: bool = True) -> EmergencyClient:
+        bridge = self._bridge
+
+        def listen(event: CoupleEvent) -> None:  # on the asyncio loop
+            bridge.call_soon_in_gui(lambda: self._on_event(client, event), self)
+
+        client = self._client_factory(
+            url, token, listener=listen, plan_cache=self.plans if keep_plan else None
+        )
+        self._run(client.run())
+        return client
+
+    def _active_client(self) -> EmergencyClient | None:
+        """The connection the card's request runs on: the practice run's, or the couple's."""
+        if self.flow.practice_run and self._practice is not None:
+            return self._practice[0]
+        return None if self.profile.practice_mode else self.client
+
+    def _clients(self) -> list[EmergencyClient]:
+        practice = [self._practice[0]] if self._practice is not None else []
+        return [c for c in (self.client, *practice) if c is not None]
+
+    def _request(self, client: EmergencyClient) -> None:
+        self._run(client.request(self.location or None))
+
+    def _join_accepted_case(self) -> None:
+        """Pressing again while a clinician holds the case: open its call again."""
+        if self._ticket is not None and self.client is not None:
+            case = self.client.case
+            if case is not None and case.state == "accepted":
+                self.flow.case(case.case_id, case.state, case.level, case.clinician)
+                self._open_call()
+
+    def _open_call(self) -> None:
+        accepted = self._ticket
+        if accepted is None or self.flow.phase is not Phase.ACCEPTED:
+            return
+        setup = ticket_call(accepted.ticket, self.profile.backup_server_url)
+        self.call_ready.emit(setup, accepted.clinician, self.flow.practice_run)
+
+    def _stop_practice(self) -> None:
+        """End the practice run: its case, the simulated clinician, its connection."""
+        practice, self._practice = self._practice, None
+        if practice is None:
+            return
+        client, clinician = practice
+
+        async def stop() -> None:
+            await client.cancel()
+            await clinician.close()
+            await client.close()
+
+        self._run(stop())
+        self.case_closed.emit()
+
+    def _set_prompt(self, text: str) -> None:
+        if text != self.prompt:
+            self.prompt = text
+            self.prompt_changed.emit(text)
+
+    def _emit_view(self) -> None:
+        if self.flow.ticking:
+            if not self._timer.isActive():
+                self._timer.start()
+        else:
+            self._timer.stop()
+        self.view_changed.emit(self.view())
+
+    def _tick(self) -> None:
+        self.flow.tick()
+        self._emit_view()
+
+    def _run(self, work: Coroutine[Any, Any, Any]) -> None:
+        def failed(exc: BaseException) -> None:
+            log.warning("emergency connect: %s", type(exc).__name__)
+
+        future = self._bridge.submit(work, on_error=failed, context=self)
+        self._futures = [f for f in self._futures if not f.done()] + [future]
