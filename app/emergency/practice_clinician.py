@@ -28,6 +28,7 @@ from app.emergency.events import (
     Ring,
 )
 from app.emergency.oncall_client import OncallClient
+from app.emergency.transport import Connector
 from app.practice import SimulatedTherapist
 from app.server.tokens import mint_token
 
@@ -49,9 +50,13 @@ class SimulatedClinician:
         *,
         accept_after_s: float = ACCEPT_AFTER_S,
         participant: ParticipantFactory = SimulatedTherapist,
+        connect: Connector | None = None,
     ) -> None:
-        token = mint_token(secret, ROSTER, "oncall", PRACTICE_CLINICIAN, TOKEN_TTL_S)
-        self.client = OncallClient(server_url, token, listener=self._on_event)
+        """`connect` replaces the WebSocket (tests)."""
+        self.token = mint_token(secret, ROSTER, "oncall", PRACTICE_CLINICIAN, TOKEN_TTL_S)
+        self.client = OncallClient(
+            server_url, self.token, listener=self._on_event, connect=connect
+        )
         self._accept_after = accept_after_s
         self._make_participant = participant
         self.participant: Companion | None = None
