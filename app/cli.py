@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from app import __version__
-from app.commands import check, gui, join, server, token
+from app.commands import audit, check, gui, join, plan, server, token
 
 COMMANDS: dict[str, ModuleType] = {
     "check": check,
@@ -23,6 +23,8 @@ COMMANDS: dict[str, ModuleType] = {
     "token": token,
     "join": join,
     "gui": gui,
+    "plan": plan,
+    "audit": audit,
 }
 
 DESCRIPTION = (
