@@ -51,12 +51,11 @@ class SimulatedClinician:
         accept_after_s: float = ACCEPT_AFTER_S,
         participant: ParticipantFactory = SimulatedTherapist,
         connect: Connector | None = None,
+        name: str = PRACTICE_CLINICIAN,
     ) -> None:
-        """`connect` replaces the WebSocket (tests)."""
-        self.token = mint_token(secret, ROSTER, "oncall", PRACTICE_CLINICIAN, TOKEN_TTL_S)
-        self.client = OncallClient(
-            server_url, self.token, listener=self._on_event, connect=connect
-        )
+        """`connect` replaces the WebSocket (tests); `name` is the name the couple sees."""
+        self.token = mint_token(secret, ROSTER, "oncall", name, TOKEN_TTL_S)
+        self.client = OncallClient(server_url, self.token, listener=self._on_event, connect=connect)
         self._accept_after = accept_after_s
         self._make_participant = participant
         self.participant: Companion | None = None

@@ -30,6 +30,7 @@ from app.ui.accessibility import Politeness, announce
 from app.ui.crisis_numbers import SELECTABLE, CrisisNumbers, missing_numbers_note
 from app.ui.help_status import HelpStatus
 from app.ui.safety_plan_view import SafetyPlanView
+from app.ui.scroll import PageScrollArea
 
 __all__ = ["SELECTABLE", "CrisisCard", "missing_numbers_note"]
 
@@ -54,6 +55,7 @@ class CrisisCard(QDialog):
         self.setModal(False)
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.view: HelpView | None = None
+        self._practice_mode = practice_mode
 
         title = QLabel(TITLE)
         title.setObjectName("crisisTitle")
@@ -72,15 +74,19 @@ class CrisisCard(QDialog):
         self.plan = SafetyPlanView()
         self.plan.hide()
 
-        self.numbers_column = QWidget()
-        self.numbers_column.setObjectName("numbersColumn")
-        numbers_layout = QVBoxLayout(self.numbers_column)
+        numbers_content = QWidget()
+        numbers_content.setObjectName("numbersColumn")
+        numbers_layout = QVBoxLayout(numbers_content)
         numbers_layout.setContentsMargins(0, 0, 0, 0)
         numbers_layout.setSpacing(10)
         numbers_layout.addWidget(lead)
         numbers_layout.addWidget(self.numbers)
         numbers_layout.addWidget(self.plan, 1)
         numbers_layout.addStretch(0)
+        # Many dial-in numbers and a long plan scroll; nothing is ever squeezed to overlap.
+        self.numbers_column = PageScrollArea(numbers_content)
+        numbers_content.setAutoFillBackground(False)  # the card's white, not the page's grey
+        self.numbers_column.viewport().setAutoFillBackground(False)
 
         self.columns = QHBoxLayout()
         self.columns.setSpacing(24)
@@ -130,7 +136,7 @@ class CrisisCard(QDialog):
         """Render the request's state; a change of phase is said aloud while the card is open."""
         previous, self.view = self.view, view
         self.status.show_view(view)
-        self.plan.setVisible(view.show_plan)
+        self._show_plan_if_wanted()
         self.close_button.setText(
             "&Close (your request stays open)" if view.can_cancel else "&Close"
         )
@@ -139,6 +145,21 @@ class CrisisCard(QDialog):
             urgent = view.lead_with_numbers or view.phase is Phase.ACCEPTED
             politeness = Politeness.Assertive if urgent else Politeness.Polite
             announce(self, f"{view.headline} {view.detail}", politeness)
+
+    def leading(self) -> QWidget | None:
+        """The column shown first (left): the status, or the numbers when they lead."""
+        item = self.columns.itemAt(0)
+        return None if item is None else item.widget()
+
+    def set_plan(self, text: str | None, updated_at: float | None = None) -> None:
+        """The couple's safety plan as kept on this computer (None: no copy yet)."""
+        self.plan.set_plan(text, updated_at)
+        self._show_plan_if_wanted()
+
+    def _show_plan_if_wanted(self) -> None:
+        wanted = self.view is not None and self.view.show_plan
+        # Practice mode has no clinic to have written a plan: no empty section there.
+        self.plan.setVisible(wanted and (self.plan.has_plan or not self._practice_mode))
 
     def _order(self, lead_with_numbers: bool) -> None:
         """The numbers first (left, and first in the tab order) when they must lead."""
@@ -150,3 +171,4 @@ class CrisisCard(QDialog):
         chain = [*first[1], *second[1], self.close_button]
         for before, after in zip(chain, chain[1:], strict=False):
             self.setTabOrder(before, after)
+        self.columns.activate()  # on screen now, not at the next layout pass

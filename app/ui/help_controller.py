@@ -42,7 +42,7 @@ from app.emergency.join_code_memory import JoinCodeMemory
 from app.emergency.location_memory import LocationMemory
 from app.emergency.models import Case
 from app.emergency.plan_cache import CachedPlan, PlanCache
-from app.emergency.practice_clinician import SimulatedClinician
+from app.emergency.practice_clinician import ACCEPT_AFTER_S, SimulatedClinician
 from app.practice import practice_tokens
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
@@ -94,6 +94,7 @@ class HelpController(QObject):
         self._practice: tuple[EmergencyClient, SimulatedClinician] | None = None
         self._ticket: Accepted | None = None  # the accepted case's ticket, to join again
         self.prompt = ""
+        self.practice_accept_after_s = ACCEPT_AFTER_S
         self._futures: list[concurrent.futures.Future[Any]] = []
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -167,7 +168,11 @@ class HelpController(QObject):
         if self._practice is None:
             assert self._practice_url is not None and self._practice_secret is not None
             tokens = practice_tokens(self._practice_secret)
-            clinician = SimulatedClinician(self._practice_url, self._practice_secret)
+            clinician = SimulatedClinician(
+                self._practice_url,
+                self._practice_secret,
+                accept_after_s=self.practice_accept_after_s,
+            )
             self._run(clinician.run())
             client = self._connect(self._practice_url, tokens.user, keep_plan=False)
             self._practice = (client, clinician)

@@ -34,7 +34,7 @@ class HelpDesk(QObject):
         self.card: CrisisCard | None = None
         self.banner = PartnerBanner()
         self.banner.join_requested.connect(self.get_help)
-        self.everywhere = HelpEverywhere(self.get_help, self)
+        self.everywhere = HelpEverywhere(self.get_help, window, self)
         controller = self.controller
         controller.view_changed.connect(self._show_view)
         controller.plan_changed.connect(self._show_plan)
@@ -45,13 +45,21 @@ class HelpDesk(QObject):
         self.controller.start_watching()
 
     def get_help(self) -> CrisisCard:
-        """One click: the card opens at once and the request goes out (no confirmation)."""
+        """One click: the request goes out and the card opens at once (no confirmation)."""
         dismiss_modal_dialogs(keep=self.card)
-        card = self.open_card()
-        self.controller.press()
-        return card
+        self._make_card()
+        self.controller.press()  # the card shows the request's first second as it opens
+        return self.open_card()
 
     def open_card(self) -> CrisisCard:
+        card = self._make_card()
+        self._update_practice_button()
+        card.show()
+        card.raise_()
+        card.activateWindow()
+        return card
+
+    def _make_card(self) -> CrisisCard:
         card = self.card
         if card is None:
             card = self.card = CrisisCard(
@@ -65,10 +73,6 @@ class HelpDesk(QObject):
             status.set_location(self.controller.location)
             self._show_plan()
             card.show_view(self.controller.view())
-        self._update_practice_button()
-        card.show()
-        card.raise_()
-        card.activateWindow()
         return card
 
     def hide_card(self) -> None:
@@ -100,9 +104,9 @@ class HelpDesk(QObject):
         if self.card is not None:
             cached = self.controller.plan()
             if cached is None:
-                self.card.plan.set_plan(None)
+                self.card.set_plan(None)
             else:
-                self.card.plan.set_plan(cached.text, cached.updated_at)
+                self.card.set_plan(cached.text, cached.updated_at)
 
     def _prompt(self, text: str) -> None:
         self.banner.show_prompt(text)

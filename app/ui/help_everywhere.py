@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,15 @@ def is_help_key(event: QKeyEvent) -> bool:
 
 class HelpEverywhere(QObject):
     """Alt+G in any window of the application calls `trigger` (the main window's own Alt+G is
-    its button's mnemonic, which takes the key before any window sees it)."""
+    its button's mnemonic, which takes the key before any window sees it). `owner`: the main
+    window; a window that belongs to another main window (tests run several) is not ours."""
 
-    def __init__(self, trigger: Callable[[], object], parent: QObject | None = None) -> None:
+    def __init__(
+        self, trigger: Callable[[], object], owner: QWidget, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._trigger = trigger
+        self._owner = owner
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -44,10 +48,19 @@ class HelpEverywhere(QObject):
             and isinstance(event, QKeyEvent)
             and isinstance(watched, QWidget)
             and is_help_key(event)
+            and self._ours(watched)
         ):
             self._trigger()
             return True
         return False
+
+    def _ours(self, widget: QWidget) -> bool:
+        root = widget.window()
+        parent = root.parentWidget()
+        while parent is not None:
+            root = parent.window()
+            parent = root.parentWidget()
+        return root is self._owner or not isinstance(root, QMainWindow)
 
     def remove(self) -> None:
         app = QApplication.instance()

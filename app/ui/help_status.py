@@ -39,7 +39,6 @@ class HelpStatus(QWidget):
         self.headline = QLabel()
         self.headline.setObjectName("helpHeadline")
         self.headline.setWordWrap(True)
-        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.headline.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.headline.setAccessibleName("Help status")
         self.detail = QLabel()

@@ -141,8 +141,9 @@ class MainWindow(QMainWindow):
 
     def _open_emergency_call(self, setup: CallSetup, clinician: str, practice_run: bool) -> None:
         """A clinician accepted: their call opens on the call page (the same call engine)."""
-        running = self.call_page.setup
-        if running is not None and running.token == setup.token:
+        if self._emergency_setup is not None:
+            # The case's call is already on (the server sends a fresh ticket to a partner who
+            # presses again, or after a reconnect): one case, one call.
             self.pages.setCurrentWidget(self.call_page)
             return
         self.help.hide_card()  # the video is what matters now; "Get help now" brings it back

@@ -39,8 +39,13 @@ class SafetyPlanView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.saved)
         layout.addWidget(self.text, 1)
+        layout.addStretch(0)  # takes the room when there is no plan to show
         self.plan_text = ""
         self.set_plan(None)
+
+    @property
+    def has_plan(self) -> bool:
+        return bool(self.plan_text.strip())
 
     def set_plan(self, text: str | None, updated_at: float | None = None) -> None:
         """The plan's Markdown and when the clinic last changed it (unix s); None: no copy."""

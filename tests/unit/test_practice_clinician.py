@@ -66,7 +66,9 @@ async def test_it_signs_in_accepts_and_joins_the_call() -> None:
         await wait_for(lambda: any(isinstance(e, Accepted) for e in events))
         accepted = next(e for e in events if isinstance(e, Accepted))
         assert accepted.clinician == PRACTICE_CLINICIAN
-        await wait_for(lambda: bool(FakeParticipant.made) and FakeParticipant.made[0].started.is_set())
+        await wait_for(
+            lambda: bool(FakeParticipant.made) and FakeParticipant.made[0].started.is_set()
+        )
         assert FakeParticipant.made[0].token == "ticket-oncall"  # the clinician's own ticket
         # "I'm safe now" on an accepted case: the simulated clinician ends it, as one would.
         await client.cancel()
