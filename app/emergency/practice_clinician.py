@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from app.call.setup import Companion
+from app.emergency.couple_client import EmergencyClient
 from app.emergency.events import (
     CaseAccepted,
     CaseCancelled,
@@ -119,3 +120,27 @@ class SimulatedClinician:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("practice clinician: %s", type(task.exception()).__name__)
+
+
+class PracticeRun:
+    """One "Practice the help button" run: the couple's own connection for a fresh practice
+    room (the practice server mints its token) and the simulated clinician who answers."""
+
+    def __init__(
+        self,
+        client: EmergencyClient,
+        clinician: SimulatedClinician,
+    ) -> None:
+        self.client = client
+        self.clinician = clinician
+
+    async def run(self) -> None:
+        """Both on the roster and connected until stop()."""
+        await asyncio.gather(self.clinician.run(), self.client.run())
+
+    async def stop(self) -> None:
+        """End the practice case (the couple's "I'm safe now"), then leave."""
+        with contextlib.suppress(Exception):
+            await self.client.cancel()
+        await self.clinician.close()
+        await self.client.close()

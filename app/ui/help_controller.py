@@ -11,7 +11,6 @@ practice server and a simulated clinician (app.emergency.practice_clinician).
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -21,28 +20,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.emergency.call import ticket_call
 from app.emergency.couple_client import EmergencyClient
-from app.emergency.events import (
-    Accepted,
-    CaseChanged,
-    Connected,
-    CoupleEvent,
-    Declined,
-    Ended,
-    Escalated,
-    Offline,
-    PlanChanged,
-    RaisedBy,
-    Refused,
-    Ringing,
-    Unanswered,
-)
+from app.emergency.events import Accepted, CoupleEvent
+from app.emergency.help_events import react
 from app.emergency.help_flow import CrisisWords, HelpFlow, HelpView, Phase, Press
-from app.emergency.help_words import describe, partner_prompt
+from app.emergency.help_words import describe
 from app.emergency.join_code_memory import JoinCodeMemory
 from app.emergency.location_memory import LocationMemory
-from app.emergency.models import Case
 from app.emergency.plan_cache import CachedPlan, PlanCache
-from app.emergency.practice_clinician import ACCEPT_AFTER_S, SimulatedClinician
+from app.emergency.practice_clinician import ACCEPT_AFTER_S, PracticeRun, SimulatedClinician
 from app.practice import practice_tokens
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
@@ -51,7 +36,6 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 250  # the timer on the card reads whole seconds; a quarter keeps it on time
 CLOSE_WAIT_S = 5.0
-OPEN_CASE_PROMPT = "A request for help is open for you and your partner — join now"
 
 ClientFactory = Callable[..., EmergencyClient]
 
@@ -91,11 +75,10 @@ class HelpController(QObject):
         self.client: EmergencyClient | None = None  # the couple's connection (clinic mode)
         self._practice_url: str | None = None
         self._practice_secret: str | None = None
-        self._practice: tuple[EmergencyClient, SimulatedClinician] | None = None
+        self._practice: PracticeRun | None = None
         self._ticket: Accepted | None = None  # the accepted case's ticket, to join again
         self.prompt = ""
         self.practice_accept_after_s = ACCEPT_AFTER_S
-        self._futures: list[concurrent.futures.Future[Any]] = []
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -108,7 +91,8 @@ class HelpController(QObject):
         url = self.profile.server_url
         assert url is not None
         try:
-            self.client = self._connect(url, self.code)
+            self.client = self._client(url, self.code)
+            self._run(self.client.run())
         except ValueError as exc:  # not an address: the card still shows the numbers
             log.warning("emergency connect cannot start: %s", exc)
 
@@ -135,11 +119,10 @@ class HelpController(QObject):
     def shutdown(self) -> None:
         """Close the connections (blocking, bounded): the app is exiting."""
         self._timer.stop()
-        closing = [client.close() for client in self._clients()]
+        closing = [self.client.close()] if self.client is not None else []
         if self._practice is not None:
-            closing.append(self._practice[1].close())
-        self._practice = None
-        self.client = None
+            closing.append(self._practice.stop())
+        self._practice = self.client = None
         for work in closing:
             try:
                 self._bridge.submit(work).result(CLOSE_WAIT_S)
@@ -166,18 +149,14 @@ class HelpController(QObject):
             self._emit_view()
             return
         if self._practice is None:
-            assert self._practice_url is not None and self._practice_secret is not None
-            tokens = practice_tokens(self._practice_secret)
-            clinician = SimulatedClinician(
-                self._practice_url,
-                self._practice_secret,
-                accept_after_s=self.practice_accept_after_s,
-            )
-            self._run(clinician.run())
-            client = self._connect(self._practice_url, tokens.user, keep_plan=False)
-            self._practice = (client, clinician)
+            url, secret = self._practice_url, self._practice_secret
+            assert url is not None and secret is not None
+            clinician = SimulatedClinician(url, secret, accept_after_s=self.practice_accept_after_s)
+            client = self._client(url, practice_tokens(secret).user, keep_plan=False)
+            self._practice = PracticeRun(client, clinician)
+            self._run(self._practice.run())
         self._emit_view()
-        self._request(self._practice[0])
+        self._request(self._practice.client)
 
     def cancel(self) -> None:
         """ "I'm safe now, cancel"."""
@@ -187,11 +166,12 @@ class HelpController(QObject):
         practice_run = self.flow.practice_run
         self.flow.cancel()
         self._ticket = None
-        if practice_run:
-            self._stop_practice()
-        elif client is not None:
-            self._run(client.cancel())
         self._emit_view()
+        if practice_run:
+            self._stop_practice()  # which leaves its call
+            return
+        if client is not None:
+            self._run(client.cancel())
         self.case_closed.emit()
 
     def send_location(self, text: str) -> None:
@@ -214,67 +194,28 @@ class HelpController(QObject):
 
     # --- the connection's events (GUI thread) --------------------------------------------------
     def _on_event(self, client: EmergencyClient, event: CoupleEvent) -> None:
-        if client is not self._active_client() and client is not self.client:
+        active = self._active_client()
+        if client is not active and client is not self.client:
             return  # an old connection (a new join code, a finished practice run)
-        ours = client is self._active_client()
-        if isinstance(event, Connected):
-            self.plan_changed.emit()
-            if event.case is not None:
-                self._case(event.case, ours, opened_by_partner=True)
-        elif isinstance(event, PlanChanged):
-            self.plan_changed.emit()
-        elif isinstance(event, RaisedBy):
-            if not self.flow.phase.open:
-                self._set_prompt(partner_prompt(event.name))
-        elif isinstance(event, CaseChanged):
-            self._case(event.case, ours)
-        elif isinstance(event, Accepted):
+        if isinstance(event, Accepted):
             self._ticket = event
-            if ours and self.flow.phase.open:
-                self.flow.accepted(event.clinician)
-                self._open_call()
-            elif self.prompt:
-                self._set_prompt(f"{event.clinician} is with your partner — join now")
-        elif isinstance(event, Ended):
+        reaction = react(self.flow, event, ours=client is active, prompt_shown=bool(self.prompt))
+        if reaction.prompt is not None:
+            self._set_prompt(reaction.prompt)
+        if reaction.plan_changed:
+            self.plan_changed.emit()
+        if reaction.open_call:
+            self._open_call()
+        if reaction.case_closed:
             self._ticket = None
-            self._set_prompt("")
-            if ours:
-                self.flow.ended(event.by, event.outcome)
-                self.case_closed.emit()
-                if self._practice is not None:
-                    self._stop_practice()
-        elif ours:
-            self._flow_event(event)
+            if self._practice is not None:
+                self._stop_practice()
+            self.case_closed.emit()
         self._emit_view()
 
-    def _flow_event(self, event: CoupleEvent) -> None:
-        if isinstance(event, Offline):
-            self.flow.unreachable()
-        elif isinstance(event, Refused):
-            log.warning("the clinic refused the join code for emergency connect: %s", event.code)
-            self.flow.refused()
-        elif isinstance(event, Declined):
-            if event.code == "rate_limited":
-                self.flow.declined()
-            else:
-                log.info("the emergency server declined a request: %s", event.code)
-        elif isinstance(event, Ringing):
-            self.flow.ringing(event.count)
-        elif isinstance(event, Escalated):
-            self.flow.escalated(event.level)
-        elif isinstance(event, Unanswered):
-            self.flow.unanswered()
-
-    def _case(self, case: Case, ours: bool, opened_by_partner: bool = False) -> None:
-        if not case.open:
-            self._set_prompt("")
-        if ours and self.flow.phase.open:
-            self.flow.case(case.case_id, case.state, case.level, case.clinician, case.waited_s)
-        elif case.open and opened_by_partner and not self.prompt:
-            self._set_prompt(OPEN_CASE_PROMPT)
-
     # --- plumbing -----------------------------------------------------------------------------
-    def _connect(self, url: str, token: str, keep_plan: bool = True) -> EmergencyClient:
+    def _client(self, url: str, token: str, keep_plan: bool = True) -> EmergencyClient:
+        """A couple's connection whose events come to `_on_event` on the GUI thread."""
         bridge = self._bridge
 
         def listen(event: CoupleEvent) -> None:  # on the asyncio loop
@@ -283,18 +224,13 @@ class HelpController(QObject):
         client = self._client_factory(
             url, token, listener=listen, plan_cache=self.plans if keep_plan else None
         )
-        self._run(client.run())
         return client
 
     def _active_client(self) -> EmergencyClient | None:
         """The connection the card's request runs on: the practice run's, or the couple's."""
         if self.flow.practice_run and self._practice is not None:
-            return self._practice[0]
+            return self._practice.client
         return None if self.profile.practice_mode else self.client
-
-    def _clients(self) -> list[EmergencyClient]:
-        practice = [self._practice[0]] if self._practice is not None else []
-        return [c for c in (self.client, *practice) if c is not None]
 
     def _request(self, client: EmergencyClient) -> None:
         self._run(client.request(self.location or None))
@@ -317,17 +253,9 @@ class HelpController(QObject):
     def _stop_practice(self) -> None:
         """End the practice run: its case, the simulated clinician, its connection."""
         practice, self._practice = self._practice, None
-        if practice is None:
-            return
-        client, clinician = practice
-
-        async def stop() -> None:
-            await client.cancel()
-            await clinician.close()
-            await client.close()
-
-        self._run(stop())
-        self.case_closed.emit()
+        if practice is not None:
+            self._run(practice.stop())
+            self.case_closed.emit()
 
     def _set_prompt(self, text: str) -> None:
         if text != self.prompt:
@@ -350,5 +278,4 @@ class HelpController(QObject):
         def failed(exc: BaseException) -> None:
             log.warning("emergency connect: %s", type(exc).__name__)
 
-        future = self._bridge.submit(work, on_error=failed, context=self)
-        self._futures = [f for f in self._futures if not f.done()] + [future]
+        self._bridge.submit(work, on_error=failed, context=self)
