@@ -15,13 +15,15 @@ from pathlib import Path
 from types import ModuleType
 
 from app import __version__
-from app.commands import check, gui, join, server, token
+from app.commands import check, emergency, gui, join, oncall, server, token
 
 COMMANDS: dict[str, ModuleType] = {
     "check": check,
     "server": server,
     "token": token,
     "join": join,
+    "emergency": emergency,
+    "oncall": oncall,
     "gui": gui,
 }
 
