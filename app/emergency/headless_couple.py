@@ -84,6 +84,7 @@ class HeadlessCouple:
         self._case_id: str | None = None  # the case the server answered our request with
         self._reached = False
         self._call: CaseCall | None = None
+        self._case_closed = asyncio.Event()
         self._clicked = now()
         self._reports: set[asyncio.Future[bool]] = set()  # held: a task nobody holds may go
 
@@ -131,10 +132,15 @@ class HeadlessCouple:
             await self._call.leave()
         case = self._client.case
         if not self._reached and case is not None and case.open and self._client.connected:
+            # Cancelled, and its end printed: the last line says how the case closed.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._client.cancel(), CANCEL_TIMEOUT_S)
+                await asyncio.wait_for(self._cancel_case(), CANCEL_TIMEOUT_S)
         await self._client.close()
         await asyncio.wait({client_task}, timeout=CANCEL_TIMEOUT_S)
+
+    async def _cancel_case(self) -> None:
+        await self._client.cancel()
+        await self._case_closed.wait()
 
     # --- events -----------------------------------------------------------------------------
 
@@ -186,6 +192,7 @@ class HeadlessCouple:
                         "outcome": event.outcome,
                     }
                 )
+                self._case_closed.set()
                 self._finish()
 
     def _accepted(self, event: Accepted) -> None:
