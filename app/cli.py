@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from app import __version__
-from app.commands import check, emergency, gui, join, oncall, server, token
+from app.commands import audit, check, emergency, gui, join, oncall, plan, server, token
 
 COMMANDS: dict[str, ModuleType] = {
     "check": check,
@@ -25,6 +25,8 @@ COMMANDS: dict[str, ModuleType] = {
     "emergency": emergency,
     "oncall": oncall,
     "gui": gui,
+    "plan": plan,
+    "audit": audit,
 }
 
 DESCRIPTION = (

@@ -1,4 +1,5 @@
-"""`tandem server`: run the session server (rooms, join tokens, signaling at /ws, speed test)."""
+"""`tandem server`: run the session server (rooms, join tokens, signaling at /ws, speed test,
+emergency connect at /emergency/ws)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 HELP = "run the session server"
 
 DESCRIPTION = """\
-Run the session server: rooms, join tokens, WebSocket signaling at /ws and the speed test.
+Run the session server: rooms, join tokens, WebSocket signaling at /ws, the speed test, and
+emergency connect at /emergency/ws (its records in the data folder; see `tandem audit`).
 
 Join tokens are signed with a secret, taken from (first found): the TANDEM_SECRET environment
 variable, or `secret` in the [server] table of --config. Without one the server refuses to start
@@ -38,6 +40,14 @@ Config file (TOML), every key optional:
   turn_ttl = 21600               # seconds a TURN credential stays valid (a whole number)
   heartbeat_s = 1.0              # seconds between client pings; --heartbeat overrides
   grace_s = 30.0                 # seconds a dropped participant keeps its place; --grace overrides
+  data_dir = "/var/lib/tandem"   # emergency records and safety plans (SQLite); --data-dir overrides
+
+  [emergency]                    # emergency connect (docs/emergency.md)
+  ring_again_s = 30              # unanswered this long: ring tier 1 again and the backup tier
+  everyone_s = 60                # ring every available clinician
+  unanswered_s = 90              # the case is unanswered: the webhook is called, ringing goes on
+  webhook_url = ""               # POSTed {"event": "unanswered", ...} (no names, no location)
+  backup_tier = ["Dr Park"]      # on-call display names that are tier 2 (everyone else: tier 1)
 With no STUN/TURN configured, clients get no ICE servers (host candidates only: LAN use).
 Command-line options override the file. An unknown key or a value of the wrong kind stops the
 server with a message naming the setting (exit 2).
@@ -67,6 +77,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds a participant whose connection dropped keeps its place in the room, "
         "waiting for it to reconnect (default: grace_s from --config, else 30)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="folder for the emergency records and safety plans, created on first start "
+        "(default: data_dir from --config, else the user's data folder for tandem-server)",
     )
     parser.add_argument(
         "--insecure-dev-secret",

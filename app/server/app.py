@@ -6,6 +6,7 @@ from aiohttp import web
 
 from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
+from app.server.emergency import routes as emergency
 from app.server.rooms import RoomRegistry
 from app.server.signaling import Hub
 
@@ -18,10 +19,12 @@ def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> we
     """The whole server. `registry` defaults to in-memory rooms (a shared store can replace it).
 
     The clinicians' console (/console) is static: it joins through /ws like any participant.
+    Emergency connect is served at /emergency/ws (docs/emergency.md).
     """
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_get("/health", _health)
     speedtest.add_routes(app)
     signaling.add_routes(app, Hub(config, registry))
     console.add_routes(app)
+    emergency.add_routes(app, config)
     return app

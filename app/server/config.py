@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from app.net.signaling_protocol import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
+from app.server.emergency import settings as emergency_settings
+from app.server.emergency.settings import EmergencySettings
 
 # The keys of the config file's [server] table (documented in `tandem server --help`).
 FILE_KEYS = frozenset(
@@ -33,6 +35,7 @@ FILE_KEYS = frozenset(
         "turn_ttl",
         "heartbeat_s",
         "grace_s",
+        "data_dir",
     }
 )
 
@@ -74,6 +77,10 @@ class ServerConfig:
     grace_s: float = DEFAULT_GRACE_S
     join_timeout_s: float = 5.0
     limits: RoomLimits = RoomLimits()
+    # Emergency records and safety plans (SQLite). None keeps them in memory: practice mode
+    # and tests; `tandem server` defaults to the user's data folder (default_data_dir()).
+    data_dir: Path | None = None
+    emergency: EmergencySettings = EmergencySettings()
 
     @property
     def tls(self) -> bool:
@@ -104,6 +111,10 @@ class ServerConfig:
         ):
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{setting} must be a positive number of seconds, not {value}")
+        try:
+            self.emergency.check()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server TLS context from cert and key, or None for plain HTTP/WS."""
@@ -128,6 +139,7 @@ class ServerConfig:
         heartbeat = getattr(args, "heartbeat", None)
         grace = getattr(args, "grace", None)
         port = getattr(args, "port", None)
+        data_dir = getattr(args, "data_dir", None) or _str(file, "data_dir")
         return cls(
             host=getattr(args, "host", None) or _str(file, "host") or cls.host,
             port=port if port is not None else _whole(file, "port", cls.port),
@@ -144,6 +156,8 @@ class ServerConfig:
                 else _seconds(file, "heartbeat_s", DEFAULT_HEARTBEAT_S)
             ),
             grace_s=grace if grace is not None else _seconds(file, "grace_s", DEFAULT_GRACE_S),
+            data_dir=Path(data_dir) if data_dir else default_data_dir(),
+            emergency=_emergency(getattr(args, "config", None)),
         )
 
     @classmethod
@@ -173,6 +187,20 @@ def load_file(path: str | Path | None) -> dict[str, Any]:
             f"{', '.join(sorted(FILE_KEYS))}"
         )
     return table
+
+
+def default_data_dir() -> Path:
+    """Where `tandem server` keeps its records without --data-dir or [server] data_dir."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("tandem-server"))
+
+
+def _emergency(path: str | Path | None) -> EmergencySettings:
+    try:
+        return emergency_settings.from_table(emergency_settings.load_table(path))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def secret_from(config_path: str | Path | None) -> str:

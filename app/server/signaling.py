@@ -39,6 +39,7 @@ from app.net.signaling_protocol import (
     peer_resumed_msg,
     welcome_msg,
 )
+from app.server.emergency.tickets import ROSTER_ROOM
 from app.server.ice import ice_servers
 from app.server.outbox import CLOSE_NORMAL, CLOSE_POLICY, OUTBOX_LIMIT, Outbox
 from app.server.rooms import Member, RoomFull, peer_id_for
@@ -184,6 +185,10 @@ class Session:
             )
         config = self.hub.config
         claims = await self._claims(join.token)
+        if claims.room == ROSTER_ROOM:
+            # An on-call clinician's standing token admits to /emergency/ws only; a case's call
+            # ticket (room emergency-<case_id>) is what admits it to a room.
+            raise MessageError("token_wrong_role", "an on-call roster token joins no room", True)
         for room in (join.room, self.expected_room):
             if room is not None and room != claims.room:
                 raise MessageError("token_wrong_room", "the token is for another room", True)

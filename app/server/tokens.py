@@ -67,9 +67,17 @@ def check_claim_values(room: str, role: str, name: str) -> None:
 
 
 def mint_token(
-    secret: str, room: str, role: str, name: str, ttl_s: int, now: float | None = None
+    secret: str,
+    room: str,
+    role: str,
+    name: str,
+    ttl_s: int,
+    now: float | None = None,
+    *,
+    jti: str | None = None,
 ) -> str:
-    """A token for one room and role, valid for `ttl_s` seconds from `now`."""
+    """A token for one room and role, valid for `ttl_s` seconds from `now`. `jti` is random
+    unless given (the emergency call tickets derive it, so a person keeps one peer_id)."""
     if not secret:
         raise ValueError("a secret is needed to sign tokens")
     if ttl_s <= 0:
@@ -82,7 +90,7 @@ def mint_token(
         "role": role,
         "name": name,
         "exp": int(issued) + int(ttl_s),
-        "jti": secrets.token_urlsafe(12),
+        "jti": jti or secrets.token_urlsafe(12),
     }
     body = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
     return f"{body}.{_b64encode(_sign(secret, body))}"
