@@ -59,7 +59,7 @@ class TandemServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_health(self.url, process=self.process)  # type: ignore[arg-type]
+        wait_for_health(self.url, process=self.process)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -171,7 +171,9 @@ def test_two_clinicians_race_one_accepts_the_other_hears_it_was_taken(
 
 def test_nobody_accepts_the_case_goes_unanswered_exit_5(tmp_path: Path) -> None:
     fast = TandemServer(tmp_path, "ring_again_s = 0.5\neveryone_s = 1.0\nunanswered_s = 1.5")
-    lee = kim = alex = None
+    lee: HeadlessProcess | None = None
+    kim: HeadlessProcess | None = None
+    alex: HeadlessProcess | None = None
     try:
         lee = clinician(fast, "Dr Lee", "--never-accept")
         kim = clinician(fast, "Dr Kim", "--never-accept")
@@ -182,17 +184,18 @@ def test_nobody_accepts_the_case_goes_unanswered_exit_5(tmp_path: Path) -> None:
         assert [line["level"] for line in alex.of("escalated")] == [1, 2, 3]
         assert types.index("unanswered") > types.index("escalated")
         assert alex.of("ended")[0]["by"] == "couple"  # the leaving command cancelled it
-        for process in (lee, kim):
-            assert process.wait_line("case_cancelled")
-            assert "accepted" not in process.types() and len(process.of("ring")) >= 3
-            process.stop()
-            assert process.finish() == 0
+        for clinician_process in (lee, kim):
+            assert clinician_process.wait_line("case_cancelled")
+            assert "accepted" not in clinician_process.types()
+            assert len(clinician_process.of("ring")) >= 3
+            clinician_process.stop()
+            assert clinician_process.finish() == 0
         records = fast.audit()
         assert "unanswered" in records and "cancelled" in records
     finally:
-        for process in (lee, kim, alex):
-            if process is not None:
-                process.kill()
+        for left in (lee, kim, alex):
+            if left is not None:
+                left.kill()
         fast.stop()
 
 
