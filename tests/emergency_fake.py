@@ -185,6 +185,8 @@ class FakeEmergencyServer:
                         self._ring(case, [conn])
         elif kind == "accept":
             self._accept(conn, message)
+        elif kind == "connected":
+            pass  # recorded in `received`; the server answers nothing
         elif kind == "end":
             self._end(message["case_id"], "clinician", message["outcome"])
         else:

@@ -114,6 +114,10 @@ class EmergencyClient:
         if await self._connection.send(protocol.cancel(self._cancel)):
             self._cancel = None
 
+    async def report_connected(self, case_id: str) -> bool:
+        """Tell the server the case's call has media (recorded once as `connected`)."""
+        return await self._connection.send(protocol.connected(case_id))
+
     async def close(self) -> None:
         await self._connection.close()
 

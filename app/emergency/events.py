@@ -181,6 +181,13 @@ class CaseAccepted:
 
 
 @dataclass(frozen=True)
+class CaseUpdated:
+    """A case we see changed (the couple's location, a partner joining, a new plan)."""
+
+    card: CaseCard
+
+
+@dataclass(frozen=True)
 class CaseTaken:
     """Another clinician took the case (`by`; None when our accept came too late and the
     server did not say who)."""
@@ -211,6 +218,7 @@ OncallEvent = (
     | AvailabilityChanged
     | Ring
     | CaseAccepted
+    | CaseUpdated
     | CaseTaken
     | CaseCancelled
     | CoupleCancelled

@@ -19,6 +19,7 @@ from app.emergency.events import (
     AvailabilityChanged,
     CaseAccepted,
     CaseTaken,
+    CaseUpdated,
     Ended,
     OncallEvent,
     OncallListener,
@@ -100,6 +101,10 @@ class OncallClient:
         message = protocol.end(case_id, outcome, follow_up_due=follow_up_due, note=note)
         return await self._connection.send(message)
 
+    async def report_connected(self, case_id: str) -> bool:
+        """Tell the server the case's call has media (recorded once as `connected`)."""
+        return await self._connection.send(protocol.connected(case_id))
+
     async def close(self) -> None:
         await self._connection.close()
 
@@ -137,6 +142,9 @@ class OncallClient:
             self.available = event.available
         elif isinstance(event, CaseAccepted):
             self.held, self._accepting = event.card, None
+        elif isinstance(event, CaseUpdated) and self.held is not None:
+            if self.held.case_id == event.card.case_id:
+                self.held = event.card
         elif isinstance(event, CaseTaken) and event.case_id == self._accepting:
             self._accepting = None
         elif isinstance(event, Ended) and self.held is not None:

@@ -22,6 +22,7 @@ from app.emergency.events import (
     CaseCancelled,
     CaseChanged,
     CaseTaken,
+    CaseUpdated,
     Connected,
     CoupleCancelled,
     CoupleEvent,
@@ -117,6 +118,11 @@ def emergency(location: str | None) -> dict[str, Any]:
 
 def cancel(case: str) -> dict[str, Any]:
     return {"type": "cancel", "case_id": case}
+
+
+def connected(case: str) -> dict[str, Any]:
+    """First media in the case's call (either side reports it; the server records it once)."""
+    return {"type": "connected", "case_id": case}
 
 
 def availability(available: bool) -> dict[str, Any]:
@@ -313,6 +319,8 @@ def oncall_event(message: dict[str, Any], accepting: str | None = None) -> Oncal
         )
     if kind == "accepted":
         return CaseAccepted(parse_card(message.get("case")), parse_ticket(message.get("ticket")))
+    if kind == "case":
+        return CaseUpdated(parse_card(message.get("case")))
     if kind == "case_taken":
         return CaseTaken(case_id(message), optional_str(message, "by", MAX_NAME_CHARS))
     if kind == "case_cancelled":
