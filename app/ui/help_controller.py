@@ -78,6 +78,7 @@ class HelpController(QObject):
         self._practice: PracticeRun | None = None
         self._ticket: Accepted | None = None  # the accepted case's ticket, to join again
         self.prompt = ""
+        self._reported: set[str] = set()  # cases whose call's first media was reported
         self.practice_accept_after_s = ACCEPT_AFTER_S
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -184,6 +185,13 @@ class HelpController(QObject):
         client = self._active_client()
         if client is not None and self.flow.phase.open:
             self._request(client)
+
+    def call_has_media(self) -> None:
+        """The case's call shows the clinician's picture: the server records `connected`."""
+        accepted, client = self._ticket, self._active_client()
+        if accepted is not None and client is not None and accepted.case_id not in self._reported:
+            self._reported.add(accepted.case_id)
+            self._run(client.report_connected(accepted.case_id))
 
     # --- reading -----------------------------------------------------------------------------
     def view(self) -> HelpView:

@@ -11,9 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QStackedWidget,
     QVBoxLayout,
@@ -29,8 +27,10 @@ from app.ui.crisis_card import CrisisCard
 from app.ui.emergency_button import EmergencyButton
 from app.ui.help_controller import HelpController
 from app.ui.help_desk import HelpDesk
+from app.ui.join_code_dialog import JoinCodeDialog
 from app.ui.preflight_page import PreflightPage
 from app.ui.services import CheckRunner, DeviceProvider, measured_upload_mbps
+from app.ui.video_frames import SELF
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self._emergency_setup: CallSetup | None = None  # the case's call (joining or running)
         # The case's call waiting for a session call to end: (setup, clinician, practice run).
         self._emergency_next: tuple[CallSetup, str, bool] | None = None
-        self.join_code_dialog: QInputDialog | None = None
+        self.join_code_dialog: JoinCodeDialog | None = None
         self._server_future: concurrent.futures.Future[PracticeServer] | None = None
         self.practice_server: PracticeServer | None = None
         self._joining: CallSetup | None = None  # waiting for the preview to release the devices
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.call_page)
         self.preflight.join_requested.connect(self.join_session)
         self.call_page.finished.connect(self._call_finished)
+        bridge.video_frame.connect(self._video_frame)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -155,6 +156,12 @@ class MainWindow(QMainWindow):
                 self._call_finished("left")
             return
         self._begin_call(setup, clinician, practice_run)
+
+    def _video_frame(self, source: str) -> None:
+        """The first picture from the other side of the case's call is worth a record."""
+        setup = self._emergency_setup
+        if setup is not None and source != SELF and self.call_page.setup is setup:
+            self.help.controller.call_has_media()
 
     def _leave_emergency_call(self) -> None:
         """The case ended or was cancelled: its call ends too (a session call does not)."""
@@ -275,21 +282,14 @@ class MainWindow(QMainWindow):
             log.warning("the preview did not release the devices in time; joining anyway")
             self._start_call(setup)
 
-    def _ask_join_code(self) -> QInputDialog:
-        """Ask for the join code in a dialog that blocks nothing (the help button stays one
-        click away); it is remembered on this computer for "Get help now"."""
+    def _ask_join_code(self) -> JoinCodeDialog:
+        """Ask for the join code without blocking the window (the help button stays one click
+        away); the code is remembered on this computer for "Get help now"."""
         dialog = self.join_code_dialog
         if dialog is None:
-            dialog = self.join_code_dialog = QInputDialog(self)
-            dialog.setWindowModality(Qt.WindowModality.NonModal)
-            dialog.setWindowTitle("Join your session")
-            dialog.setLabelText("Paste the join code from your clinic's message:")
-            dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+            dialog = self.join_code_dialog = JoinCodeDialog(self)
             dialog.textValueSelected.connect(self._join_code_entered)
-        dialog.setTextValue(self.help.controller.code or "")
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
+        dialog.ask(self.help.controller.code)
         return dialog
 
     def _join_code_entered(self, code: str) -> None:

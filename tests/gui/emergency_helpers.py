@@ -25,6 +25,7 @@ from app.profile import ClinicProfile, PhoneNumber
 from app.server.config import ServerConfig
 from app.server.embedded import EmbeddedServer
 from app.server.emergency.escalation import Timings
+from app.server.emergency.routes import ENDPOINT_KEY
 from app.server.emergency.settings import EmergencySettings
 from app.server.tokens import mint_token
 from app.ui.bridge import Bridge
@@ -153,6 +154,9 @@ def partner_token(name: str = "Alex", room: str = "couple-one") -> str:
     return mint_token(SECRET, room, "partner", name, 600)
 
 
-async def settle() -> None:
-    """One turn of the loop (lets queued callbacks run)."""
-    await asyncio.sleep(0)
+def record_kinds(server: EmbeddedServer, case_id: str) -> list[str]:
+    """The kinds of the server's records of one case, in order (read on the server's loop)."""
+    assert server._runner is not None and server._loop is not None
+    store = server._runner.app[ENDPOINT_KEY].desk.store
+    records = asyncio.run_coroutine_threadsafe(store.records(case_id=case_id), server._loop)
+    return [record.kind for record in records.result(5)]

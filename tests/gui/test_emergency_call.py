@@ -27,6 +27,7 @@ from tests.gui.emergency_helpers import (
     clinic_profile,
     partner_token,
     real_server,
+    record_kinds,
 )
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -100,6 +101,11 @@ def test_accepted_opens_the_call_with_the_clinician_then_im_safe_ends_it(
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=BOUND_MS)
     assert setup is not None and not page.in_call
     qtbot.waitUntil(lambda: dr_lee.client.held is None, timeout=BOUND_MS)  # the case ended
+    case_id = window.help.controller.flow.case_id
+    assert case_id is not None
+    kinds = record_kinds(server, case_id)
+    for step in ("requested", "accepted", "connected", "cancelled", "ended"):
+        assert step in kinds, kinds
 
 
 def test_the_join_code_typed_for_a_session_is_remembered_for_help(
