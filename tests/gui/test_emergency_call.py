@@ -163,3 +163,35 @@ def test_practice_run_with_a_simulated_on_call_clinician(
     QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
     assert phase(window) is Phase.PRACTICE and card.isVisible()
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=BOUND_MS)
+
+
+def test_a_session_call_gives_way_to_the_case_call(
+    qtbot: QtBot,
+    make_window: WindowMaker,
+    server: EmbeddedServer,
+    dr_lee: SimulatedClinician,
+) -> None:
+    code = partner_token("Alex")
+    window = make_window(clinic_profile(server.url), code=code)
+    page = window.call_page
+    assert window.join_session(token=code)  # the couple's ordinary session room
+    qtbot.waitUntil(lambda: page.in_call, timeout=BOUND_MS)
+    session = page.setup
+    qtbot.waitUntil(lambda: dr_lee.client.available, timeout=BOUND_MS)
+    QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.in_call and page.setup is not session, timeout=CALL_BOUND_MS)
+    assert page.waiting_title.text() == "Dr Lee is joining you now"
+    qtbot.waitUntil(lambda: len(page.tiles) == 1, timeout=CALL_BOUND_MS)
+    tile = next(iter(page.tiles.values()))
+    assert tile.name_label.text() == "Dr Lee · On-call clinician"
+    QTest.mouseClick(page.controls.leave_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=BOUND_MS)
+    assert window.help.controller.flow.phase is Phase.ACCEPTED  # the case is still open
+    # Pressing again: the same case, and its call opens again.
+    QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.in_call, timeout=BOUND_MS)
+    assert page.waiting_title.text() == "Dr Lee is joining you now"
+    card = window.crisis_card
+    assert card is not None
+    QTest.mouseClick(card.status.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=BOUND_MS)
