@@ -7,7 +7,7 @@ controller's `call_ready` and `case_closed` go to it).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from app.emergency.help_flow import HelpView
@@ -41,8 +41,11 @@ class HelpDesk(QObject):
         controller.prompt_changed.connect(self._prompt)
 
     def start(self) -> None:
-        """Keep the couple's connection (clinic mode with a remembered join code)."""
+        """Keep the couple's connection (clinic mode with a remembered join code), and build
+        the card ahead, hidden: the first click then shows it at once (building it takes a few
+        hundred milliseconds on a slow machine)."""
         self.controller.start_watching()
+        QTimer.singleShot(0, self, self._make_card)
 
     def get_help(self) -> CrisisCard:
         """One click: the request goes out and the card opens at once (no confirmation)."""
