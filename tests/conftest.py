@@ -152,6 +152,22 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     return result
 
 
+@pytest.fixture(scope="session", autouse=True)
+def server_data_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`tandem server` keeps its emergency records in the user's data folder by default
+    (platformdirs, which follows XDG_DATA_HOME): every server a test starts, here or in a
+    subprocess, keeps them in a temporary folder instead of the home of whoever runs the tests."""
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Screenshots and reports written by tests for a person to look at."""

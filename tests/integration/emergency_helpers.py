@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.server.app import create_app
 from app.server.config import ServerConfig
+from app.server.emergency.desk import Desk
 from app.server.emergency.escalation import Timings
+from app.server.emergency.routes import ENDPOINT_KEY
 from app.server.emergency.settings import EmergencySettings
+from app.server.emergency.store import Record
 from app.server.tokens import mint_token
 
 SECRET = "emergency-test-secret-0123456789abcdef"
@@ -93,8 +96,11 @@ class Client:
 
 
 class Server:
-    def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
+    def __init__(
+        self, client: TestClient[web.Request, web.Application], app: web.Application
+    ) -> None:
         self.http = client
+        self.app = app
 
     async def connect(self) -> Client:
         return Client(await self.http.ws_connect("/emergency/ws"))
@@ -118,5 +124,52 @@ class Server:
 
 
 async def serving(server_config: ServerConfig) -> AsyncIterator[Server]:
-    async with TestClient(TestServer(create_app(server_config))) as client:
-        yield Server(client)
+    app = create_app(server_config)
+    async with TestClient(TestServer(app)) as client:
+        yield Server(client, app)
+
+
+def desk_of(server: Server) -> Desk:
+    return server.app[ENDPOINT_KEY].desk
+
+
+async def records_of(server: Server, case_id: str) -> list[Record]:
+    return await desk_of(server).store.records(case_id=case_id)
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll `condition` (bounded): for state with no message to wait on, e.g. a record."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HANG_GUARD_S
+    while not await condition():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+class Receiver:
+    """A local webhook receiver: every POSTed JSON body lands in `posts`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.posts: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.app = web.Application()
+        self.app.router.add_post("/hook", self._hook)
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        await self.posts.put(await request.json())
+        return web.Response(status=self.status)
+
+    async def next_post(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self.posts.get(), HANG_GUARD_S)
+
+
+async def wait_for_record(server: Server, case_id: str, kind: str) -> Record:
+    """The case's first record of `kind`, once it is written (polled, bounded)."""
+    found: list[Record] = []
+
+    async def written() -> bool:
+        found[:] = [r for r in await records_of(server, case_id) if r.kind == kind]
+        return bool(found)
+
+    await until(written, f"a {kind} record")
+    return found[0]

@@ -78,6 +78,9 @@ class Database:
             self._db.execute("PRAGMA busy_timeout = 5000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
+            # A closed case's row (with its location) is overwritten on delete, not left in
+            # free pages of the file.
+            self._db.execute("PRAGMA secure_delete = ON")
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the emergency records at {self.path}: {exc}") from None

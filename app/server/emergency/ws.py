@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from app.net.signaling_protocol import MessageError, encode
+from app.server.emergency import clinician_side, couple_side
 from app.server.emergency import messages as m
 from app.server.emergency.desk import Desk, DeskError
 from app.server.emergency.tickets import ROSTER_ROOM, is_couple_room
@@ -104,9 +105,9 @@ class Connection:
 
     def finish(self) -> None:
         if self.side == "couple" and self.key is not None:
-            self.desk.couple_gone(self, self.key)
+            couple_side.gone(self.desk, self, self.key)
         elif self.side == "oncall":
-            self.desk.clinician_gone(self)
+            clinician_side.gone(self.desk, self)
 
     def refuse(self, exc: MessageError) -> None:
         log.info(
@@ -136,9 +137,9 @@ class Connection:
     async def _couple(self, message: m.ClientMessage) -> None:
         assert self.key is not None
         if isinstance(message, m.Emergency):
-            await self.desk.emergency(self, self.key, message.location)
+            await couple_side.emergency(self.desk, self, self.key, message.location)
         elif isinstance(message, m.Cancel):
-            await self.desk.cancel(self, self.key, message.case_id)
+            await couple_side.cancel(self.desk, self, self.key, message.case_id)
         elif isinstance(message, m.Connected):
             await self.desk.connected(self, self.key, message.case_id)
         else:
@@ -146,12 +147,17 @@ class Connection:
 
     async def _clinician(self, message: m.ClientMessage) -> None:
         if isinstance(message, m.Availability):
-            await self.desk.availability(self, message.available)
+            await clinician_side.availability(self.desk, self, message.available)
         elif isinstance(message, m.Accept):
-            await self.desk.accept(self, message.case_id)
+            await clinician_side.accept(self.desk, self, message.case_id)
         elif isinstance(message, m.End):
-            await self.desk.end(
-                self, message.case_id, message.outcome, message.follow_up_due, message.note
+            await clinician_side.end(
+                self.desk,
+                self,
+                message.case_id,
+                message.outcome,
+                message.follow_up_due,
+                message.note,
             )
         elif isinstance(message, m.Connected):
             await self.desk.connected(self, None, message.case_id)
@@ -181,14 +187,14 @@ class Connection:
         }
         if hello.side == "couple":
             self.key = self.desk.key(claims.room)
-            case, plan = await self.desk.couple_hello(self, self.key)
+            case, plan = await couple_side.hello(self.desk, self, self.key)
             self.push({**base, "case": case, "plan": plan.wire() if plan else None})
-            self.desk.after_couple_hello(self, self.key)
+            couple_side.after_hello(self.desk, self, self.key)
             log.info("emergency connection %s: couple %s", self.tag, self.key[:8])
         else:
-            tier, cards = await self.desk.clinician_hello(self)
+            tier, cards = await clinician_side.hello(self.desk, self)
             self.push({**base, "name": self.name, "tier": tier, "available": False, "cases": cards})
-            await self.desk.after_clinician_hello(self)
+            await clinician_side.after_hello(self.desk, self)
             log.info("emergency connection %s: on-call clinician (tier %d)", self.tag, tier)
 
 
