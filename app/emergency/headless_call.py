@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+# Imported with this module, not at accept: loading aiortc takes a second the call must not wait.
+from app.call.engine import JoinError
 from app.call.events import CallError, CallEvent, FirstFrame
 from app.call.headless_join import HeadlessMedia, headless_engine
 from app.call.setup import needs_loopback_ice
@@ -54,8 +56,6 @@ class TicketCall:
         self._task = asyncio.ensure_future(self._join())
 
     async def _join(self) -> None:
-        from app.call.engine import JoinError
-
         try:
             self._engine = headless_engine(
                 self._ticket.server,

@@ -21,11 +21,19 @@ EXIT_TIMEOUT_S = 30.0
 
 
 class HeadlessProcess:
-    def __init__(self, args: list[str], *, token: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        token: str,
+        env: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+    ) -> None:
+        """`prefix` runs the command through another (a network namespace's `ip netns exec`)."""
         # The token goes in the environment, as it should outside tests (out of `ps`).
         environment = {**os.environ, **(env or {}), "TANDEM_JOIN_TOKEN": token}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", *args],
+            [*(prefix or []), sys.executable, "-m", "app", *args],
             cwd=ROOT,
             env=environment,
             stdout=subprocess.PIPE,

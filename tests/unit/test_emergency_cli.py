@@ -164,3 +164,36 @@ def test_audit_refuses_in_words(
 ) -> None:
     code, _, err = _run(capsys, "audit", "--data-dir", str(tmp_path / "none"), *argv)
     assert code == 2 and words in err
+
+
+def test_the_server_reads_its_data_dir_and_emergency_settings(tmp_path: Path) -> None:
+    import argparse
+
+    from app.server.config import ServerConfig, default_data_dir
+
+    config_file = tmp_path / "server.toml"
+    config_file.write_text(
+        f'[server]\ndata_dir = "{tmp_path / "from-file"}"\n'
+        "[emergency]\nring_again_s = 5\neveryone_s = 10\nunanswered_s = 15\n"
+        'backup_tier = ["Dr Park"]\n'
+    )
+    from_file = ServerConfig.from_args(argparse.Namespace(config=str(config_file)))
+    assert from_file.data_dir == tmp_path / "from-file"
+    assert from_file.emergency.timings.offsets() == (5.0, 10.0, 15.0)
+    assert from_file.emergency.backup_tier == ("Dr Park",)
+    flag = ServerConfig.from_args(
+        argparse.Namespace(config=str(config_file), data_dir=str(tmp_path / "flag"))
+    )
+    assert flag.data_dir == tmp_path / "flag"
+    assert ServerConfig.from_args(argparse.Namespace()).data_dir == default_data_dir()
+    assert ServerConfig().data_dir is None  # embedded and test servers: in memory
+
+
+def test_a_bad_emergency_setting_stops_the_server_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file = tmp_path / "server.toml"
+    config_file.write_text("[emergency]\nunanswered_s = 10\n")
+    code, _, err = _run(capsys, "server", "--config", str(config_file))
+    assert code == 2
+    assert "[emergency] ring_again_s < everyone_s < unanswered_s is required" in err
