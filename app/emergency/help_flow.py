@@ -77,6 +77,13 @@ class HelpView:
     retrying: bool  # Tandem keeps trying in the background, and says so
     practice_run: bool  # the simulated flow ("Practice the help button")
     clinician: str | None = None
+    level: int = 0  # escalation level (0-3)
+
+    @property
+    def moment(self) -> tuple[Phase, int, bool]:
+        """Changes when what the screen says changes, not with the ticking timer: a screen
+        reader is told each new moment once."""
+        return (self.phase, self.level, self.practice_run)
 
 
 def clock_text(seconds: float) -> str:

@@ -109,6 +109,7 @@ def describe(flow: HelpFlow) -> HelpView:
         retrying=retrying,
         practice_run=flow.practice_run,
         clinician=flow.clinician,
+        level=flow.level,
     )
 
 

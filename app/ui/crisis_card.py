@@ -141,7 +141,7 @@ class CrisisCard(QDialog):
             "&Close (your request stays open)" if view.can_cancel else "&Close"
         )
         self._order(view.lead_with_numbers)
-        if self.isVisible() and (previous is None or previous.phase is not view.phase):
+        if self.isVisible() and (previous is None or previous.moment != view.moment):
             urgent = view.lead_with_numbers or view.phase is Phase.ACCEPTED
             politeness = Politeness.Assertive if urgent else Politeness.Polite
             announce(self, f"{view.headline} {view.detail}", politeness)

@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Tandem")
         self.resize(1100, 860)
 
-        self.emergency_button = EmergencyButton()
+        self.emergency_button = EmergencyButton(profile.practice_mode)
         self.emergency_button.clicked.connect(self.open_crisis_card)
         title = QLabel("Tandem")
         title.setObjectName("appTitle")

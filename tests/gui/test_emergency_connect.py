@@ -369,3 +369,44 @@ def test_the_plan_the_server_sends_is_kept_for_the_offline_card(
     qtbot.waitUntil(lambda: plans.load() is not None, timeout=BOUND_MS)
     cached = plans.load()
     assert cached is not None and cached.text == PLAN["text"]
+
+
+def test_a_change_of_status_is_said_aloud(
+    qtbot: QtBot,
+    make_window: WindowMaker,
+    fake: FakeEmergencyServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.ui import crisis_card
+    from app.ui.accessibility import Politeness
+
+    said: list[tuple[str, Politeness]] = []
+    monkeypatch.setattr(
+        crisis_card, "announce", lambda source, text, politeness: said.append((text, politeness))
+    )
+    window = make_window(clinic_profile(FAKE_URL), code="alex", factory=fake_factory(fake))
+    QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
+    # Opening: the status first, then the numbers, assertively.
+    text, politeness = said[0]
+    assert text.startswith("Calling the on-call clinician… 0:00")
+    assert "988" in text and politeness is Politeness.Assertive
+    qtbot.waitUntil(lambda: phase(window) is Phase.RINGING, timeout=BOUND_MS)
+    qtbot.waitUntil(lambda: len(said) >= 2, timeout=BOUND_MS)
+    assert said[1][1] is Politeness.Polite  # progress, calmly
+    count = len(said)
+    on_loop(window.bridge, lambda: fake.escalate(2))
+    qtbot.waitUntil(lambda: len(said) > count, timeout=BOUND_MS)
+    text, politeness = said[-1]
+    assert "Please call the crisis line now: 988." in text
+    assert politeness is Politeness.Assertive
+    # The ticking timer is not said every second: only changes of phase are.
+    ticks = len(said)
+    window.help.controller._tick()
+    assert len(said) == ticks
+
+
+def test_the_button_says_what_it_does_in_each_mode(make_window: WindowMaker) -> None:
+    clinic = make_window(clinic_profile(FAKE_URL))
+    assert "on-call clinician" in clinic.emergency_button.accessibleDescription()
+    practice = make_window(ClinicProfile(), name="practice")
+    assert "on-call" not in practice.emergency_button.accessibleDescription()

@@ -118,9 +118,13 @@ def test_ringing_counts_the_clinicians(flow: HelpFlow) -> None:
 
 def test_escalation_words(flow: HelpFlow, clock: Clock) -> None:
     started(flow).case("c1", "ringing")
-    clock.t += 31
+    before = describe(flow).moment
+    clock.t += 5
+    assert describe(flow).moment == before  # the timer ticks; the moment is the same
+    clock.t += 26
     flow.escalated(1)
     view = describe(flow)
+    assert view.moment != before and view.level == 1
     assert view.headline == "Calling the on-call clinician… 0:31"
     assert "backup clinician" in view.detail and not view.lead_with_numbers
     clock.t += 30
