@@ -195,3 +195,30 @@ def test_a_session_call_gives_way_to_the_case_call(
     assert card is not None
     QTest.mouseClick(card.status.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=BOUND_MS)
+
+
+def test_the_partner_prompt_with_the_real_server(
+    qtbot: QtBot, make_window: WindowMaker, server: EmbeddedServer
+) -> None:
+    profile = clinic_profile(server.url)
+    alex = make_window(profile, code=partner_token("Alex"), name="alex")
+    sam = make_window(profile, code=partner_token("Sam"), name="sam")
+    for window in (alex, sam):
+        client = window.help.controller.client
+        qtbot.waitUntil(lambda c=client: c is not None and c.connected, timeout=BOUND_MS)
+    QTest.mouseClick(alex.emergency_button, Qt.MouseButton.LeftButton)
+    banner = sam.help.banner
+    qtbot.waitUntil(banner.isVisible, timeout=BOUND_MS)
+    assert banner.text.text() == "Alex asked for help — join now"
+    assert phase(sam) is Phase.IDLE
+    QTest.mouseClick(banner.join_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: phase(sam) in (Phase.RINGING, Phase.UNANSWERED), timeout=BOUND_MS)
+    assert sam.help.controller.flow.case_id == alex.help.controller.flow.case_id
+    # Either partner's "I'm safe now" ends the one case for both.
+    card = sam.crisis_card
+    assert card is not None
+    QTest.mouseClick(card.status.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: phase(alex) is Phase.CANCELLED, timeout=BOUND_MS)
+    alex_card = alex.crisis_card
+    assert alex_card is not None
+    assert alex_card.status.headline.text() == "Your request for help is cancelled."
