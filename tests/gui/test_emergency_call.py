@@ -205,7 +205,8 @@ def test_the_partner_prompt_with_the_real_server(
     sam = make_window(profile, code=partner_token("Sam"), name="sam")
     for window in (alex, sam):
         client = window.help.controller.client
-        qtbot.waitUntil(lambda c=client: c is not None and c.connected, timeout=BOUND_MS)
+        assert client is not None
+        qtbot.waitUntil(lambda: bool(client.connected), timeout=BOUND_MS)
     QTest.mouseClick(alex.emergency_button, Qt.MouseButton.LeftButton)
     banner = sam.help.banner
     qtbot.waitUntil(banner.isVisible, timeout=BOUND_MS)
