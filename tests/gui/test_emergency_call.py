@@ -203,10 +203,8 @@ def test_the_partner_prompt_with_the_real_server(
     profile = clinic_profile(server.url)
     alex = make_window(profile, code=partner_token("Alex"), name="alex")
     sam = make_window(profile, code=partner_token("Sam"), name="sam")
-    for window in (alex, sam):
-        client = window.help.controller.client
-        assert client is not None
-        qtbot.waitUntil(lambda: bool(client.connected), timeout=BOUND_MS)
+    clients = [window.help.controller.client for window in (alex, sam)]
+    qtbot.waitUntil(lambda: all(c is not None and c.connected for c in clients), timeout=BOUND_MS)
     QTest.mouseClick(alex.emergency_button, Qt.MouseButton.LeftButton)
     banner = sam.help.banner
     qtbot.waitUntil(banner.isVisible, timeout=BOUND_MS)
