@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         # The case's call waiting for a session call to end: (setup, clinician, practice run).
         self._emergency_next: tuple[CallSetup, str, bool] | None = None
         self.join_code_dialog: JoinCodeDialog | None = None
+        self._waiting_for: str | None = None  # who the next call's waiting room names
         self._server_future: concurrent.futures.Future[PracticeServer] | None = None
         self.practice_server: PracticeServer | None = None
         self._joining: CallSetup | None = None  # waiting for the preview to release the devices
@@ -246,10 +247,10 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.call_page)
         self._joining = setup
         self._release_timer.start()
-        waiting = None if clinician is None else f"{clinician} is joining you now"
-        self.preflight.release_devices(lambda: self._start_call(setup, waiting))
+        self._waiting_for = None if clinician is None else f"{clinician} is joining you now"
+        self.preflight.release_devices(lambda: self._start_call(setup))
 
-    def _start_call(self, setup: CallSetup, waiting_for: str | None = None) -> None:
+    def _start_call(self, setup: CallSetup) -> None:
         if self._joining is not setup:  # already started (or given up on) by the other path
             return
         self._joining = None
@@ -257,7 +258,7 @@ class MainWindow(QMainWindow):
         chosen = self._with_chosen_devices(setup)
         if setup is self._emergency_setup:
             self._emergency_setup = chosen  # the call page's setup, to know it when leaving
-        self.call_page.expect(waiting_for)
+        self.call_page.expect(self._waiting_for)
         self.call_page.start(chosen)
         self.call_page.controls.mute_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
