@@ -48,6 +48,13 @@ Welcome = Callable[[dict[str, Any]], float]
 """Reads hello_ok (raises ProtocolError) and returns its heartbeat_s."""
 
 
+class _Woken:
+    """What the reader gets instead of a frame when a new deadline was set."""
+
+
+_WOKEN = _Woken()
+
+
 class _Down(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -90,6 +97,7 @@ class KeptConnection:
         self._transport: Transport | None = None
         self._answer_due: float | None = None
         self._closed = asyncio.Event()
+        self._deadline_set = asyncio.Event()  # wakes the reader to apply a new deadline
         self.up = False
         self.refused: Refused | None = None
 
@@ -132,6 +140,7 @@ class KeptConnection:
             return False
         if expect_answer and self._answer_due is None:
             self._answer_due = asyncio.get_running_loop().time() + self._offline_after
+            self._deadline_set.set()
         return True
 
     async def close(self) -> None:
@@ -205,34 +214,63 @@ class KeptConnection:
             await self.send(ping())
 
     async def _read(self, heartbeat_s: float) -> None:
-        loop = asyncio.get_running_loop()
-        silence = max(SILENT_HEARTBEATS * heartbeat_s, MIN_SILENCE_S)
         transport = self._transport
         assert transport is not None
-        while True:
-            wait = silence
-            if self._answer_due is not None:
-                wait = min(wait, max(0.0, self._answer_due - loop.time()))
+        receiving: asyncio.Future[str | bytes | None] | None = None
+        try:
+            while True:
+                if receiving is None:
+                    receiving = asyncio.ensure_future(transport.receive())
+                raw = await self._next_frame(receiving, heartbeat_s)
+                if raw is _WOKEN:
+                    continue  # a request now awaits an answer: wait again with its deadline
+                receiving = None
+                if raw is None:
+                    return
+                assert not isinstance(raw, _Woken)
+                self._answer_due = None
+                self._dispatch(raw)
+        finally:
+            if receiving is not None:
+                receiving.cancel()
+
+    async def _next_frame(
+        self, receiving: asyncio.Future[str | bytes | None], heartbeat_s: float
+    ) -> str | bytes | None | _Woken:
+        """The next frame; _WOKEN when a deadline was set meanwhile; _Down when the
+        connection is silent past its heartbeats or past the answer a request awaits."""
+        loop = asyncio.get_running_loop()
+        wait = max(SILENT_HEARTBEATS * heartbeat_s, MIN_SILENCE_S)
+        if self._answer_due is not None:
+            wait = min(wait, max(0.0, self._answer_due - loop.time()))
+        self._deadline_set.clear()
+        woken = asyncio.ensure_future(self._deadline_set.wait())
+        either: set[asyncio.Future[Any]] = {receiving, woken}
+        try:
+            done, _ = await asyncio.wait(either, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+        if receiving in done:
             try:
-                raw = await asyncio.wait_for(transport.receive(), wait)
-            except TimeoutError:
-                raise _Down(OFFLINE_TIMEOUT) from None
+                return receiving.result()
             except (ConnectionError, OSError, RuntimeError):
                 raise _Down(OFFLINE_LOST) from None
-            if raw is None:
-                return
-            self._answer_due = None
-            try:
-                message = decode(raw)
-            except ProtocolError as exc:
-                log.warning("ignored a malformed emergency message: %s", exc)
-                continue
-            if message["type"] == "pong":
-                continue
-            if message["type"] == "error":
-                self._error(message)
-                continue
-            self._on_message(message)
+        if woken in done:
+            return _WOKEN
+        raise _Down(OFFLINE_TIMEOUT)
+
+    def _dispatch(self, raw: str | bytes) -> None:
+        try:
+            message = decode(raw)
+        except ProtocolError as exc:
+            log.warning("ignored a malformed emergency message: %s", exc)
+            return
+        if message["type"] == "pong":
+            return
+        if message["type"] == "error":
+            self._error(message)
+            return
+        self._on_message(message)
 
     def _error(self, message: dict[str, Any]) -> None:
         """A fatal error stops everything (_Stop); a non-fatal one goes to on_message."""

@@ -141,7 +141,10 @@ class EmergencyClient:
 
     async def _send_waiting(self) -> None:
         if self._cancel is not None:
-            if await self._connection.send(protocol.cancel(self._cancel)):
+            case = self.case
+            if case is None or case.case_id != self._cancel or not case.open:
+                self._cancel = None  # closed while we were away: nothing left to cancel
+            elif await self._connection.send(protocol.cancel(self._cancel)):
                 self._cancel = None
         elif self._request is not None:
             await self._send_request()

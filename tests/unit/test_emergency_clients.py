@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
 
+from app.call.retry import RetrySchedule
 from app.emergency.couple_client import EmergencyClient
 from app.emergency.events import (
     Accepted,
@@ -33,7 +35,14 @@ from app.emergency.oncall_client import OncallClient
 from app.emergency.plan_cache import PlanCache
 from tests.emergency_fake import FakeEmergencyServer, running, wait_for
 
-FAST = {"offline_after_s": 0.2, "hello_timeout_s": 0.5}
+
+def fast() -> dict[str, Any]:
+    """Short waits: a retry schedule of its own per client (it counts attempts)."""
+    return {
+        "offline_after_s": 0.2,
+        "hello_timeout_s": 0.5,
+        "retry": RetrySchedule((0.0, 0.02), every_s=0.05, give_up_after_s=math.inf),
+    }
 
 
 class Recorder:
@@ -59,7 +68,7 @@ def couple(
         token,
         listener=events,
         connect=server.connect,
-        connection_options=FAST,
+        connection_options=fast(),
         **kw,
     )
     return client, events
@@ -72,7 +81,7 @@ def clinician(server: FakeEmergencyServer, token: str = "lee") -> tuple[OncallCl
         token,
         listener=events,
         connect=server.connect,
-        connection_options=FAST,
+        connection_options=fast(),
     )
     return client, events
 
@@ -135,12 +144,13 @@ async def test_a_hanging_server_is_offline_within_the_deadline_while_trying_on()
 
 async def test_a_silent_connection_after_a_request_is_taken_for_dead() -> None:
     server = FakeEmergencyServer()
+    server.heartbeat_s = 60.0  # silence alone would be noticed after 3 minutes
     alex, events = couple(server)
     async with running(alex):
         await wait_for(events.has(Connected))
         server.mute = True
-        await alex.request(None)
-        await wait_for(events.has(Offline), timeout=2.0)
+        await alex.request(None)  # the answer is due within offline_after_s (0.2 s here)
+        await wait_for(events.has(Offline), timeout=10.0)
         assert events.of(Offline)[0].reason == "timeout"
         server.mute = False
         await wait_for(lambda: server.open_case() is not None and len(events.of(Connected)) == 2)
@@ -290,3 +300,40 @@ async def test_the_plan_is_kept_on_this_computer_and_forgotten_when_removed(tmp_
     async with running(alex):
         await wait_for(lambda: alex.connected)
         assert cache.load() is None
+
+
+async def test_a_cancel_made_offline_is_sent_when_back_if_the_case_is_still_open() -> None:
+    server = FakeEmergencyServer()
+    alex, events = couple(server)
+    async with running(alex):
+        await wait_for(lambda: alex.connected)
+        await alex.request(None)
+        await wait_for(lambda: alex.case is not None)
+        server.reachable = False
+        await server.drop_all()
+        await wait_for(events.has(Offline))
+        await alex.cancel()  # offline: kept
+        assert [m["type"] for m in server.received].count("cancel") == 0
+        server.reachable = True
+        await wait_for(lambda: server.open_case() is None)
+        assert [m["type"] for m in server.received].count("cancel") == 1
+
+
+async def test_a_cancel_made_offline_is_dropped_when_the_case_closed_meanwhile() -> None:
+    server = FakeEmergencyServer()
+    alex, events = couple(server)
+    async with running(alex):
+        await wait_for(lambda: alex.connected)
+        await alex.request(None)
+        await wait_for(lambda: alex.case is not None)
+        server.reachable = False
+        await server.drop_all()
+        await wait_for(events.has(Offline))
+        await alex.cancel()
+        case = server.open_case()
+        assert case is not None
+        case.state = "ended"  # the clinician ended it while we were away
+        server.reachable = True
+        await wait_for(lambda: len(events.of(Connected)) == 2)
+        assert alex.case is None
+        assert [m["type"] for m in server.received].count("cancel") == 0
