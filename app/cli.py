@@ -15,13 +15,15 @@ from pathlib import Path
 from types import ModuleType
 
 from app import __version__
-from app.commands import audit, check, gui, join, plan, server, token
+from app.commands import audit, check, emergency, gui, join, oncall, plan, server, token
 
 COMMANDS: dict[str, ModuleType] = {
     "check": check,
     "server": server,
     "token": token,
     "join": join,
+    "emergency": emergency,
+    "oncall": oncall,
     "gui": gui,
     "plan": plan,
     "audit": audit,

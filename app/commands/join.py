@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.call.headless_join import add_source_arguments
 from app.call.setup import JOIN_TOKEN_ENV, LOOPBACK_ENV
 
 HELP = "join a room without a window and print one JSON event per line"
@@ -113,19 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"join token (tandem token); default: the environment variable {TOKEN_ENV}",
     )
-    parser.add_argument(
-        "--camera",
-        metavar="SRC",
-        default="pattern",
-        help="camera index, a video file, 'pattern' for a moving test pattern, "
-        "or 'none' to send no video",
-    )
-    parser.add_argument(
-        "--mic",
-        metavar="SRC",
-        default="tone",
-        help="microphone device, 'tone' for a test tone, or 'none' to send no audio",
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "--duration",
         type=float,
@@ -215,28 +204,6 @@ def _profile_ca_file(args: argparse.Namespace) -> Path | None:
     return load_profile(path).ca_file if path is not None else None
 
 
-def _sources(args: argparse.Namespace) -> dict[str, Any]:
-    from app.call.audio_tracks import ToneAudioTrack
-    from app.call.video_tracks import PatternVideoTrack
-
-    sources: dict[str, Any] = {"camera": None, "microphone": None}
-    camera = args.camera.strip()
-    if camera == "pattern":
-        sources["video_track"] = PatternVideoTrack(args.size, args.fps)
-    elif camera.lower() != "none":
-        from app.devices.camera import open_camera
-
-        sources["camera"] = open_camera(camera)
-    mic = args.mic.strip()
-    if mic == "tone":
-        sources["audio_track"] = ToneAudioTrack()
-    elif mic.lower() != "none":
-        from app.devices.audio import SoundDeviceMicrophone
-
-        sources["microphone"] = SoundDeviceMicrophone(int(mic) if mic.isdigit() else mic)
-    return sources
-
-
 async def _say(engine: Any, lines: list[str]) -> None:
     for line in lines:
         try:
@@ -246,9 +213,10 @@ async def _say(engine: Any, lines: list[str]) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from app.call.engine import CallEngine, JoinError
+    from app.call.engine import JoinError
     from app.call.events import CallError, CallEvent, CallState, PeerConnected, StateChanged
     from app.call.headless import JsonLinesPrinter
+    from app.call.headless_join import HeadlessMedia, headless_engine, loopback_wanted
 
     printer = JsonLinesPrinter(sys.stdout, chat=args.chat_echo)
     stop = asyncio.Event()
@@ -268,19 +236,16 @@ async def _run(args: argparse.Namespace) -> int:
             chat_tasks.add(asyncio.ensure_future(_say(engine, lines)))
 
     try:
-        engine = CallEngine(
+        engine = headless_engine(
             args.server,
             args.token,
-            listener=listener,
-            video_size=args.size,
-            fps=args.fps,
-            allow_loopback=args.allow_loopback or os.environ.get(LOOPBACK_ENV, "") not in ("", "0"),
-            remote_frames=False,
+            listener,
+            HeadlessMedia(args.camera, args.mic, args.size, args.fps),
+            allow_loopback=loopback_wanted(args.allow_loopback),
             upload_mbps=args.upload_mbps,
             backup_url=args.backup_server,
             audio_only_fallback=not args.keep_video,
             ca_file=args.ca_file,
-            **_sources(args),
         )
     except ValueError as exc:
         printer.write({"type": "error", "code": "bad_server_url", "message": str(exc)})

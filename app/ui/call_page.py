@@ -84,6 +84,8 @@ __all__ = [
     "camera_problem_words",
 ]
 
+# Who the call waits for: the therapist in a session, the on-call clinician in an emergency.
+HOST_ROLES = frozenset({"therapist", "oncall"})
 SELF_VIEW_SIZE = (224, 126)
 SIDE_WIDTH = 340  # the dial-in numbers and the chat, beside the tiles
 
@@ -145,6 +147,7 @@ class CallPage(QWidget):
         self._names: dict[str, str] = {}  # everyone seen in this call (chat lines name them)
         self.error_text = ""
         self.error_code: str | None = None  # the CallError's code behind error_text
+        self.waiting_for = WAITING_TITLE
         self.continuity = CallContinuity(
             bridge,
             self.tiles,
@@ -247,6 +250,12 @@ class CallPage(QWidget):
     def setup(self) -> CallSetup | None:
         """The running call's setup (None between calls)."""
         return None if self._call is None else self._call.setup
+
+    def expect(self, waiting_for: str | None) -> None:
+        """Who the waiting room says is coming in the next call (an emergency call names the
+        on-call clinician); None: the therapist, as in every session."""
+        self.waiting_for = waiting_for or WAITING_TITLE
+        self.waiting_title.setText(self.waiting_for)
 
     def start(self, setup: CallSetup) -> None:
         """Join (on the asyncio loop). Events update the page as they come."""
@@ -431,9 +440,9 @@ class CallPage(QWidget):
             return
         self.stage.setCurrentWidget(self.grid_host if self.tiles else self.waiting)
         self.status.setText(STATUS[self.state])
-        therapist_here = any(t.role == "therapist" for t in self.tiles.values())
-        show_note = bool(self.tiles) and not therapist_here
-        self.note.setText(WAITING_TITLE + "." if show_note else "")
+        host_here = any(t.role in HOST_ROLES for t in self.tiles.values())
+        show_note = bool(self.tiles) and not host_here
+        self.note.setText(self.waiting_for + "." if show_note else "")
         self.note.setVisible(show_note)
 
     # --- tiles -----------------------------------------------------------------------------

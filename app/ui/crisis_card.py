@@ -1,95 +1,129 @@
-"""The crisis card: who to call right now. Needs no network: it only reads the profile."""
+"""The crisis card: the help screen that "Get help now" opens.
+
+Two halves side by side from the first second: the live status of the request for help
+(HelpStatus) and who to call right now (CrisisNumbers, read from the profile, no network), with
+the couple's own safety plan when the status says it matters. When the status must lead with
+the numbers (offline, unanswered, practice mode) the numbers come first, on screen and in the
+keyboard order.
+
+Not modal: the card never blocks the window behind it (the help button, a call in progress),
+and closing it does not cancel the request; "I'm safe now, cancel" does.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFrame,
-    QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.profile import ClinicProfile, PhoneNumber
+from app.emergency.help_flow import HelpView, Phase
+from app.profile import ClinicProfile
 from app.ui.accessibility import Politeness, announce
+from app.ui.crisis_numbers import SELECTABLE, CrisisNumbers, missing_numbers_note
+from app.ui.help_status import HelpStatus
+from app.ui.safety_plan_view import SafetyPlanView
+from app.ui.scroll import PageScrollArea
 
-SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | (
-    Qt.TextInteractionFlag.TextSelectableByKeyboard
-)
+__all__ = ["SELECTABLE", "CrisisCard", "missing_numbers_note"]
+
+CARD_SIZE = (1040, 640)  # fits a 1280x720 screen with its task bar
+TITLE = "If you are in crisis or thinking about harming yourself, help is here."
 
 
 class CrisisCard(QDialog):
-    """Large, readable phone numbers; every number can be selected and copied. Esc closes."""
+    """Large, readable phone numbers beside the live status. Esc closes the card only."""
 
-    def __init__(self, profile: ClinicProfile, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        profile: ClinicProfile,
+        parent: QWidget | None = None,
+        practice_mode: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("crisisCard")
         self.setWindowTitle("Get help now")
         self.setAccessibleName("Get help now")
         self.setAccessibleDescription("Phone numbers to call for help right now")
-        self.setModal(True)
-        self.number_labels: dict[str, QLabel] = {}
+        self.setModal(False)
+        self.setWindowModality(Qt.WindowModality.NonModal)
+        self.view: HelpView | None = None
+        self._practice_mode = practice_mode
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 24, 28, 20)
-        layout.setSpacing(14)
-
-        title = QLabel("If you are in crisis or thinking about harming yourself, help is here.")
+        title = QLabel(TITLE)
         title.setObjectName("crisisTitle")
         title.setWordWrap(True)
-        layout.addWidget(title)
-
         lead = QLabel(
             "You can call the crisis line at any time, day or night. "
             f"If you are in immediate danger, call {profile.emergency_number}."
         )
         lead.setObjectName("crisisLead")
         lead.setWordWrap(True)
-        layout.addWidget(lead)
 
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(6)
-        row = 0
-        row = self._add_phone(grid, row, profile.crisis_line, "crisisNumber", key="crisis")
-        if profile.clinic_phone is not None:
-            row = self._add_phone(grid, row, profile.clinic_phone, "phoneNumber", key="clinic")
-        for index, dial_in in enumerate(profile.dial_in_numbers):
-            row = self._add_phone(grid, row, dial_in, "phoneNumber", key=f"dial_in_{index}")
-        layout.addLayout(grid)
+        self.status = HelpStatus(practice_mode)
+        self.numbers = CrisisNumbers(profile)
+        self.number_labels = self.numbers.number_labels
+        self.note = self.numbers.note
+        self.plan = SafetyPlanView()
+        self.plan.hide()
 
-        self.note: QLabel | None = None
-        note_text = missing_numbers_note(profile)
-        if note_text:
-            self.note = QLabel(note_text)
-            self.note.setObjectName("hint")
-            self.note.setWordWrap(True)
-            layout.addWidget(self.note)
-        crisis = profile.crisis_line
-        self.announcement = " ".join(
-            part
-            for part in (
-                title.text(),
-                lead.text(),
-                f"{crisis.label}: {crisis.number}.",
-                note_text,
-            )
-            if part
-        )
+        numbers_content = QWidget()
+        numbers_content.setObjectName("numbersColumn")
+        numbers_layout = QVBoxLayout(numbers_content)
+        numbers_layout.setContentsMargins(0, 0, 0, 0)
+        numbers_layout.setSpacing(10)
+        numbers_layout.addWidget(lead)
+        numbers_layout.addWidget(self.numbers)
+        numbers_layout.addWidget(self.plan, 1)
+        numbers_layout.addStretch(0)
+        # Many dial-in numbers and a long plan scroll; nothing is ever squeezed to overlap.
+        self.numbers_column = PageScrollArea(numbers_content)
+        numbers_content.setAutoFillBackground(False)  # the card's white, not the page's grey
+        self.numbers_column.viewport().setAutoFillBackground(False)
+
+        self.columns = QHBoxLayout()
+        self.columns.setSpacing(24)
+        self.columns.addWidget(self.status, 1)
+        self.columns.addWidget(self.numbers_column, 1)
 
         buttons = QDialogButtonBox()
-        close = QPushButton("&Close")
-        close.setAccessibleName("Close the help card")
-        buttons.addButton(close, QDialogButtonBox.ButtonRole.RejectRole)
+        self.close_button = QPushButton("&Close")
+        self.close_button.setAccessibleName("Close the help card")
+        self.close_button.setDefault(False)
+        self.close_button.setAutoDefault(False)
+        buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
         buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 20, 28, 16)
+        layout.setSpacing(14)
+        layout.addWidget(title)
+        layout.addLayout(self.columns, 1)
         layout.addWidget(buttons)
-        close.setDefault(False)
-        close.setAutoDefault(False)
+
+        crisis = profile.crisis_line
+        self._opening_words = " ".join(
+            part
+            for part in (title.text(), lead.text(), f"{crisis.label}: {crisis.number}.")
+            if part
+        )
+        self._note_words = self.numbers.note_text
+        self.resize(*CARD_SIZE)
+        self._order(lead_with_numbers=False)
+
+    @property
+    def announcement(self) -> str:
+        """What a screen reader hears when the card opens: the status, then the numbers."""
+        status = self.view.headline if self.view is not None else ""
+        parts = (status, self._opening_words, self._note_words)
+        return " ".join(part for part in parts if part)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -98,57 +132,43 @@ class CrisisCard(QDialog):
         # Assertive: nothing else on screen matters more at this moment.
         announce(self, self.announcement, Politeness.Assertive)
 
-    def _add_phone(
-        self, grid: QGridLayout, row: int, phone: PhoneNumber, style: str, key: str
-    ) -> int:
-        label = QLabel(phone.label)
-        label.setObjectName("phoneLabel")
-        label.setWordWrap(True)
-        label.setTextInteractionFlags(SELECTABLE)
-        number = QLabel(phone.number)
-        number.setObjectName(style)
-        number.setTextInteractionFlags(SELECTABLE)
-        number.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        number.setAccessibleName(f"{phone.label}: {phone.number}")
-        copy = QPushButton("Copy")
-        copy.setAccessibleName(f"Copy the number for {phone.label}")
-        copy.setAutoDefault(False)
-        copy.clicked.connect(lambda: _copy(phone.number, copy))
-        separator = QFrame()
-        separator.setFrameShape(QFrame.Shape.HLine)
-        separator.setStyleSheet("color: #d5d9e0;")
-        grid.addWidget(label, row, 0, 1, 2)
-        grid.addWidget(number, row + 1, 0, Qt.AlignmentFlag.AlignLeft)
-        grid.addWidget(
-            copy, row + 1, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    def show_view(self, view: HelpView) -> None:
+        """Render the request's state; a change of phase is said aloud while the card is open."""
+        previous, self.view = self.view, view
+        self.status.show_view(view)
+        self._show_plan_if_wanted()
+        self.close_button.setText(
+            "&Close (your request stays open)" if view.can_cancel else "&Close"
         )
-        grid.addWidget(separator, row + 2, 0, 1, 2)
-        self.number_labels[key] = number
-        return row + 3
+        self._order(view.lead_with_numbers)
+        if self.isVisible() and (previous is None or previous.moment != view.moment):
+            urgent = view.lead_with_numbers or view.phase is Phase.ACCEPTED
+            politeness = Politeness.Assertive if urgent else Politeness.Polite
+            announce(self, f"{view.headline} {view.detail}", politeness)
 
+    def leading(self) -> QWidget | None:
+        """The column shown first (left): the status, or the numbers when they lead."""
+        item = self.columns.itemAt(0)
+        return None if item is None else item.widget()
 
-def missing_numbers_note(profile: ClinicProfile) -> str:
-    """Why the clinic's own numbers are not (all) on the card, and what to do; "" if they are."""
-    if profile.unreadable:
-        return (
-            "Tandem could not read your clinic's settings file, so your clinic's own numbers "
-            "are not shown here. Call your clinic on the number your care team gave you."
-        )
-    if profile.phones_incomplete:
-        return (
-            "Some of your clinic's numbers could not be read from its settings file, so they "
-            "are missing here. Call your clinic on the number your care team gave you."
-        )
-    if profile.clinic_phone is None and not profile.dial_in_numbers:
-        return (
-            "Your clinic has not set up its phone numbers in Tandem yet. "
-            "Use the number your care team gave you."
-        )
-    return ""
+    def set_plan(self, text: str | None, updated_at: float | None = None) -> None:
+        """The couple's safety plan as kept on this computer (None: no copy yet)."""
+        self.plan.set_plan(text, updated_at)
+        self._show_plan_if_wanted()
 
+    def _show_plan_if_wanted(self) -> None:
+        wanted = self.view is not None and self.view.show_plan
+        # Practice mode has no clinic to have written a plan: no empty section there.
+        self.plan.setVisible(wanted and (self.plan.has_plan or not self._practice_mode))
 
-def _copy(number: str, button: QPushButton) -> None:
-    clipboard = QGuiApplication.clipboard()
-    if clipboard is not None:
-        clipboard.setText(number)
-    button.setText("Copied")
+    def _order(self, lead_with_numbers: bool) -> None:
+        """The numbers first (left, and first in the tab order) when they must lead."""
+        status = (self.status, self.status.focus_order())
+        numbers = (self.numbers_column, [*self.numbers.focus_order(), self.plan.text])
+        first, second = (numbers, status) if lead_with_numbers else (status, numbers)
+        self.columns.removeWidget(first[0])
+        self.columns.insertWidget(0, first[0], 1)
+        chain = [*first[1], *second[1], self.close_button]
+        for before, after in zip(chain, chain[1:], strict=False):
+            self.setTabOrder(before, after)
+        self.columns.activate()  # on screen now, not at the next layout pass

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QStackedWidget,
@@ -20,14 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.call.setup import CallSetup, clinic_call, environment_token
-from app.practice import PracticeServer, practice_call
+from app.practice import PracticeServer, practice_call, practice_secret
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
 from app.ui.call_page import CallPage
 from app.ui.crisis_card import CrisisCard
 from app.ui.emergency_button import EmergencyButton
+from app.ui.help_controller import HelpController
+from app.ui.help_desk import HelpDesk
+from app.ui.join_code_dialog import JoinCodeDialog
 from app.ui.preflight_page import PreflightPage
 from app.ui.services import CheckRunner, DeviceProvider, measured_upload_mbps
+from app.ui.video_frames import SELF
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,10 @@ PRACTICE_TEXT = "Practice mode — this is on your computer only"
 PRACTICE_CALL_TEXT = (
     "Practice session — on your computer only. The therapist is simulated: a moving test "
     "picture and a tone."
+)
+PRACTICE_HELP_CALL_TEXT = (
+    "Practice run of the help button — on your computer only. The on-call clinician is "
+    "simulated: a moving test picture and a tone. No one was really called."
 )
 # Longest wait for the preview and meter to close the camera and microphone before a call
 # (their own deadlines: open 3 s + read 1 s + close 2 s for the camera).
@@ -51,12 +58,20 @@ class MainWindow(QMainWindow):
         devices: DeviceProvider,
         runner: CheckRunner,
         parent: QWidget | None = None,
+        help_controller: HelpController | None = None,
     ) -> None:
         super().__init__(parent)
         self.profile = profile
         self.bridge = bridge
         self.devices = devices
-        self.crisis_card: CrisisCard | None = None
+        self.help = HelpDesk(self, profile, bridge, help_controller)
+        self.help.controller.call_ready.connect(self._open_emergency_call)
+        self.help.controller.case_closed.connect(self._leave_emergency_call)
+        self._emergency_setup: CallSetup | None = None  # the case's call (joining or running)
+        # The case's call waiting for a session call to end: (setup, clinician, practice run).
+        self._emergency_next: tuple[CallSetup, str, bool] | None = None
+        self.join_code_dialog: JoinCodeDialog | None = None
+        self._waiting_for: str | None = None  # who the next call's waiting room names
         self._server_future: concurrent.futures.Future[PracticeServer] | None = None
         self.practice_server: PracticeServer | None = None
         self._joining: CallSetup | None = None  # waiting for the preview to release the devices
@@ -67,7 +82,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Tandem")
         self.resize(1100, 860)
 
-        self.emergency_button = EmergencyButton()
+        self.emergency_button = EmergencyButton(profile.practice_mode)
         self.emergency_button.clicked.connect(self.open_crisis_card)
         title = QLabel("Tandem")
         title.setObjectName("appTitle")
@@ -100,31 +115,67 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.call_page)
         self.preflight.join_requested.connect(self.join_session)
         self.call_page.finished.connect(self._call_finished)
+        bridge.video_frame.connect(self._video_frame)
 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header)
+        layout.addWidget(self.help.banner)
         layout.addWidget(self.mode_banner)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         # The help button comes first in the tab order, on every page.
-        self.setTabOrder(self.emergency_button, self.preflight.camera_picker.combo)
+        self.setTabOrder(self.emergency_button, self.help.banner.join_button)
+        self.setTabOrder(self.help.banner.join_button, self.preflight.camera_picker.combo)
+        self.help.start()
 
     # --- emergency ---------------------------------------------------------------------------
-    def open_crisis_card(self) -> CrisisCard:
-        """Show the crisis card (no network needed). Later: also start the on-call connection."""
-        if self.crisis_card is None:
-            self.crisis_card = CrisisCard(self.profile, self)
-            self.crisis_card.finished.connect(self._crisis_card_closed)
-        self.crisis_card.show()
-        self.crisis_card.raise_()
-        self.crisis_card.activateWindow()
-        return self.crisis_card
+    @property
+    def crisis_card(self) -> CrisisCard | None:
+        return self.help.card
 
-    def _crisis_card_closed(self, _: int) -> None:
-        self.emergency_button.setFocus(Qt.FocusReason.OtherFocusReason)
+    def open_crisis_card(self) -> CrisisCard:
+        """ "Get help now": the crisis card at once (its numbers need no network), and the
+        request for the on-call clinician goes out with the couple's remembered join code."""
+        return self.help.get_help()
+
+    def _open_emergency_call(self, setup: CallSetup, clinician: str, practice_run: bool) -> None:
+        """A clinician accepted: their call opens on the call page (the same call engine)."""
+        if self._emergency_setup is not None:
+            # The case's call is already on (the server sends a fresh ticket to a partner who
+            # presses again, or after a reconnect): one case, one call.
+            self.pages.setCurrentWidget(self.call_page)
+            return
+        self.help.hide_card()  # the video is what matters now; "Get help now" brings it back
+        if self.call_page.in_call or self._joining is not None:
+            # A session call gives way; _call_finished starts this one.
+            self._emergency_next = (setup, clinician, practice_run)
+            self._joining = None
+            if not self.call_page.leave():
+                self._call_finished("left")
+            return
+        self._begin_call(setup, clinician, practice_run)
+
+    def _video_frame(self, source: str) -> None:
+        """The first picture from the other side of the case's call is worth a record."""
+        setup = self._emergency_setup
+        if setup is not None and source != SELF and self.call_page.setup is setup:
+            self.help.controller.call_has_media()
+
+    def _leave_emergency_call(self) -> None:
+        """The case ended or was cancelled: its call ends too (a session call does not)."""
+        self._emergency_next = None
+        setup = self._emergency_setup
+        if setup is None:
+            return
+        if self._joining is setup:  # still waiting for the devices: do not start it
+            self._joining = None
+            self._release_timer.stop()
+            self._call_finished("left")
+        elif self.call_page.setup is setup:
+            self.call_page.leave()
 
     # --- practice mode -----------------------------------------------------------------------
     def start_practice_mode(self, start_server: Callable[[], PracticeServer]) -> None:
@@ -140,6 +191,7 @@ class MainWindow(QMainWindow):
 
     def _practice_started(self, server: PracticeServer) -> None:
         self.practice_server = server
+        self.help.controller.set_practice_server(server.url, practice_secret(server))
         self._show_mode(PRACTICE_TEXT)
         self.preflight.set_server(server.url, practice=True)
         self.practice_ready.emit(server.url)
@@ -166,34 +218,53 @@ class MainWindow(QMainWindow):
         setup: CallSetup | None = None
         server = self.practice_server
         if self.profile.server_url:
-            token = token or environment_token() or self._ask_join_code()
-            if token:
-                setup = clinic_call(
-                    self.profile.server_url,
-                    token,
-                    self.profile.backup_server_url,
-                    self.profile.ca_file,
-                )
+            token = token or environment_token()
+            if not token:
+                self._ask_join_code()  # joins once the person has typed it
+                return False
+            setup = clinic_call(
+                self.profile.server_url,
+                token,
+                self.profile.backup_server_url,
+                self.profile.ca_file,
+            )
         elif server is not None:
             setup = practice_call(server, token)
         if setup is None:
             return False
         if setup.companion is not None:
             self._show_mode(PRACTICE_CALL_TEXT)
+        self._begin_call(setup)
+        return True
+
+    def _begin_call(
+        self, setup: CallSetup, clinician: str | None = None, practice_run: bool = False
+    ) -> None:
+        if clinician is not None:
+            self._emergency_setup = setup
+            self._show_mode(
+                PRACTICE_HELP_CALL_TEXT
+                if practice_run
+                else f"Emergency call with {clinician}, your clinic's on-call clinician."
+            )
         # Showing the call page hides the check page, which stops the preview and the meter;
         # the call opens the camera and microphone only once they have really let go of them.
         self.pages.setCurrentWidget(self.call_page)
         self._joining = setup
         self._release_timer.start()
+        self._waiting_for = None if clinician is None else f"{clinician} is joining you now"
         self.preflight.release_devices(lambda: self._start_call(setup))
-        return True
 
     def _start_call(self, setup: CallSetup) -> None:
         if self._joining is not setup:  # already started (or given up on) by the other path
             return
         self._joining = None
         self._release_timer.stop()
-        self.call_page.start(self._with_chosen_devices(setup))
+        chosen = self._with_chosen_devices(setup)
+        if setup is self._emergency_setup:
+            self._emergency_setup = chosen  # the call page's setup, to know it when leaving
+        self.call_page.expect(self._waiting_for)
+        self.call_page.start(chosen)
         self.call_page.controls.mute_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _with_chosen_devices(self, setup: CallSetup) -> CallSetup:
@@ -217,17 +288,32 @@ class MainWindow(QMainWindow):
             log.warning("the preview did not release the devices in time; joining anyway")
             self._start_call(setup)
 
-    def _ask_join_code(self) -> str | None:
-        code, ok = QInputDialog.getText(
-            self,
-            "Join your session",
-            "Paste the join code from your clinic's message:",
-        )
-        return code.strip() if ok and code.strip() else None
+    def _ask_join_code(self) -> JoinCodeDialog:
+        """Ask for the join code without blocking the window (the help button stays one click
+        away); the code is remembered on this computer for "Get help now"."""
+        dialog = self.join_code_dialog
+        if dialog is None:
+            dialog = self.join_code_dialog = JoinCodeDialog(self)
+            dialog.textValueSelected.connect(self._join_code_entered)
+        dialog.ask(self.help.controller.code)
+        return dialog
+
+    def _join_code_entered(self, code: str) -> None:
+        code = code.strip()
+        if code:
+            self.help.controller.remember_code(code)
+            self.join_session(code)
 
     def _call_finished(self, reason: str) -> None:
+        self._emergency_setup = None
+        waiting, self._emergency_next = self._emergency_next, None
+        if waiting is not None:  # a session call gave way to the case's call: start it now
+            self._begin_call(*waiting)
+            return
         if self.practice_server is not None:
             self._show_mode(PRACTICE_TEXT)
+        else:
+            self.mode_banner.hide()
         self.pages.setCurrentWidget(self.preflight)
         self.preflight.join_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -237,6 +323,7 @@ class MainWindow(QMainWindow):
         (blocking)."""
         self._joining = None
         self._release_timer.stop()
+        self.help.shutdown()
         self.call_page.shutdown()
         self.preflight.stop_check()
         self.preflight.preview.stop()
@@ -254,5 +341,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.crisis_card is not None:
             self.crisis_card.close()
+        if self.join_code_dialog is not None:
+            self.join_code_dialog.close()
         self.preflight.stop_check()
         super().closeEvent(event)

@@ -17,6 +17,17 @@ from app.ui.main_window import MainWindow
 from tests.gui.fakes import FakeDevices, ScriptedCheck
 
 
+@pytest.fixture(autouse=True)
+def private_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's config and data folders (the remembered join code, the safety plan, the
+    location) are the test's own: a test never reads or writes the real ones."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
 @pytest.fixture(scope="session")
 def qapp_cls() -> type:
     from PySide6.QtWidgets import QApplication

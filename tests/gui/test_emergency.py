@@ -41,6 +41,7 @@ def test_help_opens_the_crisis_card_with_988_and_the_clinic_numbers(
     numbers = {key: label.text() for key, label in card.number_labels.items()}
     assert numbers == {
         "crisis": "988",
+        "emergency": "911",
         "clinic": "+1 555 0100",
         "dial_in_0": "+1 555 0123,,4567#",
     }
@@ -68,7 +69,7 @@ def test_copy_puts_the_number_on_the_clipboard(qtbot: QtBot, styled_app: object)
     from PySide6.QtWidgets import QPushButton
 
     copy = [b for b in card.findChildren(QPushButton) if b.text() == "Copy"]
-    assert len(copy) == 1  # no clinic numbers: only the crisis line
+    assert len(copy) == 2  # no clinic numbers: only the crisis line and the emergency number
     QTest.mouseClick(copy[0], Qt.MouseButton.LeftButton)
     assert QApplication.clipboard().text() == "988"
     assert card.number_labels["crisis"].text() == "988"
@@ -189,6 +190,7 @@ def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
         numbers = {key: label.text() for key, label in card.number_labels.items()}
         assert numbers == {
             "crisis": "988",
+            "emergency": "112",
             "clinic": "+1 555 0100",
             "dial_in_0": "+1 555 0123,,4567#",
         }
@@ -213,7 +215,8 @@ def test_a_file_that_cannot_be_read_says_so_and_the_card_says_call_the_clinic(
     assert "Invalid" not in text and "column" not in text  # not tomllib's own words
 
     with open_card(profile) as card:
-        assert {key: label.text() for key, label in card.number_labels.items()} == {"crisis": "988"}
+        numbers = {key: label.text() for key, label in card.number_labels.items()}
+        assert numbers == {"crisis": "988", "emergency": "911"}
         assert card.note is not None and card.note.isVisible()
         assert card.note.text() == (
             "Tandem could not read your clinic's settings file, so your clinic's own numbers "
