@@ -165,14 +165,15 @@ def test_oncall_hello_ok() -> None:
     _, connected = protocol.parse_oncall_hello_ok(message)
     assert connected.name == "Dr Lee" and connected.tier == 2 and not connected.available
     assert connected.cases[0].couple_names == ("Alex", "Sam")
-    for change in (
+    changes: list[dict[str, Any]] = [
         {"tier": 3},
         {"name": ""},
         {"available": "no"},
         {"cases": {}},
         {"cases": [{**CARD, "couple": {"names": [""]}}]},
         {"cases": [{**CARD, "couple": {"names": ["a"] * 9}}]},
-    ):
+    ]
+    for change in changes:
         with pytest.raises(ProtocolError):
             protocol.parse_oncall_hello_ok({**message, **change})
 
