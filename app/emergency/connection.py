@@ -31,8 +31,9 @@ from app.emergency.events import (
     Offline,
     Refused,
 )
-from app.emergency.protocol import decode, encode, parse_error, ping
+from app.emergency.protocol import decode, encode, ping
 from app.emergency.protocol_values import ProtocolError
+from app.emergency.server_messages import parse_error
 from app.emergency.transport import ConnectFailed, Connector, Transport
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.emergency import protocol
+from app.emergency import protocol, server_messages
 from app.emergency.connection import KeptConnection
 from app.emergency.events import (
     Accepted,
@@ -130,7 +130,7 @@ class EmergencyClient:
             log.exception("emergency listener failed on %s", type(event).__name__)
 
     def _welcomed(self, message: dict[str, Any]) -> float:
-        heartbeat, connected = protocol.parse_couple_hello_ok(message)
+        heartbeat, connected = server_messages.parse_couple_hello_ok(message)
         self._set_plan(connected.plan)
         if connected.case is not None:
             self._set_case(connected.case)
@@ -158,7 +158,7 @@ class EmergencyClient:
 
     def _message(self, message: dict[str, Any]) -> None:
         try:
-            event = protocol.couple_event(message)
+            event = server_messages.couple_event(message)
         except ProtocolError as exc:
             log.warning("ignored a malformed emergency message (%s): %s", message["type"], exc)
             return

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.emergency import protocol
+from app.emergency import protocol, server_messages
 from app.emergency.connection import KeptConnection
 from app.emergency.events import (
     AvailabilityChanged,
@@ -117,7 +117,7 @@ class OncallClient:
             log.exception("on-call listener failed on %s", type(event).__name__)
 
     def _welcomed(self, message: dict[str, Any]) -> float:
-        heartbeat, connected = protocol.parse_oncall_hello_ok(message)
+        heartbeat, connected = server_messages.parse_oncall_hello_ok(message)
         self.name, self.tier, self.available = connected.name, connected.tier, connected.available
         self.held = next((c for c in connected.cases if c.case.state == "accepted"), None)
         if self.held is not None and self.held.case.clinician != connected.name:
@@ -131,7 +131,7 @@ class OncallClient:
 
     def _message(self, message: dict[str, Any]) -> None:
         try:
-            event = protocol.oncall_event(message, self._accepting)
+            event = server_messages.oncall_event(message, self._accepting)
         except ProtocolError as exc:
             log.warning("ignored a malformed on-call message (%s): %s", message["type"], exc)
             return

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from app.emergency import protocol
+from app.emergency import server_messages
 from app.emergency.connection import KeptConnection
 from app.emergency.couple_client import EmergencyClient
 from app.emergency.events import Connected, Offline, Refused
@@ -59,7 +59,7 @@ def connection(transports: list[Scripted], events: list[Any], **options: Any) ->
     return KeptConnection(
         connect,
         {"type": "hello"},
-        welcome=lambda message: protocol.parse_couple_hello_ok(message)[0],
+        welcome=lambda message: server_messages.parse_couple_hello_ok(message)[0],
         on_up=nothing,
         on_message=events.append,
         on_offline=events.append,

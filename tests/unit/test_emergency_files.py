@@ -95,7 +95,7 @@ def test_a_crash_mid_write_leaves_the_old_plan(
     def crash(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(private_file.os, "replace", crash)
+    monkeypatch.setattr("app.emergency.private_file.os.replace", crash)
     with pytest.raises(OSError):
         cache.save(Plan("new", 2.0))
     assert (cache.load() or Plan("", 0)).text == "old"

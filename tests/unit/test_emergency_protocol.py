@@ -1,4 +1,5 @@
-"""The /emergency/ws messages: what the clients send, and every server message checked."""
+"""The /emergency/ws messages: what the clients send (protocol), and every server message
+checked (server_messages)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.emergency import protocol
+from app.emergency import protocol, server_messages
 from app.emergency.events import (
     Accepted,
     AvailabilityChanged,
@@ -123,11 +124,11 @@ def test_couple_hello_ok() -> None:
         "plan": PLAN,
         "extra": "ignored",
     }
-    heartbeat, connected = protocol.parse_couple_hello_ok(message)
+    heartbeat, connected = server_messages.parse_couple_hello_ok(message)
     assert heartbeat == 1.0
     assert connected.case is not None and connected.case.location == "kitchen"
     assert connected.plan is not None and connected.plan.text == "Breathe"
-    _, empty = protocol.parse_couple_hello_ok({**message, "case": None, "plan": None})
+    _, empty = server_messages.parse_couple_hello_ok({**message, "case": None, "plan": None})
     assert empty.case is None and empty.plan is None
 
 
@@ -148,7 +149,7 @@ def test_couple_hello_ok() -> None:
 def test_couple_hello_ok_refused(change: dict[str, Any]) -> None:
     message = {"type": "hello_ok", "v": 1, "heartbeat_s": 1.0, "as": "couple", "case": None}
     with pytest.raises(ProtocolError):
-        protocol.parse_couple_hello_ok({**message, **change})
+        server_messages.parse_couple_hello_ok({**message, **change})
 
 
 def test_oncall_hello_ok() -> None:
@@ -162,19 +163,20 @@ def test_oncall_hello_ok() -> None:
         "available": False,
         "cases": [CARD],
     }
-    _, connected = protocol.parse_oncall_hello_ok(message)
+    _, connected = server_messages.parse_oncall_hello_ok(message)
     assert connected.name == "Dr Lee" and connected.tier == 2 and not connected.available
     assert connected.cases[0].couple_names == ("Alex", "Sam")
-    for change in (
+    changes: list[dict[str, Any]] = [
         {"tier": 3},
         {"name": ""},
         {"available": "no"},
         {"cases": {}},
         {"cases": [{**CARD, "couple": {"names": [""]}}]},
         {"cases": [{**CARD, "couple": {"names": ["a"] * 9}}]},
-    ):
+    ]
+    for change in changes:
         with pytest.raises(ProtocolError):
-            protocol.parse_oncall_hello_ok({**message, **change})
+            server_messages.parse_oncall_hello_ok({**message, **change})
 
 
 # --- the couple's messages -----------------------------------------------------------------------
@@ -182,26 +184,26 @@ def test_oncall_hello_ok() -> None:
 
 def test_every_couple_message_becomes_its_event() -> None:
     cid = CASE["case_id"]
-    assert isinstance(protocol.couple_event({"type": "case", "case": CASE}), CaseChanged)
-    assert protocol.couple_event({"type": "ringing", "case_id": cid, "tier": 1, "count": 3}) == (
-        Ringing(cid, 1, 3)
-    )
-    assert protocol.couple_event({"type": "escalated", "case_id": cid, "level": 2}) == (
+    assert isinstance(server_messages.couple_event({"type": "case", "case": CASE}), CaseChanged)
+    assert server_messages.couple_event(
+        {"type": "ringing", "case_id": cid, "tier": 1, "count": 3}
+    ) == (Ringing(cid, 1, 3))
+    assert server_messages.couple_event({"type": "escalated", "case_id": cid, "level": 2}) == (
         Escalated(cid, 2)
     )
-    accepted = protocol.couple_event(
+    accepted = server_messages.couple_event(
         {"type": "accepted", "case_id": cid, "clinician": "Dr Lee", "ticket": TICKET}
     )
     assert isinstance(accepted, Accepted) and accepted.ticket.token == "t.s"
     assert "t.s" not in repr(accepted)
-    assert protocol.couple_event({"type": "unanswered", "case_id": cid}) == Unanswered(cid)
+    assert server_messages.couple_event({"type": "unanswered", "case_id": cid}) == Unanswered(cid)
     ended = {"type": "ended", "case_id": cid, "by": "couple", "outcome": "cancelled"}
-    assert protocol.couple_event(ended) == Ended(cid, "couple", "cancelled")
-    assert isinstance(protocol.couple_event({"type": "plan", "plan": PLAN}), PlanChanged)
-    raised = protocol.couple_event({"type": "raised_by", "case_id": cid, "name": "Alex"})
+    assert server_messages.couple_event(ended) == Ended(cid, "couple", "cancelled")
+    assert isinstance(server_messages.couple_event({"type": "plan", "plan": PLAN}), PlanChanged)
+    raised = server_messages.couple_event({"type": "raised_by", "case_id": cid, "name": "Alex"})
     assert raised == RaisedBy(cid, "Alex") and "Alex" not in repr(raised)
-    assert protocol.couple_event({"type": "pong"}) is None
-    assert protocol.couple_event({"type": "from_the_future", "x": 1}) is None
+    assert server_messages.couple_event({"type": "pong"}) is None
+    assert server_messages.couple_event({"type": "from_the_future", "x": 1}) is None
 
 
 @pytest.mark.parametrize(
@@ -245,21 +247,21 @@ def test_every_couple_message_becomes_its_event() -> None:
 )
 def test_malformed_couple_messages_are_protocol_errors(message: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError):
-        protocol.couple_event(json.loads(json.dumps(message)))
+        server_messages.couple_event(json.loads(json.dumps(message)))
 
 
 def test_errors_are_fatal_by_code_or_by_the_servers_word() -> None:
-    assert protocol.parse_error({"type": "error", "code": "token_expired", "message": "m"}) == (
-        Refused("token_expired", "m")
-    )
-    assert protocol.parse_error({"type": "error", "code": "join_timeout"}) == Refused(
+    assert server_messages.parse_error(
+        {"type": "error", "code": "token_expired", "message": "m"}
+    ) == (Refused("token_expired", "m"))
+    assert server_messages.parse_error({"type": "error", "code": "join_timeout"}) == Refused(
         "join_timeout", ""
     )
-    assert protocol.parse_error({"type": "error", "code": "rate_limited", "message": "m"}) == (
-        Declined("rate_limited", "m")
-    )
+    assert server_messages.parse_error(
+        {"type": "error", "code": "rate_limited", "message": "m"}
+    ) == (Declined("rate_limited", "m"))
     said = {"type": "error", "code": "rate_limited", "message": "m", "fatal": True}
-    assert protocol.parse_error(said) == Refused("rate_limited", "m")
+    assert server_messages.parse_error(said) == Refused("rate_limited", "m")
 
 
 # --- the clinician's messages --------------------------------------------------------------------
@@ -267,29 +269,31 @@ def test_errors_are_fatal_by_code_or_by_the_servers_word() -> None:
 
 def test_every_oncall_message_becomes_its_event() -> None:
     cid = CASE["case_id"]
-    assert protocol.oncall_event({"type": "availability", "available": True}) == (
+    assert server_messages.oncall_event({"type": "availability", "available": True}) == (
         AvailabilityChanged(True)
     )
-    ring = protocol.oncall_event(
+    ring = server_messages.oncall_event(
         {"type": "ring", "case_id": cid, "tier": 1, "ms_since_request": 12.5, "case": CARD}
     )
     assert isinstance(ring, Ring) and ring.ms_since_request == 12.5
-    accepted = protocol.oncall_event(
+    accepted = server_messages.oncall_event(
         {"type": "accepted", "case": {**CARD, "plan": PLAN}, "ticket": TICKET}
     )
     assert isinstance(accepted, CaseAccepted) and accepted.case_id == cid
     assert accepted.card.plan is not None
-    assert isinstance(protocol.oncall_event({"type": "case", "case": CARD}), CaseUpdated)
+    assert isinstance(server_messages.oncall_event({"type": "case", "case": CARD}), CaseUpdated)
     taken = {"type": "case_taken", "case_id": cid, "by": "Dr Kim"}
-    assert protocol.oncall_event(taken) == CaseTaken(cid, "Dr Kim")
-    assert protocol.oncall_event({"type": "case_cancelled", "case_id": cid}) == CaseCancelled(cid)
-    assert protocol.oncall_event({"type": "couple_cancelled", "case_id": cid}) == (
+    assert server_messages.oncall_event(taken) == CaseTaken(cid, "Dr Kim")
+    assert server_messages.oncall_event(
+        {"type": "case_cancelled", "case_id": cid}
+    ) == CaseCancelled(cid)
+    assert server_messages.oncall_event({"type": "couple_cancelled", "case_id": cid}) == (
         CoupleCancelled(cid)
     )
     late = {"type": "error", "code": "case_taken", "message": "taken", "fatal": False}
-    assert protocol.oncall_event(late, accepting=cid) == CaseTaken(cid, None)
-    assert protocol.oncall_event(late) == Declined("case_taken", "taken")
-    assert protocol.oncall_event({"type": "pong"}) is None
+    assert server_messages.oncall_event(late, accepting=cid) == CaseTaken(cid, None)
+    assert server_messages.oncall_event(late) == Declined("case_taken", "taken")
+    assert server_messages.oncall_event({"type": "pong"}) is None
 
 
 @pytest.mark.parametrize(
@@ -305,4 +309,4 @@ def test_every_oncall_message_becomes_its_event() -> None:
 )
 def test_malformed_oncall_messages_are_protocol_errors(message: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError):
-        protocol.oncall_event(message)
+        server_messages.oncall_event(message)
