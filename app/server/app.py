@@ -6,6 +6,7 @@ from aiohttp import web
 
 from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
+from app.server.connection_guard import GUARD_KEY, ConnectionGuard
 from app.server.rooms import RoomRegistry
 from app.server.signaling import Hub
 
@@ -20,6 +21,7 @@ def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> we
     The clinicians' console (/console) is static: it joins through /ws like any participant.
     """
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[GUARD_KEY] = ConnectionGuard(config.connections)  # applied by app.server.listen
     app.router.add_get("/health", _health)
     speedtest.add_routes(app)
     signaling.add_routes(app, Hub(config, registry))

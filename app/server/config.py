@@ -18,22 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from app.net.signaling_protocol import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
+from app.server import connection_limits
+from app.server.connection_limits import ConnectionLimits, LimitsError
 
 # The keys of the config file's [server] table (documented in `tandem server --help`).
-FILE_KEYS = frozenset(
-    {
-        "host",
-        "port",
-        "secret",
-        "cert",
-        "key",
-        "stun",
-        "turn_url",
-        "turn_secret",
-        "turn_ttl",
-        "heartbeat_s",
-        "grace_s",
-    }
+FILE_KEYS = (
+    frozenset(
+        {
+            "host",
+            "port",
+            "secret",
+            "cert",
+            "key",
+            "stun",
+            "turn_url",
+            "turn_secret",
+            "turn_ttl",
+            "heartbeat_s",
+            "grace_s",
+        }
+    )
+    | connection_limits.FILE_KEYS
 )
 
 # Well known and therefore worthless: accepted only on a loopback address (--insecure-dev-secret).
@@ -74,6 +79,8 @@ class ServerConfig:
     grace_s: float = DEFAULT_GRACE_S
     join_timeout_s: float = 5.0
     limits: RoomLimits = RoomLimits()
+    # Caps and timeouts per connection (the defaults and their reasons are in that module).
+    connections: ConnectionLimits = ConnectionLimits()
 
     @property
     def tls(self) -> bool:
@@ -104,6 +111,10 @@ class ServerConfig:
         ):
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{setting} must be a positive number of seconds, not {value}")
+        try:
+            self.connections.validate()
+        except LimitsError as exc:
+            raise ConfigError(str(exc)) from None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server TLS context from cert and key, or None for plain HTTP/WS."""
@@ -128,6 +139,10 @@ class ServerConfig:
         heartbeat = getattr(args, "heartbeat", None)
         grace = getattr(args, "grace", None)
         port = getattr(args, "port", None)
+        try:
+            connections = ConnectionLimits.from_settings(file, args)
+        except LimitsError as exc:
+            raise ConfigError(str(exc)) from None
         return cls(
             host=getattr(args, "host", None) or _str(file, "host") or cls.host,
             port=port if port is not None else _whole(file, "port", cls.port),
@@ -144,6 +159,7 @@ class ServerConfig:
                 else _seconds(file, "heartbeat_s", DEFAULT_HEARTBEAT_S)
             ),
             grace_s=grace if grace is not None else _seconds(file, "grace_s", DEFAULT_GRACE_S),
+            connections=connections,
         )
 
     @classmethod
