@@ -16,10 +16,11 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from app.server.fd_limit import ACCEPT_BURST
+
 log = logging.getLogger(__name__)
 
-ACCEPT_BURST = 64  # sockets taken per wake-up: a burst uses at most this many at once
-PAUSE_S = 1.0  # after running out of descriptors (what asyncio waits, too)
+PAUSE_S = 0.25  # after running out of descriptors: not a spin, and not long for a real client
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 OnAccept = Callable[[socket.socket, Any], None]

@@ -4,7 +4,9 @@ The guard counts open connections in total and per address (an IPv6 /64 is one a
 host usually has all of it) and refuses a new one over a cap, or over what the open-files limit
 allows (app/server/fd_limit.py). Before refusing it closes, oldest first, a connection that has
 not yet finished sending its request headers: a real client finishes them in milliseconds, so
-at a cap those are the idle and slowloris sockets, and a valid client is still admitted.
+at a cap those are the idle and slowloris sockets, and a valid client is still admitted. One
+whose bytes have arrived but not been read yet (a client admitted a moment ago, in a flood of
+new connections) is passed over.
 WebSockets waiting for their join are capped the same way (the oldest waiting one is closed).
 
 This module only keeps the books and decides; app/server/guarded_protocol.py applies it to each
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Hashable
@@ -28,6 +31,9 @@ from app.server.fd_limit import connection_ceiling
 log = logging.getLogger(__name__)
 
 REPORT_S = 30.0
+# How many of the oldest waiting connections are looked at for one to close: bounded work per
+# accept, even when many have unread bytes (then the oldest is closed all the same).
+EVICTION_SCAN = 8
 
 # What the summary says of each event, in this order.
 EVENTS = {
@@ -62,6 +68,9 @@ class Guarded(Protocol):
 
     def evict(self, why: str) -> None:
         """Close the connection (the guard has already forgotten it)."""
+
+    def has_unread(self) -> bool:
+        """Whether bytes have arrived that the server has not read yet."""
 
     def limit_reads(self, budget: int | None) -> None:
         """Close the connection once it sends more than `budget` bytes (None: no limit); a
@@ -102,9 +111,11 @@ class ConnectionGuard:
             else min(self.limits.max_connections, ceiling)
         )
 
-    def admit(self, conn: Guarded, address: str) -> bool:
+    def admit(self, conn: Guarded, address: str, waiting: bool = True) -> bool:
         """Count a just accepted `conn` from `address` in (it holds a descriptor from now on),
-        closing a waiting one to make room if need be; False: refuse it."""
+        closing a waiting one to make room if need be; False: refuse it. `waiting`: it may be
+        closed to make room from now on (not during a TLS handshake: closing it would not
+        free its socket before the handshake ends; see attach)."""
         cap = self.limits.per_address_cap()
         if cap is not None and self._per_address[address] >= cap:
             if not self._evict_oldest(self._waiting_at.get(address, {})):
@@ -115,6 +126,8 @@ class ConnectionGuard:
             return False
         self._open[conn] = (address, None)
         self._per_address[address] += 1
+        if waiting:
+            self._wait(conn, address)
         return True
 
     def attach(self, conn: Guarded, transport: Hashable) -> None:
@@ -125,8 +138,8 @@ class ConnectionGuard:
             return
         self._open[conn] = (entry[0], transport)
         self._by_transport[transport] = conn
-        self._waiting[conn] = None
-        self._waiting_at.setdefault(entry[0], {})[conn] = None
+        if conn not in self._waiting:
+            self._wait(conn, entry[0])
 
     def headers_done(self, conn: Guarded) -> None:
         """`conn` sent its first request's headers: no longer a candidate to make room."""
@@ -184,11 +197,16 @@ class ConnectionGuard:
     def _evict_oldest(self, waiting: dict[Guarded, None]) -> bool:
         if not waiting:
             return False
-        oldest = next(iter(waiting))
+        candidates = list(itertools.islice(waiting, EVICTION_SCAN))
+        victim = next((c for c in candidates if not c.has_unread()), candidates[0])
         self.count("evicted_waiting")
-        self.closed(oldest)
-        oldest.evict("evicted_waiting")
+        self.closed(victim)
+        victim.evict("evicted_waiting")
         return True
+
+    def _wait(self, conn: Guarded, address: str) -> None:
+        self._waiting[conn] = None
+        self._waiting_at.setdefault(address, {})[conn] = None
 
     def _unwait_at(self, address: str, conn: Guarded) -> None:
         waiting = self._waiting_at.get(address)

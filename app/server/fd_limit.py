@@ -20,10 +20,14 @@ log = logging.getLogger(__name__)
 # Where the hard limit is "unlimited" (macOS), ask for this much instead: the kernel refuses more.
 _UNLIMITED_TARGET = 65536
 # Descriptors kept for everything that is not a client connection: the listening sockets, log
-# files, the console's static files being sent, DNS lookups, and a refused connection's own
-# accept. A tenth of the limit, at least 64, also leaves the desktop app (which embeds the
-# server for practice mode) its own share.
+# files, the console's static files being sent, DNS lookups. A tenth of the limit, at least 64,
+# also leaves the desktop app (which embeds the server for practice mode) its own share.
 MIN_HEADROOM = 64
+# Sockets the accept loop takes per wake-up (app/server/acceptor.py). Each may close an older
+# one to make room, and a closed socket's descriptor is freed only on the loop's next turn: so
+# one burst's worth is kept free as well. Small, so that a connection admitted in one burst has
+# sent its request before many bursts later could close it to make room.
+ACCEPT_BURST = 16
 
 
 def soft_limit() -> int | None:
@@ -57,4 +61,4 @@ def connection_ceiling(limit: int | None) -> int | None:
     """How many client connections fit under an open-files `limit` with headroom kept."""
     if limit is None:
         return None
-    return max(1, limit - max(MIN_HEADROOM, limit // 10))
+    return max(1, limit - max(MIN_HEADROOM, limit // 10) - ACCEPT_BURST)

@@ -15,6 +15,7 @@ One timer per connection, re-armed only when it fires: a busy upload costs a clo
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 
 from app.server.connection_guard import ConnectionGuard
@@ -23,6 +24,7 @@ TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nConten
 # A server's WebSocket close frames (unmasked): 1009 message too big, 1013 try again later.
 CLOSE_TOO_BIG = b"\x88\x02\x03\xf1"
 CLOSE_TRY_LATER = b"\x88\x02\x03\xf5"
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # the socket is non-blocking anyway
 # The end of a request's headers: an empty line (CRLF; a bare LF, which lenient parsers allow).
 _HEADER_ENDS = (b"\n\r\n", b"\n\n")
 
@@ -33,8 +35,10 @@ class GuardedProtocol(asyncio.Protocol):
         guard: ConnectionGuard,
         make_inner: Callable[[], asyncio.Protocol],
         loop: asyncio.AbstractEventLoop,
+        sock: socket.socket | None = None,
     ) -> None:
         self._guard = guard
+        self._sock = sock  # the accepted socket, only to peek at what has arrived
         self._make_inner = make_inner
         self._loop = loop
         self._header_deadline = loop.time() + guard.limits.header_timeout_s
@@ -51,6 +55,10 @@ class GuardedProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if self._closing:  # closed to make room between its accept and now
+            transport.write(TIMEOUT_RESPONSE)
+            transport.close()
+            return
         self._guard.attach(self, transport)
         self._last_read = self._loop.time()
         self._arm(self._header_deadline)
@@ -96,11 +104,13 @@ class GuardedProtocol(asyncio.Protocol):
     # What the guard may do (connection_guard.Guarded)
 
     def evict(self, why: str) -> None:
-        if self._closing or self._transport is None:
+        if self._closing:
             return
         self._closing = True
         self._cancel_timer()
         self._guard.closed(self)
+        if self._transport is None:
+            return  # not connected yet: connection_made closes it
         if why == "prejoin_too_big":
             self._transport.write(CLOSE_TOO_BIG)
         elif why == "pending_join_evicted":
@@ -108,6 +118,14 @@ class GuardedProtocol(asyncio.Protocol):
         elif self._awaiting_headers:  # it has not seen a response: say why it gets none
             self._transport.write(TIMEOUT_RESPONSE)
         self._transport.close()
+
+    def has_unread(self) -> bool:
+        if self._sock is None:
+            return False
+        try:
+            return bool(self._sock.recv(1, socket.MSG_PEEK | _DONTWAIT))
+        except OSError:  # nothing there (BlockingIOError), or closed
+            return False
 
     def limit_reads(self, budget: int | None) -> None:
         self._websocket = True

@@ -77,15 +77,16 @@ class GuardedSite(web.BaseSite):
         loop = asyncio.get_running_loop()
         server = self._runner.server
         assert server is not None
-        protocol = GuardedProtocol(self._guard, server, loop)
-        if not self._guard.admit(protocol, address_key(address)):
-            if self._ssl_context is None:  # a TLS client could not read it
+        protocol = GuardedProtocol(self._guard, server, loop, sock)
+        tls = self._ssl_context is not None
+        if not self._guard.admit(protocol, address_key(address), waiting=not tls):
+            if not tls:  # a TLS client could not read it
                 with contextlib.suppress(OSError):
                     sock.send(BUSY_RESPONSE)
             sock.close()
             return
         # A stalled TLS handshake holds a socket too (asyncio allows a timeout with TLS only).
-        handshake_s = self._guard.limits.header_timeout_s if self._ssl_context else None
+        handshake_s = self._guard.limits.header_timeout_s if tls else None
         connecting = loop.create_task(
             loop.connect_accepted_socket(
                 lambda: protocol, sock, ssl=self._ssl_context, ssl_handshake_timeout=handshake_s

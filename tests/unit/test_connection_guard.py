@@ -13,10 +13,14 @@ from app.server.connection_limits import PREJOIN_BYTES, ConnectionLimits
 class Conn:
     """A stand-in connection: records what the guard did to it."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, unread: bool = False) -> None:
         self.name = name
+        self.unread = unread
         self.evicted: list[str] = []
         self.budgets: list[int | None] = []
+
+    def has_unread(self) -> bool:
+        return self.unread
 
     def evict(self, why: str) -> None:
         self.evicted.append(why)
@@ -32,10 +36,11 @@ def guard_of(**limits: int) -> ConnectionGuard:
     return ConnectionGuard(ConnectionLimits(**limits))
 
 
-def opened(guard: ConnectionGuard, name: str, address: str, attach: bool = True) -> Conn:
+def opened(guard: ConnectionGuard, name: str, address: str, tls_handshake: bool = False) -> Conn:
+    """A connection admitted; one still in its TLS handshake is not attached yet."""
     conn = Conn(name)
-    assert guard.admit(conn, address), name
-    if attach:
+    assert guard.admit(conn, address, waiting=not tls_handshake), name
+    if not tls_handshake:
         guard.attach(conn, ("transport", name))
     return conn
 
@@ -80,7 +85,7 @@ def test_total_cap_closes_the_oldest_waiting_socket_anywhere() -> None:
 @pytest.mark.allow_log_warnings("app.server.connection_guard")
 def test_total_cap_refuses_when_nobody_is_waiting(caplog: pytest.LogCaptureFixture) -> None:
     guard = guard_of(max_connections=2, max_connections_per_address=0)
-    opened(guard, "c1", "10.0.0.1", attach=False)  # still in its TLS handshake: not a candidate
+    in_handshake = opened(guard, "c1", "10.0.0.1", tls_handshake=True)  # not a candidate
     guard.headers_done(opened(guard, "c2", "10.0.0.2"))
     with caplog.at_level(logging.INFO, logger="app.server.connection_guard"):
         assert not guard.admit(Conn("c3"), "10.0.0.3")
@@ -92,22 +97,44 @@ def test_total_cap_refuses_when_nobody_is_waiting(caplog: pytest.LogCaptureFixtu
         "counts follow every 30 s while it lasts"
     ]  # once, not per refusal; and no address in it
     assert "10.0.0" not in caplog.text
+    guard.attach(in_handshake, "its transport")  # handshake done: now it may make room
+    assert guard.admit(Conn("c5"), "10.0.0.5") and in_handshake.evicted == ["evicted_waiting"]
 
 
 @pytest.mark.allow_log_warnings("app.server.connection_guard")
 def test_the_open_files_limit_lowers_the_cap(caplog: pytest.LogCaptureFixture) -> None:
     guard = guard_of(max_connections=1000, max_connections_per_address=0)
-    guard.use_fd_limit(200)  # 64 kept aside
-    assert guard.ceiling == 136
+    guard.use_fd_limit(200)  # 64 kept aside, and one accept burst
+    assert guard.ceiling == 120
     guard.use_fd_limit(100_000)
     assert guard.ceiling == 1000
     guard.use_fd_limit(None)
     assert guard.ceiling == 1000
-    guard.use_fd_limit(65)
+    guard.use_fd_limit(81)
     assert guard.ceiling == 1
     guard.headers_done(opened(guard, "only", "10.0.0.1"))
     assert not guard.admit(Conn("more"), "10.0.0.2")
     assert "all the open-files limit leaves room for" in caplog.text
+
+
+def test_a_socket_whose_bytes_have_arrived_is_passed_over() -> None:
+    """A client admitted a moment ago has sent its request; the server has not read it yet."""
+    guard = guard_of(max_connections=3, max_connections_per_address=0)
+    fresh = Conn("fresh", unread=True)
+    assert guard.admit(fresh, "10.0.0.1")
+    idler = opened(guard, "idler", "10.0.0.2")
+    opened(guard, "third", "10.0.0.3")
+    assert guard.admit(Conn("new"), "10.0.0.4")
+    assert fresh.evicted == [] and idler.evicted == ["evicted_waiting"]
+
+
+def test_when_all_looked_at_have_bytes_waiting_the_oldest_goes() -> None:
+    guard = guard_of(max_connections=20, max_connections_per_address=0)
+    talkers = [Conn(f"t{i}", unread=True) for i in range(20)]
+    for conn in talkers:
+        assert guard.admit(conn, "10.0.0.1" if conn.name == "t0" else "10.0.0.2")
+    assert guard.admit(Conn("new"), "10.0.0.3")
+    assert [c.name for c in talkers if c.evicted] == ["t0"]
 
 
 def test_headers_done_and_closed_are_safe_to_repeat() -> None:

@@ -6,15 +6,15 @@ import resource
 import subprocess
 import sys
 
-from app.server.fd_limit import MIN_HEADROOM, connection_ceiling
+from app.server.fd_limit import ACCEPT_BURST, MIN_HEADROOM, connection_ceiling
 
 
-def test_the_ceiling_keeps_a_tenth_or_at_least_64() -> None:
+def test_the_ceiling_keeps_a_tenth_or_at_least_64_and_an_accept_burst() -> None:
     assert connection_ceiling(None) is None
-    assert connection_ceiling(1024) == 1024 - 102
-    assert connection_ceiling(200) == 200 - MIN_HEADROOM
+    assert connection_ceiling(1024) == 1024 - 102 - ACCEPT_BURST
+    assert connection_ceiling(200) == 200 - MIN_HEADROOM - ACCEPT_BURST
     assert connection_ceiling(10) == 1
-    assert connection_ceiling(1_048_576) == 1_048_576 - 104_857
+    assert connection_ceiling(1_048_576) == 1_048_576 - 104_857 - ACCEPT_BURST
 
 
 def _in_child(soft: int, hard: int) -> str:
