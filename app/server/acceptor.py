@@ -95,7 +95,7 @@ class Listener(asyncio.AbstractServer):
             return
         # Linux keeps reporting the socket readable: stop listening for a moment.
         log.warning(
-            "out of file descriptors or memory (%s); new connections wait %.0f s",
+            "out of file descriptors or memory (%s); new connections wait %g s",
             exc.strerror,
             PAUSE_S,
         )
