@@ -42,6 +42,7 @@ def raise_soft_limit() -> int | None:
     """Raise the soft open-files limit to the hard one (an unprivileged process may); return it.
 
     A failure is not fatal: the server runs with the limit it has and caps connections below it.
+    Said at DEBUG (`tandem -v server`): scripts read the server's first line for its address.
     """
     if resource is None:
         return None
@@ -51,9 +52,9 @@ def raise_soft_limit() -> int | None:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
-            log.info("could not raise the open-files limit from %d to %d: %s", soft, target, exc)
+            log.debug("could not raise the open-files limit from %d to %d: %s", soft, target, exc)
         else:
-            log.info("open-files limit raised from %d to %d", soft, target)
+            log.debug("open-files limit raised from %d to %d", soft, target)
     return soft_limit()
 
 

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 WINDOW_S = 60.0
-PER_WINDOW = 30  # plain records of one kind per window: joins at a busy hour pass
+# Plain records of one kind per window: two a second on average, so the joins of a clinic's
+# busy hour are all logged, and a flood of refusals writes at most ~20 MB a day.
+PER_WINDOW = 120
 TRACEBACKS_PER_WINDOW = 3  # records that carry a traceback
 MAX_KINDS = 512  # kinds remembered; the least recently seen is forgotten first
 

@@ -20,7 +20,7 @@ def test_the_ceiling_keeps_a_tenth_or_at_least_64_and_an_accept_burst() -> None:
 def _in_child(soft: int, hard: int) -> str:
     """raise_soft_limit() in a process started with (soft, hard); what it says and returns."""
     code = (
-        "import logging, resource; logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+        "import logging, resource; logging.basicConfig(level=logging.DEBUG, format='%(message)s')\n"
         "from app.server.fd_limit import raise_soft_limit\n"
         "print(raise_soft_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
     )
