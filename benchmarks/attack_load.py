@@ -19,9 +19,11 @@ timeout, then reopened); one-addr (the same attack from 127.0.0.2 alone: the per
 100 applies); flood (three times as many idle sockets from 30 addresses: over the total cap of
 1000, so each new socket closes the oldest that has sent nothing). `--nofile N` starts the server
 with RLIMIT_NOFILE N (soft and hard); `--checkout PATH` runs another checkout's server (before and
-after a change). Prints per scenario: join p50 / p99 / max in ms, failed joins (a join not done in 5 s fails; after
-10 failures the scenario stops: "10+"), sockets the attacker held when the joins started, the
-server's CPU time during the joins, its RSS after them and the size of its log.
+after a change).
+
+Prints per scenario: join p50 / p99 / max in ms, failed joins (a join not done in 5 s fails;
+after 10 failures the scenario stops: "10+"), sockets the attacker held when the joins started,
+the server's CPU time during the joins, its RSS after them and the size of its log.
 """
 
 from __future__ import annotations
