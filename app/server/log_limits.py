@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 WINDOW_S = 60.0
-# Plain records of one kind per window: two a second on average, so the joins of a clinic's
-# busy hour are all logged, and a flood of refusals writes at most ~20 MB a day.
-PER_WINDOW = 120
+# Plain records of one kind per window: five a second on average, so the joins of a clinic's
+# busy hour (a few hundred within minutes) are all logged, while a flood of refusals writes at
+# most ~50 MB a day instead of tens of MB a minute.
+PER_WINDOW = 300
 TRACEBACKS_PER_WINDOW = 3  # records that carry a traceback
 MAX_KINDS = 512  # kinds remembered; the least recently seen is forgotten first
 
