@@ -22,24 +22,22 @@ from app.server import connection_limits
 from app.server.connection_limits import ConnectionLimits, LimitsError
 
 # The keys of the config file's [server] table (documented in `tandem server --help`).
-FILE_KEYS = (
-    frozenset(
-        {
-            "host",
-            "port",
-            "secret",
-            "cert",
-            "key",
-            "stun",
-            "turn_url",
-            "turn_secret",
-            "turn_ttl",
-            "heartbeat_s",
-            "grace_s",
-        }
-    )
-    | connection_limits.FILE_KEYS
+FILE_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "secret",
+        "cert",
+        "key",
+        "stun",
+        "turn_url",
+        "turn_secret",
+        "turn_ttl",
+        "heartbeat_s",
+        "grace_s",
+    }
 )
+FILE_KEYS |= connection_limits.FILE_KEYS  # the caps and timeouts per connection
 
 # Well known and therefore worthless: accepted only on a loopback address (--insecure-dev-secret).
 DEV_SECRET = "tandem-insecure-development-secret-do-not-use"

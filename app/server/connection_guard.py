@@ -78,6 +78,8 @@ class Guarded(Protocol):
 
 
 class ConnectionGuard:
+    """The books of one server's connections (one event loop: no locking)."""
+
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
         self.ceiling = limits.max_connections

@@ -246,7 +246,6 @@ async def server_process(
         process.wait(timeout=HANG_GUARD_S)
 
 
-@pytest.mark.slow
 async def test_out_of_descriptors_the_server_still_answers_and_stays_quiet(
     tmp_path: Path,
 ) -> None:
