@@ -196,6 +196,19 @@ async def valid_join(base: str, room: str, local: str | None = None) -> dict[str
     return await asyncio.to_thread(asyncio.run, _join(base, room, local))
 
 
+async def health(base: str) -> dict[str, Any]:
+    """GET /health as a client of its own would (see valid_join)."""
+    return await asyncio.to_thread(asyncio.run, _health(base))
+
+
+async def _health(base: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session:
+        response = await asyncio.wait_for(session.get(f"{base}/health"), HANG_GUARD_S)
+        async with response:
+            answer: dict[str, Any] = await response.json()
+            return answer
+
+
 async def _join(base: str, room: str, local: str | None) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(local_addr=(local, 0) if local else None)
     async with aiohttp.ClientSession(connector=connector) as session:

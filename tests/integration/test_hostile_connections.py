@@ -40,6 +40,7 @@ from tests.integration.attackers import (
     client_frame_header,
     close_code,
     half_sent_frame,
+    health,
     idle,
     slow_headers,
     sources,
@@ -103,8 +104,7 @@ async def test_idle_and_slowloris_sockets_cannot_lock_out_a_join() -> None:
                 welcome = await valid_join(base, f"busy-{i}")
                 assert welcome["room"] == f"busy-{i}"
                 assert guard.open_count <= 100
-            async with aiohttp.ClientSession() as session, session.get(f"{base}/health") as health:
-                assert (await health.json())["ok"] is True
+            assert (await health(base))["ok"] is True
             await until(lambda: slow.tally.answers[TIMED_OUT] > 0, "a slowloris socket closed")
         assert idlers.tally.answers[TIMED_OUT] > 0  # told why, not just dropped
         assert guard.events["refused_full"] == 0  # room was made, nobody was turned away
@@ -256,8 +256,7 @@ async def test_out_of_descriptors_the_server_still_answers_and_stays_quiet(
         port = int(base.rsplit(":", 1)[1])
         async with SocketHolder(port, 400, idle, sources(8), max_connects=2400) as idlers:
             await until(lambda: idlers.tally.connects >= 800, "the attack runs")
-            async with aiohttp.ClientSession() as session, session.get(f"{base}/health") as health:
-                assert (await health.json())["ok"] is True
+            assert (await health(base))["ok"] is True
             for i in range(5):
                 assert (await valid_join(base, f"fd-{i}"))["type"] == "welcome"
         log = log_path.read_text()
