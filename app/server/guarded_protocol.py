@@ -24,6 +24,7 @@ TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nConten
 # A server's WebSocket close frames (unmasked): 1009 message too big, 1013 try again later.
 CLOSE_TOO_BIG = b"\x88\x02\x03\xf1"
 CLOSE_TRY_LATER = b"\x88\x02\x03\xf5"
+_EARLY_S = 0.001  # a timer the loop runs this much before its time counts as on time
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # the socket is non-blocking anyway
 # The end of a request's headers: an empty line (CRLF; a bare LF, which lenient parsers allow).
 _HEADER_ENDS = (b"\n\r\n", b"\n\n")
@@ -149,7 +150,7 @@ class GuardedProtocol(asyncio.Protocol):
             due, event = self._header_deadline, "header_timeout"
         else:
             due, event = self._last_read + self._guard.limits.idle_timeout_s, "idle_timeout"
-        if now < due:
+        if due - now > _EARLY_S:  # activity moved the deadline (or the loop ran us early)
             self._arm(due)
             return
         self._guard.count(event)

@@ -29,10 +29,11 @@ BUSY_RESPONSE = (
 
 
 def make_runner(app: web.Application) -> web.AppRunner:
-    """A runner for `app` (made by app.server.app.create_app) that closes idle keep-alive
-    connections after the idle timeout instead of aiohttp's hour."""
+    """A runner for `app` (made by app.server.app.create_app) whose idle keep-alive connections
+    close soon after the idle timeout instead of aiohttp's hour: GuardedProtocol closes them at
+    the idle timeout, aiohttp's own timer a second later is the backstop."""
     limits = app[GUARD_KEY].limits
-    return web.AppRunner(app, access_log=None, keepalive_timeout=limits.idle_timeout_s)
+    return web.AppRunner(app, access_log=None, keepalive_timeout=limits.idle_timeout_s + 1)
 
 
 class GuardedSite(web.BaseSite):
