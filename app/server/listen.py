@@ -84,6 +84,9 @@ class GuardedSite(web.BaseSite):
             if not tls:  # a TLS client could not read it
                 with contextlib.suppress(OSError):
                     sock.send(BUSY_RESPONSE)
+                    # What the client has sent already: closed unread, it would make the close
+                    # a reset, which can destroy the 503 before the client reads it.
+                    sock.recv(65536)
             sock.close()
             return
         # A stalled TLS handshake holds a socket too (asyncio allows a timeout with TLS only).
