@@ -49,6 +49,11 @@ Config file (TOML), every key optional:
   token_max_ttl = { partner = 15552000, therapist = 43200, oncall = 43200 }
                                  # the longest a token of each role may be valid, in seconds
                                  # (defaults: 180 days for a couple's code, 12 h for clinicians)
+  max_connections = 1000         # open connections in all; --max-connections overrides
+  max_connections_per_address = 100  # from one IPv4 address or IPv6 /64; 0: none (behind a proxy)
+  max_pending_joins = 200        # WebSockets not yet joined; the oldest makes room for a new one
+  header_timeout_s = 10.0        # to send a request's headers after connecting (and TLS handshake)
+  idle_timeout_s = 30.0          # a connection silent this long is closed (WebSockets: heartbeat)
   data_dir = "/var/lib/tandem"   # emergency records and safety plans (SQLite); --data-dir overrides
 
   [emergency]                    # emergency connect (docs/emergency.md)
@@ -58,6 +63,12 @@ Config file (TOML), every key optional:
   webhook_url = ""               # POSTed {"event": "unanswered", ...} (no names, no location)
   backup_tier = ["Dr Park"]      # on-call display names that are tier 2 (everyone else: tier 1)
 With no STUN/TURN configured, clients get no ICE servers (host candidates only: LAN use).
+Hostile traffic: a connection over a cap gets a 503 at once. At a cap, the oldest connection that
+has not finished its request's headers is closed first to make room, so idle and slowly-sent
+sockets cannot lock out a real client. Before its join a WebSocket may send 8 KiB in all. The server
+raises its open-files limit to the hard limit at start and admits only as many connections as that
+leaves room for. Repeated log lines are rate limited (a note says how many were left out).
+
 Command-line options override the file. An unknown key or a value of the wrong kind stops the
 server with a message naming the setting (exit 2).
 """
@@ -87,6 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds a participant whose connection dropped keeps its place in the room, "
         "waiting for it to reconnect (default: grace_s from --config, else 30)",
     )
+    _add_connection_limits(parser)
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -106,7 +118,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_connection_limits(parser: argparse.ArgumentParser) -> None:
+    for flag, kind, text in (
+        ("--max-connections", int, "open connections in all (default 1000)"),
+        (
+            "--max-connections-per-address",
+            int,
+            "open connections from one IPv4 address or IPv6 /64; 0: no cap, for a server behind "
+            "a reverse proxy (default 100)",
+        ),
+        ("--max-pending-joins", int, "WebSockets that have not joined yet (default 200)"),
+        (
+            "--header-timeout",
+            float,
+            "seconds a new connection has to send its request's headers (default 10)",
+        ),
+        (
+            "--idle-timeout",
+            float,
+            "seconds a connection may send nothing before it is closed; signaling WebSockets "
+            "are bound by their heartbeat instead (default 30)",
+        ),
+    ):
+        metavar = "N" if kind is int else "S"
+        parser.add_argument(flag, type=kind, default=None, metavar=metavar, help=text)
+
+
 def run(args: argparse.Namespace) -> int:
+    from app.server import fd_limit, log_limits
     from app.server.config import ConfigError, ServerConfig
 
     try:
@@ -119,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     server_log = logging.getLogger("app.server")
     if server_log.getEffectiveLevel() > logging.INFO:
         server_log.setLevel(logging.INFO)  # joins, leaves and refusals (never tokens or names)
+    log_limits.install()  # an attacker must not be able to fill the disk with our logs
+    fd_limit.raise_soft_limit()
     try:
         asyncio.run(serve(config, ssl_context))
     except ConfigError as exc:
@@ -129,21 +170,20 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> None:
     """Serve until SIGINT or SIGTERM; announce the bound address (port 0 picks a free one)."""
-    from aiohttp import web
-
     from app.server.app import create_app
     from app.server.config import ConfigError
+    from app.server.listen import GuardedSite, make_runner
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(create_app(config), access_log=None)
+    runner = make_runner(create_app(config))
     await runner.setup()
     try:
         # A deep accept queue: when a whole clinic's sessions start on the hour, connections
         # beyond aiohttp's default backlog of 128 would wait for TCP's 1 s SYN retry.
-        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context, backlog=1024)
+        site = GuardedSite(runner, config.host, config.port, ssl_context=ssl_context, backlog=1024)
         try:
             await site.start()
         except OSError as exc:

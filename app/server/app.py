@@ -6,6 +6,7 @@ from aiohttp import web
 
 from app.server import console, signaling, speedtest
 from app.server.config import ServerConfig
+from app.server.connection_guard import GUARD_KEY, ConnectionGuard
 from app.server.emergency import routes as emergency
 from app.server.headers import add_response_headers
 from app.server.rooms import RoomRegistry
@@ -23,6 +24,7 @@ def create_app(config: ServerConfig, registry: RoomRegistry | None = None) -> we
     Emergency connect is served at /emergency/ws (docs/emergency.md).
     """
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[GUARD_KEY] = ConnectionGuard(config.connections)  # applied by app.server.listen
     app.router.add_get("/health", _health)
     speedtest.add_routes(app)
     signaling.add_routes(app, Hub(config, registry))

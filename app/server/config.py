@@ -23,6 +23,8 @@ from app.net.signaling_protocol import (
     MAX_HEARTBEAT_S,
     MIN_HEARTBEAT_S,
 )
+from app.server import connection_limits
+from app.server.connection_limits import ConnectionLimits, LimitsError
 from app.server.emergency import settings as emergency_settings
 from app.server.emergency.settings import EmergencySettings
 from app.server.secret_strength import HOW_TO_MAKE_ONE, secret_problem
@@ -47,6 +49,7 @@ FILE_KEYS = frozenset(
         "revoked_tokens",
     }
 )
+FILE_KEYS |= connection_limits.FILE_KEYS  # the caps and timeouts per connection
 
 # Well known and therefore worthless: accepted only on a loopback address (--insecure-dev-secret).
 DEV_SECRET = "tandem-insecure-development-secret-do-not-use"
@@ -96,6 +99,8 @@ class ServerConfig:
     revoked_tokens: Path | None = None
     # Development only (loopback hosts): sign with a secret that fails the strength check.
     allow_weak_secret: bool = False
+    # Caps and timeouts per connection (the defaults and their reasons are in that module).
+    connections: ConnectionLimits = ConnectionLimits()
 
     @property
     def tls(self) -> bool:
@@ -153,6 +158,10 @@ class ServerConfig:
             )
         if not _is_loopback(self.host):
             raise ConfigError("--allow-weak-secret is only allowed on a loopback host")
+        try:
+            self.connections.validate()
+        except LimitsError as exc:
+            raise ConfigError(str(exc)) from None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server TLS context from cert and key, or None for plain HTTP/WS."""
@@ -179,6 +188,10 @@ class ServerConfig:
         grace = getattr(args, "grace", None)
         port = getattr(args, "port", None)
         data_dir = getattr(args, "data_dir", None) or _str(file, "data_dir")
+        try:
+            connections = ConnectionLimits.from_settings(file, args)
+        except LimitsError as exc:
+            raise ConfigError(str(exc)) from None
         return cls(
             host=getattr(args, "host", None) or _str(file, "host") or cls.host,
             port=port if port is not None else _whole(file, "port", cls.port),
@@ -200,6 +213,7 @@ class ServerConfig:
             token_lifetimes=token_lifetimes(file),
             revoked_tokens=Path(revoked) if revoked else None,
             allow_weak_secret=bool(getattr(args, "allow_weak_secret", False)),
+            connections=connections,
         )
 
     @classmethod

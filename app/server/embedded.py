@@ -14,6 +14,7 @@ from aiohttp import web
 
 from app.server.app import create_app
 from app.server.config import ServerConfig
+from app.server.listen import GuardedSite, make_runner
 
 
 @dataclass
@@ -53,13 +54,11 @@ class EmbeddedServer:
         loop.close()
 
     async def _serve(self) -> None:
-        self._runner = web.AppRunner(create_app(self.config), access_log=None)
+        self._runner = make_runner(create_app(self.config))
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        site = GuardedSite(self._runner, self.config.host, self.config.port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        port = server.sockets[0].getsockname()[1]
+        port = self._runner.addresses[0][1]
         self.url = f"http://{self.config.host}:{port}"
         self._ready.set()
 

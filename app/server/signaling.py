@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -46,6 +47,7 @@ from app.net.signaling_protocol import (
     welcome_msg,
 )
 from app.server.admission import admit
+from app.server.connection_guard import GUARD_KEY
 from app.server.emergency.tickets import ROSTER_ROOM
 from app.server.ice import ice_servers
 from app.server.outbox import CLOSE_NORMAL, CLOSE_POLICY, OUTBOX_LIMIT, Outbox
@@ -89,6 +91,7 @@ class Session:
         self.room = ""
         self.left = False  # sent `leave`: removed at once, no grace period
         self.why = "closed"  # for the log when the connection ends without `leave`
+        self.on_join: Callable[[], None] = lambda: None  # lifts the pre-join limits
         transport = request.transport
         self.outbox = Outbox(ws, transport, on_overflow=self._overflowed)
         limits = RATE_LIMITS.with_heartbeat(hub.config.heartbeat_s)
@@ -236,6 +239,7 @@ class Session:
             raise MessageError("room_full", str(exc), fatal=True) from None
         self.peer_id, self.v, self.device = peer_id, join.v, join.device
         self.seat, held, takeover = self.hub.take_seat(peer_id, claims.room, self)
+        self.on_join()
         resumed = outcome.previous is not None
         welcome = encode(
             welcome_msg(
@@ -282,10 +286,14 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
         max_msg_size=MAX_FRAME_BYTES, compress=False, timeout=2.0, autoping=True
     )
     await ws.prepare(request)
+    # Until the join: few of these at once, and a few KiB each (app/server/connection_guard.py).
+    pending = request.app[GUARD_KEY].pending_join(request.transport)
     session = Session(request.app[HUB_KEY], ws, request)
+    session.on_join = pending.joined
     try:
         await session.run()
     finally:
+        pending.done()
         await session.finish()
     return ws
 

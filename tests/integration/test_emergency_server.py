@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -392,3 +393,17 @@ async def test_the_logs_name_no_one_and_hold_no_location_token_or_note(
         ticket,
     ):
         assert private not in text, private
+
+
+async def test_a_withdrawn_join_code_raises_no_emergency(tmp_path: Path) -> None:
+    """The same rules at the door as /ws: a code the clinic revoked (it leaked) opens nothing."""
+    revoked_file = tmp_path / "revoked.txt"
+    revoked_file.write_text("")
+    standing = partner(name="Alex")
+    async for harness in serving(replace(config(), revoked_tokens=revoked_file)):
+        await harness.hello(standing, "couple")  # works before the clinic withdraws it
+        revoked_file.write_text(verify_token(SECRET, standing).jti + "\n")
+        client = await harness.connect()
+        await client.send(type="hello", v=1, token=standing, **{"as": "couple"})
+        await client.error("token_revoked")
+        await client.closed()

@@ -14,6 +14,7 @@ from app.server.emergency.sqlite_store import SqliteCaseStore
 from app.server.emergency.store import CaseStore, MemoryCaseStore
 from app.server.emergency.webhook import Webhook
 from app.server.emergency.ws import Endpoint
+from app.server.revocation import RevocationList
 
 ENDPOINT_KEY = web.AppKey("emergency_endpoint", Endpoint)
 
@@ -33,7 +34,13 @@ def add_routes(app: web.Application, config: ServerConfig) -> Desk:
         make_store(config),
         on_unanswered=Webhook(url) if url else None,
     )
-    endpoint = Endpoint(desk, config.heartbeat_s, config.join_timeout_s)
+    endpoint = Endpoint(
+        desk,
+        config.heartbeat_s,
+        config.join_timeout_s,
+        lifetimes=config.token_lifetimes,
+        revoked=RevocationList(config.revoked_tokens),
+    )
     app[ENDPOINT_KEY] = endpoint
     app.router.add_get("/emergency/ws", endpoint.handle)
 

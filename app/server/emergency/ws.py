@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from app.net.signaling_protocol import MessageError, encode
+from app.server.connection_guard import GUARD_KEY
 from app.server.emergency import clinician_side, couple_side
 from app.server.emergency import messages as m
 from app.server.emergency.desk import Desk, DeskError
 from app.server.emergency.tickets import ROSTER_ROOM, is_couple_room
 from app.server.outbox import CLOSE_GOING_AWAY, CLOSE_POLICY, Outbox
-from app.server.tokens import TokenError, verify_token
+from app.server.revocation import RevocationList
+from app.server.tokens import TokenError, TokenLifetimes, verify_token
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class Connection:
         self.desk = endpoint.desk
         self.heartbeat_s = endpoint.heartbeat_s
         self.join_timeout_s = endpoint.join_timeout_s
+        self.endpoint = endpoint
+        self.on_hello: Callable[[], None] = lambda: None
         self.ws = ws
         self.tag = "em-" + secrets.token_urlsafe(6)  # names the connection in logs
         self.origin = f"{request.scheme}://{request.host}"
@@ -168,9 +173,18 @@ class Connection:
         if hello.v != m.EMERGENCY_VERSION:
             raise MessageError("version_unsupported", "this server speaks version 1", True)
         try:
-            claims = verify_token(self.desk.secret, hello.token)
+            claims = verify_token(self.desk.secret, hello.token, lifetimes=self.endpoint.lifetimes)
         except TokenError as exc:
             raise MessageError(exc.code, exc.message, fatal=True) from None
+        revoked = self.endpoint.revoked
+        if revoked is not None:
+            revoked.refresh()
+            if claims.jti in revoked:
+                raise MessageError(
+                    "token_revoked",
+                    "this token has been revoked; ask the clinic for a new one",
+                    True,
+                )
         wanted = "partner" if hello.side == "couple" else "oncall"
         if claims.role != wanted:
             raise MessageError("token_wrong_role", f"this needs a {wanted} token", True)
@@ -179,6 +193,7 @@ class Connection:
         if hello.side == "couple" and not is_couple_room(claims.room):
             raise MessageError("token_wrong_room", "this token is not a couple's join code", True)
         self.side, self.name, self.jti = hello.side, claims.name, claims.jti
+        self.on_hello()
         base = {
             "type": "hello_ok",
             "v": m.EMERGENCY_VERSION,
@@ -201,8 +216,20 @@ class Connection:
 class Endpoint:
     """The desk and the open connections of one server (closed on shutdown)."""
 
-    def __init__(self, desk: Desk, heartbeat_s: float, join_timeout_s: float) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        heartbeat_s: float,
+        join_timeout_s: float,
+        *,
+        lifetimes: TokenLifetimes | None = None,
+        revoked: RevocationList | None = None,
+    ) -> None:
+        """`lifetimes` and `revoked`: the same rules at the door as /ws (a token valid for
+        longer than its role may be, or withdrawn by the clinic, opens nothing here either)."""
         self.desk = desk
+        self.lifetimes = lifetimes
+        self.revoked = revoked
         self.heartbeat_s = heartbeat_s
         self.join_timeout_s = join_timeout_s
         self.connections: set[Connection] = set()
@@ -212,11 +239,16 @@ class Endpoint:
             max_msg_size=m.MAX_CLIENT_FRAME_BYTES, compress=False, timeout=2.0, autoping=True
         )
         await ws.prepare(request)
+        # Until its hello: few of these at once, and a few KiB each, as on /ws
+        # (app/server/connection_guard.py); the heartbeat bounds its silence after that.
+        pending = request.app[GUARD_KEY].pending_join(request.transport)
         connection = Connection(self, ws, request)
+        connection.on_hello = pending.joined
         self.connections.add(connection)
         try:
             await connection.run()
         finally:
+            pending.done()
             self.connections.discard(connection)
             connection.finish()
             await connection.outbox.wait_closed()
