@@ -131,6 +131,7 @@ class RemotePeer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sinks: list[RemoteAudioSink] = []
         self._closed: asyncio.Future[None] | None = None
+        self._describing: asyncio.Future[None] | None = None  # setLocalDescription under way
         self.connected = False
         self.tracker = StatsTracker(info.peer_id, StatsSnapshot(at=now()))
         self.frames_received = 0
@@ -201,7 +202,7 @@ class RemotePeer:
             else:
                 self.pc.addTransceiver(kind, direction="recvonly")
         self.channel.attach(self.pc.createDataChannel(LABEL, ordered=True))
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self._set_local_description(await self.pc.createOffer())
         self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
 
@@ -217,9 +218,21 @@ class RemotePeer:
             if track is not None:
                 # Takes the first offered transceiver of this kind (aiortc's addTrack).
                 self.pc.addTrack(track)
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self._set_local_description(await self.pc.createAnswer())
         self.tuning = tune_connection(self.pc, self.bitrate_cap)
         return self.pc.localDescription.sdp
+
+    async def _set_local_description(self, description: RTCSessionDescription) -> None:
+        """setLocalDescription, carried to its end even when our caller is cancelled (an engine
+        leaving while this link negotiates). It gathers the ICE candidates, and aioice binds a
+        UDP socket per host address before it records any of them on its connection: a
+        gathering cut short orphans the sockets bound so far, and one still running when the
+        connection closes adds its sockets to a closed connection. Either way they stay open
+        until the garbage collector finds them. close() waits for this step to end (aioice
+        bounds gathering: host sockets at once, STUN and TURN within 5 s)."""
+        step = asyncio.ensure_future(self.pc.setLocalDescription(description))
+        self._describing = step
+        await asyncio.shield(step)
 
     def set_video_sending(self, on: bool) -> None:
         """Send our video to this peer, or not (audio only), on this same connection."""
@@ -259,6 +272,11 @@ class RemotePeer:
         for task in tasks:
             task.cancel()
         self.channel.close()
+        step = self._describing
+        if step is not None:  # close what its gathering binds, not before (see above)
+            await asyncio.wait({step})
+            if not step.cancelled():
+                step.exception()  # seen here: the caller it failed for may be gone
         await self.pc.close()
         if tasks:  # closed means closed: no drain task outlives its connection
             await asyncio.wait(tasks)
