@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.call.setup import CallSetup, clinic_call, environment_token
 from app.practice import PracticeServer, practice_call
 from app.profile import ClinicProfile
+from app.ui.about import add_about_menu
 from app.ui.bridge import Bridge
 from app.ui.call_page import CallPage
 from app.ui.crisis_card import CrisisCard
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.mode_banner)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
+        self.about_action = add_about_menu(self, profile)
         # The help button comes first in the tab order, on every page.
         self.setTabOrder(self.emergency_button, self.preflight.camera_picker.combo)
 
