@@ -240,7 +240,9 @@ class MainWindow(QMainWindow):
         self.preflight.meter.stop()
         server, future = self.practice_server, self._server_future
         self.practice_server = self._server_future = None
-        if server is None and future is not None:
+        # A start still queued behind the device workers is called off rather than waited for
+        # (closing the window in its first second used to wait the full 10 s here).
+        if server is None and future is not None and not future.cancel():
             try:
                 server = future.result(timeout=10)
             except Exception:  # it never started; nothing to stop
