@@ -2,6 +2,7 @@
 # The two quick-start commands (see README.md):
 #   ./dev.sh app    set everything up, then open Tandem (practice mode without a clinic profile)
 #   ./dev.sh test   set everything up, then run the whole test suite
+#   ./dev.sh bundle set everything up, then build the installable app (installer/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 setup() {
@@ -26,8 +27,12 @@ case "$what" in
     setup
     exec scripts/run-tests.sh "$@"
     ;;
+  bundle)
+    setup
+    exec .venv/bin/python -m installer.build "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh app|test [args...]" >&2
+    echo "usage: ./dev.sh app|test|bundle [args...]" >&2
     exit 64
     ;;
 esac

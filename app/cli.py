@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from app import __version__
+from app import __version__, smoke
 from app.commands import audit, check, emergency, gui, join, oncall, plan, server, token
 
 COMMANDS: dict[str, ModuleType] = {
@@ -77,6 +77,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if smoke.requested() == smoke.IMPORTS:  # the installed app's smoke test (app/smoke.py)
+        return smoke.import_everything()
     arguments = list(sys.argv[1:] if argv is None else argv)
     args, _ = build_parser().parse_known_args(arguments)
     if args.command is None:  # no command: the app, with the app's own options

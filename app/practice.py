@@ -1,6 +1,6 @@
 """Practice mode without Qt: the app's own local session server, a fresh practice room with its
-tokens, and the simulated therapist (a headless participant, `python -m app join --headless`,
-in a subprocess) who joins the same room."""
+tokens, and the simulated therapist (a headless participant, `tandem join --headless`, in a
+subprocess) who joins the same room."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import logging
 import os
 import secrets
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from typing import IO, Protocol
 
 from app.call.setup import JOIN_TOKEN_ENV, CallSetup
+from app.frozen import tandem_command
 from app.server.tokens import mint_token
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,10 @@ def practice_call(server: PracticeServer, token: str | None = None) -> CallSetup
 
 def headless_command(server_url: str, *, camera: str = "pattern", mic: str = "tone") -> list[str]:
     """The participant's command line; its token goes in the environment (TOKEN_ENV), never
-    here, because any local user can read another process's arguments."""
+    here, because any local user can read another process's arguments. `tandem_command`: the
+    installed app has no `python -m app`."""
     return [
-        sys.executable, "-m", "app", "join", "--headless",
+        *tandem_command(), "join", "--headless",
         "--server", server_url,
         "--camera", camera, "--mic", mic, "--allow-loopback",
     ]  # fmt: skip

@@ -1,7 +1,9 @@
 """The clinic profile: what a clinic configures (servers, minimum bandwidth, phone numbers).
 
 A sample lives in resources/clinic-profile.sample.toml; the user's copy lives in the platform's
-config folder. With no profile the app runs in practice mode against a server it starts itself.
+config folder. The installed app also finds one its clinic shipped in its install folder
+(`default_profile_path`). With no profile the app runs in practice mode against a server it
+starts itself.
 
 `read_profile` never gives up on a whole file for one bad value: it keeps every setting it can
 use and lists the ones it left out (`ClinicProfile.problems`), so a typo in a speed cannot take
@@ -21,6 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import platformdirs
+
+from app.frozen import install_folders
 
 APP_NAME = "Tandem"
 PROFILE_FILENAME = "clinic-profile.toml"
@@ -95,6 +99,21 @@ class ClinicProfile:
 
 def user_profile_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / PROFILE_FILENAME
+
+
+def default_profile_path() -> Path:
+    """The profile used without `--profile`: the user's own copy if there is one, else one the
+    clinic shipped with the installed app (beside the launcher, or built into the bundle), else
+    the user's path (which does not exist: practice mode). The person's own file wins, so a
+    clinic can send a newer one without reinstalling."""
+    user = user_profile_path()
+    if user.exists():
+        return user
+    for folder in install_folders():
+        shipped = folder / PROFILE_FILENAME
+        if shipped.is_file():
+            return shipped
+    return user
 
 
 # What each setting is, for a person who has never seen the file.
@@ -307,12 +326,12 @@ _TOML_POSITION = re.compile(r"at line (\d+), column \d+")
 
 
 def read_profile(path: Path | None = None) -> ClinicProfile:
-    """The given profile, or the user's one, with whatever in it can be used; never raises.
+    """The given profile, or the default one, with whatever in it can be used; never raises.
 
     A missing user profile means practice mode with no problems. A named file that is missing,
     or a file that is not valid TOML, gives the defaults and one WHOLE_FILE problem.
     """
-    target = path if path is not None else user_profile_path()
+    target = path if path is not None else default_profile_path()
     if not target.exists():
         if path is None:
             return ClinicProfile()
@@ -354,7 +373,7 @@ def read_profile(path: Path | None = None) -> ClinicProfile:
 
 
 def load_profile(path: Path | None = None) -> ClinicProfile:
-    """Load the given profile, or the user's one; a missing user profile means practice mode.
+    """Load the given profile, or the default one; none at all means practice mode.
 
     Strict: the first problem in the file is a ProfileError (the command line stops on it).
     """

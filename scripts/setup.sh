@@ -17,6 +17,9 @@ RUNTIME_PKGS=(libportaudio2 libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 lib
               libxcb-xinerama0 libdbus-1-3 fontconfig fonts-dejavu-core)
 LAB_PKGS=(pulseaudio pulseaudio-utils nftables iproute2 procps xvfb coturn chromium chromium-driver
           libatomic1)  # libatomic1: the node that Playwright (the e2e tests' driver) ships needs it
+# The installable app (./dev.sh bundle): strip for Python's debug symbols, dpkg-deb for the .deb
+# (dpkg itself is on every Debian system; binutils has strip).
+BUNDLE_PKGS=(binutils)
 # Debian's and Ubuntu's python3 makes no virtual environment without python3-venv (ensurepip).
 # Asked for only when $PYTHON cannot make one, so a pyenv or python.org Python is left alone.
 PYTHON_PKGS=()
@@ -65,7 +68,7 @@ apt_install() {
 
 missing=()
 if command -v dpkg-query >/dev/null; then
-  for pkg in "${PYTHON_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${LAB_PKGS[@]}"; do
+  for pkg in "${PYTHON_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${LAB_PKGS[@]}" "${BUNDLE_PKGS[@]}"; do
     [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" = "install ok installed" ] \
       || missing+=("$pkg")
   done
@@ -81,7 +84,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: these system packages are missing and cannot be installed from here:" >&2
     echo "         ${missing[*]}" >&2
     echo "       The app needs: libportaudio2 (microphone, speaker) and the xcb libraries (window)." >&2
-    echo "       Only the test lab needs the rest. Install with: sudo apt-get install ${missing[*]}" >&2
+    echo "       Only the test lab and the bundle need the rest. Install with:" >&2
+    echo "       sudo apt-get install ${missing[*]}" >&2
   fi
 elif ! command -v dpkg-query >/dev/null && [ "${TANDEM_SKIP_APT:-0}" != "1" ]; then
   echo "setup: not a Debian/Ubuntu system, so system packages are not checked; the app needs" >&2

@@ -11,8 +11,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.profile import ClinicProfile, read_profile
-from app.ui.assets import stylesheet
+from app.ui.assets import icon, stylesheet
 from app.ui.bridge import Bridge
+from app.ui.first_paint import close_after_first_paint_if_asked
 from app.ui.main_window import MainWindow
 from app.ui.services import SystemDevices, equipment_check
 
@@ -26,6 +27,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName("Tandem")
     app.setApplicationDisplayName("Tandem")
+    # The installed tandem.desktop: Wayland shows its icon and name for the window.
+    app.setDesktopFileName("tandem")
+    app.setWindowIcon(icon("tandem"))
     font = QFont(app.font())
     font.setPointSize(max(BASE_FONT_PT, font.pointSize()))
     app.setFont(font)
@@ -93,9 +97,12 @@ def run_app(profile_path: Path | None, force_practice: bool) -> int:
 
         window.start_practice_mode(start_practice_server)
     window.show()
+    # Smoke tests only (app/smoke.py). Held here: the event filter must outlive the event loop.
+    smoke_hook = close_after_first_paint_if_asked(window)
     try:
         code = app.exec()
     finally:
+        del smoke_hook
         window.shutdown()
         bridge.close()
     return int(code)

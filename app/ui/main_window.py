@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.call.setup import CallSetup, clinic_call, environment_token
 from app.practice import PracticeServer, practice_call, practice_secret
 from app.profile import ClinicProfile
+from app.ui.about import add_about_menu
 from app.ui.bridge import Bridge
 from app.ui.call_page import CallPage
 from app.ui.crisis_card import CrisisCard
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.mode_banner)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
+        self.about_action = add_about_menu(self, profile)
         # The help button comes first in the tab order, on every page.
         self.setTabOrder(self.emergency_button, self.help.banner.join_button)
         self.setTabOrder(self.help.banner.join_button, self.preflight.camera_picker.combo)
@@ -330,7 +332,9 @@ class MainWindow(QMainWindow):
         self.preflight.meter.stop()
         server, future = self.practice_server, self._server_future
         self.practice_server = self._server_future = None
-        if server is None and future is not None:
+        # A start still queued behind the device workers is called off rather than waited for
+        # (closing the window in its first second used to wait the full 10 s here).
+        if server is None and future is not None and not future.cancel():
             try:
                 server = future.result(timeout=10)
             except Exception:  # it never started; nothing to stop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,32 @@ def test_practice_mode_starts_the_local_server_and_stops_it(
     server = window.practice_server
     assert server is not None
     window.shutdown()
+    assert window.practice_server is None
+
+
+def test_closing_before_a_queued_practice_start_ran_calls_it_off(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Closing the window in its first moments calls off a start still waiting for a worker
+    (it used to wait up to 10 s for it, then start a server nobody would stop)."""
+    release = threading.Event()
+    busy = [window.bridge.run_blocking(release.wait, 30) for _ in range(8)]  # every worker busy
+    started: list[str] = []
+
+    def start() -> object:
+        started.append("ran")
+        return start_practice_server()
+
+    try:
+        window.start_practice_mode(start)  # type: ignore[arg-type]
+        window.shutdown()
+    finally:
+        release.set()
+    for future in busy:
+        future.result(timeout=10)
+    # The pool runs in order: had the start not been called off, it would have run by now.
+    window.bridge.run_blocking(lambda: None).result(timeout=10)
+    assert started == []
     assert window.practice_server is None
 
 

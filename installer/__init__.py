@@ -1,0 +1,1 @@
+"""Packaging of the desktop app: the PyInstaller spec, its rules and hooks, the .deb (README.md)."""
