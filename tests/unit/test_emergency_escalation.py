@@ -147,7 +147,8 @@ def test_from_level_1_every_tier_is_rung_again(case: Escalation, clock: FakeCloc
     clock.now = T0 + 30
     case.advance()
     assert case.ring(EVERYONE) == EVERYONE  # tier 1 again, and tier 2
-    assert case.ringing_tier({LEE: 1}) == 2
+    assert case.ringing_tier(EVERYONE) == 2
+    assert case.ringing_tier({LEE: 1}) == 1  # no backup available: only the first line rings
     clock.now = T0 + 60
     case.advance()
     assert case.targets(EVERYONE) == EVERYONE

@@ -149,9 +149,11 @@ class Escalation:
         return tier
 
     def ringing_tier(self, available: Mapping[str, int]) -> int:
-        """The tier a couple is told is being rung: 2 once the backup is in, else 1."""
+        """The highest tier a couple is told is being rung: 2 when a backup clinician is among
+        those rung now, else 1 (at level 1 the backup tier is asked in, but with none of it
+        available only first-line clinicians ring)."""
         targets = self.targets(available)
-        return BACKUP if self.level >= 1 or BACKUP in targets.values() else FIRST_LINE
+        return BACKUP if BACKUP in targets.values() else FIRST_LINE
 
     def accept(self, name: str) -> AcceptResult:
         """The first accept wins; a clinician must have been rung for the case."""
