@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from app.call.events import Peer
+from app.net import server_messages
 from app.net import signaling_protocol as protocol
 from app.net.signaling_protocol import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 
@@ -66,7 +67,7 @@ def decode(text: str | bytes) -> Message:
     no string longer than the protocol allows)."""
     try:
         message = protocol.decode(text, MAX_FRAME_BYTES)
-        protocol.check_server_message(message)
+        server_messages.check_server_message(message)
     except protocol.MessageError as exc:
         raise ProtocolError(exc.message) from None
     return message
@@ -163,7 +164,7 @@ def parse_chat(message: Message) -> tuple[str, str]:
 
 def parse_welcome(message: Message) -> Welcome:
     try:
-        protocol.check_server_message(message)  # decode() did; a welcome made in code too
+        server_messages.check_server_message(message)  # decode() did; a welcome made in code too
     except protocol.MessageError as exc:
         raise ProtocolError(exc.message) from None
     heartbeat = message.get("heartbeat_s")

@@ -144,6 +144,10 @@ class ServerConfig:
             raise ConfigError(
                 f"[server] revoked_tokens: the folder {self.revoked_tokens.parent} does not exist"
             )
+        try:
+            self.connections.validate()
+        except LimitsError as exc:
+            raise ConfigError(str(exc)) from None
         self._check_secret_strength()
 
     def _check_secret_strength(self) -> None:
@@ -158,10 +162,6 @@ class ServerConfig:
             )
         if not _is_loopback(self.host):
             raise ConfigError("--allow-weak-secret is only allowed on a loopback host")
-        try:
-            self.connections.validate()
-        except LimitsError as exc:
-            raise ConfigError(str(exc)) from None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server TLS context from cert and key, or None for plain HTTP/WS."""

@@ -18,7 +18,9 @@ import math
 from collections import Counter
 
 MIN_SECRET_BYTES = 32
-MIN_DISTINCT_CHARS = 10
+# 32 random hex characters use fewer than 8 of the 16 digits with a chance of 4e-8 (fewer
+# than 10: 1e-4, which refused one random secret in ten thousand).
+MIN_DISTINCT_CHARS = 8
 # A 32-character random hex string (128 random bits) estimates at 100-125 bits this way; a
 # word padded with one repeated character, or a 2-4 character pattern repeated, far lower.
 MIN_ESTIMATED_BITS = 80.0

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.net.signaling_protocol import validate_server_message
+from app.net.server_messages import validate_server_message
 from app.server.app import create_app
 from app.server.config import ServerConfig
 from app.server.tokens import mint_token

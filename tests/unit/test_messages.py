@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.net.server_messages import validate_server_message
 from app.net.signaling_protocol import (
     MAX_CHAT_ID_CHARS,
     MAX_CHAT_TEXT_CHARS,
@@ -35,7 +36,6 @@ from app.net.signaling_protocol import (
     peer_reconnecting_msg,
     peer_resumed_msg,
     relayed_msg,
-    validate_server_message,
     welcome_msg,
 )
 from app.server.config import ConfigError, RoomLimits, ServerConfig

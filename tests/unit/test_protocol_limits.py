@@ -11,6 +11,7 @@ import pytest
 
 from app.call.signaling import ProtocolError, decode, parse_welcome
 from app.net import signaling_protocol as protocol
+from app.net.server_messages import check_server_message, validate_server_message
 from app.net.signaling_protocol import (
     MAX_FRAME_BYTES,
     MAX_HEARTBEAT_S,
@@ -18,10 +19,8 @@ from app.net.signaling_protocol import (
     MAX_PEERS,
     MIN_HEARTBEAT_S,
     MessageError,
-    check_server_message,
     nested_deeper_than,
     parse_client_message,
-    validate_server_message,
     welcome_msg,
 )
 from app.server.config import ConfigError, RoomLimits, ServerConfig
