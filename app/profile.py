@@ -17,7 +17,7 @@ import math
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,6 +32,8 @@ DEFAULT_MIN_MBPS = 5.0
 DEFAULT_CRISIS_LINE = "988"
 # 911 goes with the default crisis line, 988, which is also US-only; a clinic elsewhere sets both.
 DEFAULT_EMERGENCY_NUMBER = "911"
+# Where the emergency number is one of these, 988 can be dialled (the US and Canada).
+CRISIS_LINE_988_EMERGENCY = frozenset({"911"})
 WHOLE_FILE = ""  # ProfileProblem.setting when the file as a whole could not be used
 
 T = TypeVar("T")
@@ -87,6 +89,21 @@ class ClinicProfile:
         return self.server_url is None
 
     @property
+    def crisis_line_here(self) -> PhoneNumber | None:
+        """The crisis line, unless it cannot work where the profile says the couple lives.
+
+        988 is a North American number: beside an emergency number from elsewhere (112, 999)
+        it is the default left over from a missing or unusable `crisis_line`, and showing it
+        would send a person in crisis to a number that does not connect. None then: the card
+        and its words fall back to the clinic's phone and the emergency number.
+        """
+        if self.crisis_line.number.strip() == DEFAULT_CRISIS_LINE and not _dials_988(
+            self.emergency_number
+        ):
+            return None
+        return self.crisis_line
+
+    @property
     def unreadable(self) -> bool:
         """The file was there (or named) but nothing in it could be used."""
         return any(p.setting == WHOLE_FILE for p in self.problems)
@@ -95,6 +112,10 @@ class ClinicProfile:
     def phones_incomplete(self) -> bool:
         """Some of the clinic's own numbers were in the file but are not in this profile."""
         return self.unreadable or any(p.setting.startswith("phones") for p in self.problems)
+
+
+def _dials_988(emergency_number: str) -> bool:
+    return re.sub(r"\D", "", emergency_number) in CRISIS_LINE_988_EMERGENCY
 
 
 def user_profile_path() -> Path:
@@ -144,6 +165,11 @@ FALLBACK_WORDS = {
     "phones.emergency": f"The help card says {DEFAULT_EMERGENCY_NUMBER} instead.",
 }
 
+NO_CRISIS_LINE = (
+    "The help card shows the emergency number and your clinic's number instead "
+    "(the 988 crisis line does not work outside North America)."
+)
+
 _DIAL_IN_ITEM = re.compile(r"phones\.dial_in\[(\d+)\]")
 
 
@@ -154,9 +180,10 @@ def setting_words(setting: str) -> str:
     return SETTING_WORDS.get(setting, f"The setting {setting}")
 
 
-def _setting_problem(setting: str, rule: str) -> ProfileProblem:
+def _setting_problem(setting: str, rule: str, fallback: str | None = None) -> ProfileProblem:
     detail = f"{setting} {rule}"
-    fallback = FALLBACK_WORDS.get(setting, "")
+    if fallback is None:
+        fallback = FALLBACK_WORDS.get(setting, "")
     words = setting_words(setting)
     plain = f"Tandem left out {words[0].lower()}{words[1:]} ({setting} in the file): it {rule}."
     return ProfileProblem(setting, detail, f"{plain} {fallback}".strip())
@@ -294,7 +321,7 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
         return salvage.value(name, build, value, fallback)
 
     shared_mbps = setting("bandwidth.min_mbps", _mbps, DEFAULT_MIN_MBPS)
-    return ClinicProfile(
+    profile = ClinicProfile(
         clinic_name=str(clinic.get("name", "")),
         server_url=setting("servers.session", _url, None),
         backup_server_url=setting("servers.backup", _url, None),
@@ -308,6 +335,16 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
         source=source,
         problems=tuple(salvage.problems),
     )
+    if profile.crisis_line_here is None:
+        # The 988 fallback is not shown outside North America: say what the card shows instead.
+        problems = tuple(
+            _setting_problem(p.setting, p.detail.removeprefix(p.setting + " "), NO_CRISIS_LINE)
+            if p.setting == "phones.crisis_line"
+            else p
+            for p in profile.problems
+        )
+        profile = replace(profile, problems=problems)
+    return profile
 
 
 def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicProfile:

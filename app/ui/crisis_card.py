@@ -60,10 +60,15 @@ class CrisisCard(QDialog):
         title = QLabel(TITLE)
         title.setObjectName("crisisTitle")
         title.setWordWrap(True)
-        lead = QLabel(
+        crisis = profile.crisis_line_here  # None where the default 988 could not be dialled
+        anytime = (
             "You can call the crisis line at any time, day or night. "
-            f"If you are in immediate danger, call {profile.emergency_number}."
+            if crisis is not None
+            else "Call your clinic on the number below. "
+            if profile.clinic_phone is not None
+            else ""
         )
+        lead = QLabel(f"{anytime}If you are in immediate danger, call {profile.emergency_number}.")
         lead.setObjectName("crisisLead")
         lead.setWordWrap(True)
 
@@ -108,11 +113,13 @@ class CrisisCard(QDialog):
         layout.addLayout(self.columns, 1)
         layout.addWidget(buttons)
 
-        crisis = profile.crisis_line
+        crisis_words = f"{crisis.label}: {crisis.number}." if crisis is not None else ""
+        clinic = profile.clinic_phone
+        clinic_words = (
+            f"{clinic.label}: {clinic.number}." if crisis is None and clinic is not None else ""
+        )
         self._opening_words = " ".join(
-            part
-            for part in (title.text(), lead.text(), f"{crisis.label}: {crisis.number}.")
-            if part
+            part for part in (title.text(), lead.text(), crisis_words, clinic_words) if part
         )
         self._note_words = self.numbers.note_text
         self.resize(*CARD_SIZE)

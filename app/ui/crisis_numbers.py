@@ -32,7 +32,10 @@ class CrisisNumbers(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(4)
-        row = self._add_phone(grid, 0, profile.crisis_line, "crisisNumber", key="crisis")
+        row = 0
+        crisis = profile.crisis_line_here  # None where the default 988 could not be dialled
+        if crisis is not None:
+            row = self._add_phone(grid, row, crisis, "crisisNumber", key="crisis")
         emergency = PhoneNumber("In immediate danger: emergency services", profile.emergency_number)
         row = self._add_phone(grid, row, emergency, "crisisNumber", key="emergency")
         if profile.clinic_phone is not None:
@@ -85,6 +88,15 @@ class CrisisNumbers(QWidget):
 
 def missing_numbers_note(profile: ClinicProfile) -> str:
     """Why the clinic's own numbers are not (all) on the card, and what to do; "" if they are."""
+    no_crisis_line = (
+        ""
+        if profile.crisis_line_here is not None
+        else "Your clinic has not set a crisis line for where you live. "
+    )
+    return (no_crisis_line + _clinic_numbers_note(profile)).strip()
+
+
+def _clinic_numbers_note(profile: ClinicProfile) -> str:
     if profile.unreadable:
         return (
             "Tandem could not read your clinic's settings file, so your clinic's own numbers "

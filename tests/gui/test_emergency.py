@@ -110,6 +110,24 @@ def test_the_emergency_number_comes_from_the_profile(qtbot: QtBot, styled_app: o
     assert "911" not in text
 
 
+def test_988_is_never_shown_beside_an_emergency_number_from_elsewhere(
+    qtbot: QtBot, styled_app: object
+) -> None:
+    """Item 8 of issue 10: the crisis_line setting was unusable and the couple dials 112."""
+    profile = ClinicProfile(
+        emergency_number="112", clinic_phone=PhoneNumber("Your clinic", "+49 30 1234")
+    )
+    card = CrisisCard(profile)
+    qtbot.addWidget(card)
+    text = card_text(card)
+    assert "988" not in text and "911" not in text
+    assert "crisis line at any time" not in text
+    assert set(card.number_labels) == {"emergency", "clinic"}
+    assert card.number_labels["emergency"].text() == "112"
+    assert "Your clinic: +49 30 1234." in card.announcement
+    assert "has not set a crisis line for where you live" in text
+
+
 def test_without_a_profile_the_emergency_number_is_911(qtbot: QtBot, styled_app: object) -> None:
     card = CrisisCard(ClinicProfile())
     qtbot.addWidget(card)
@@ -188,14 +206,16 @@ def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
 
     with open_card(profile) as card:
         numbers = {key: label.text() for key, label in card.number_labels.items()}
+        # No crisis line in the file and 112 to dial: 988 would not connect there (item 8).
         assert numbers == {
-            "crisis": "988",
             "emergency": "112",
             "clinic": "+1 555 0100",
             "dial_in_0": "+1 555 0123,,4567#",
         }
         assert "call 112." in card_text(card)
-        assert card.note is None  # every number arrived: nothing to apologise for
+        # Every clinic number arrived; the note only says why no crisis line is shown.
+        assert card.note is not None
+        assert card.note.text() == "Your clinic has not set a crisis line for where you live."
 
 
 @pytest.mark.allow_log_warnings("app.ui.main")
