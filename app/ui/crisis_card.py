@@ -134,6 +134,8 @@ class CrisisCard(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        # A "Copied" from an earlier opening would claim a copy this person has not made.
+        self.numbers.reset_copied()
         # Opening the card makes a reader say its title; the numbers are what a person in crisis
         # needs, and without this they would hear them only by tabbing through the card.
         # Assertive: nothing else on screen matters more at this moment.

@@ -75,6 +75,33 @@ def test_copy_puts_the_number_on_the_clipboard(qtbot: QtBot, styled_app: object)
     assert card.number_labels["crisis"].text() == "988"
 
 
+def test_copied_is_forgotten_when_the_card_opens_again_and_no_caret_blinks(
+    qtbot: QtBot, styled_app: object
+) -> None:
+    """Item 7 of issue 10: a stale "Copied", and a caret after a number that cannot be edited."""
+    card = CrisisCard(ClinicProfile())
+    qtbot.addWidget(card)
+    card.show()
+    qtbot.waitExposed(card)
+    first, second = card.numbers.copy_buttons
+    QTest.mouseClick(first, Qt.MouseButton.LeftButton)
+    assert first.text() == "Copied" and second.text() == "Copy"
+    QTest.mouseClick(second, Qt.MouseButton.LeftButton)
+    assert (first.text(), second.text()) == ("Copy", "Copied")  # only the latest copy
+    card.hide()
+    card.show()
+    qtbot.waitExposed(card)
+    assert [b.text() for b in card.numbers.copy_buttons] == ["Copy", "Copy"]
+    card.numbers._reset_timer.setInterval(50)
+    QTest.mouseClick(first, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: first.text() == "Copy", timeout=3000)  # and by itself, later
+    for label in card.number_labels.values():
+        flags = label.textInteractionFlags()
+        assert flags & Qt.TextInteractionFlag.TextSelectableByMouse
+        assert not flags & Qt.TextInteractionFlag.TextSelectableByKeyboard  # the caret
+        assert label.focusPolicy() & Qt.FocusPolicy.TabFocus  # still read out by focus
+
+
 def test_crisis_card_needs_no_network(
     qtbot: QtBot, styled_app: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
