@@ -34,7 +34,7 @@ from app.call.events import (
     StatsReport,
 )
 from app.call.quality import assess
-from app.call.refusal_words import plain_words, way_out
+from app.call.refusal_words import by_phone, plain_words, way_out
 from app.call.self_view import (
     CAMERA_FAILED,
     CAMERA_LOST,
@@ -57,7 +57,11 @@ from app.ui.bridge import Bridge
 from app.ui.call_continuity import CallContinuity
 from app.ui.call_controls import CallControls
 from app.ui.call_stage import (
+    NOT_JOINED_STATUS,
+    NOT_JOINED_TEXT,
+    NOT_JOINED_TITLE,
     PAGE_STYLE,
+    PROBLEM_TITLE,
     STATUS,
     WAITING_TITLE,
     ProblemPanel,
@@ -147,6 +151,10 @@ class CallPage(QWidget):
         self._names: dict[str, str] = {}  # everyone seen in this call (chat lines name them)
         self.error_text = ""
         self.error_code: str | None = None  # the CallError's code behind error_text
+        # Whether this call ever got into the session room: a failure before that is a join
+        # that did not work, not a call that stopped, and the words say so.
+        self.was_in_room = False
+        self._profile = profile or ClinicProfile()
         self.waiting_for = WAITING_TITLE
         self.continuity = CallContinuity(
             bridge,
@@ -238,7 +246,9 @@ class CallPage(QWidget):
         layout.addWidget(self.controls)
 
     def set_profile(self, profile: ClinicProfile) -> None:
-        """The clinic's phone numbers for the dial-in panel (the window has the profile)."""
+        """The clinic's phone numbers for the dial-in panel and the problem screen (the window
+        has the profile)."""
+        self._profile = profile
         self.continuity.set_profile(profile)
 
     # --- the call's life -------------------------------------------------------------------
@@ -265,6 +275,8 @@ class CallPage(QWidget):
         self._leaving = False
         self.error_text = ""
         self.error_code = None
+        self.was_in_room = False
+        self.controls.show()
         self._names.clear()
         self.continuity.reset()
         self.controls.reset()
@@ -306,7 +318,7 @@ class CallPage(QWidget):
             self._call = None
             self._stop_companion(setup)
             if not self.error_text:
-                self.error_text = "Tandem could not join the session."
+                self.error_text = NOT_JOINED_TEXT
             self._show_problem()
 
         call.join_future = self._bridge.submit(
@@ -369,6 +381,7 @@ class CallPage(QWidget):
             return
         match event:
             case Joined():
+                self.was_in_room = True
                 for peer in event.peers:
                     self._add_tile(peer)
             case StateChanged():
@@ -425,14 +438,21 @@ class CallPage(QWidget):
         self._update_stage()
 
     def _show_problem(self) -> None:
+        joined = self.was_in_room
+        lost = "The connection to the session was lost." if joined else NOT_JOINED_TEXT
+        dial_in = self._profile.dial_in_numbers
+        clinic = self._profile.clinic_phone
+        phone = by_phone(dial_in[0].number if dial_in else None, clinic.number if clinic else None)
         self.problem_text.setText(
-            (self.error_text or "The connection to the session was lost.")
-            + "\n\n"
-            + way_out(self.error_code)
+            (self.error_text or lost) + "\n\n" + way_out(self.error_code, phone)
         )
+        self.problem_title.setText(PROBLEM_TITLE if joined else NOT_JOINED_TITLE)
         self.stage.setCurrentWidget(self.problem)
+        # One way on from here: "Back to the equipment check". Mute, camera, chat and "Leave
+        # session" belong to a call, and there is none now.
         self.controls.set_enabled(False)
-        self.status.setText(STATUS[CallState.FAILED])
+        self.controls.hide()
+        self.status.setText(STATUS[CallState.FAILED] if joined else NOT_JOINED_STATUS)
         self.back_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _update_stage(self) -> None:

@@ -119,8 +119,16 @@ def test_a_refused_join_code_is_explained(qtbot: QtBot, clinic_window: MainWindo
     window, page = clinic_window, clinic_window.call_page
     assert window.join_session(token="not-a-real-code")
     qtbot.waitUntil(lambda: page.stage.currentWidget() is page.problem, timeout=15_000)
-    assert page.problem_text.text()
-    assert not page.controls.leave_button.isEnabled()
+    # Item 9 of issue 10: the words fit a call that never started, a promised way by phone
+    # comes with its number, and there is one way on (no "Leave session" beside it).
+    text = page.problem_text.text()
+    assert text.startswith("Your join code was not accepted.")
+    assert "join by phone on +1 555 0123,,4567#" in text
+    assert page.problem_title.text() == "Tandem could not join your session"
+    assert page.status.text() == "Not connected"
+    assert "stopped" not in page.status.text() and "continue" not in page.problem_title.text()
+    assert not page.controls.isVisible() and not page.controls.leave_button.isVisible()
+    assert page.back_button.isVisible()
     QTest.mouseClick(page.back_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.preflight
 

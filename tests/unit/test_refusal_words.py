@@ -12,6 +12,7 @@ from app.call.refusal_words import (
     DEFAULT_WORDS,
     GENERAL_WAY_OUT,
     PLAIN_WORDS,
+    by_phone,
     plain_words,
     way_out,
 )
@@ -149,3 +150,23 @@ def test_the_way_out_never_invites_a_fight_over_the_seat() -> None:
     for code in ("token_revoked", "token_expired", "server_untrusted"):
         assert "try again" not in way_out(code).lower() and "phone" in way_out(code)
     assert way_out("server_lost") == way_out(None) == GENERAL_WAY_OUT
+
+
+@pytest.mark.parametrize(
+    ("dial_in", "clinic", "phone"),
+    [
+        ("+1 555 0123,,4567#", "+1 555 0100", "join by phone on +1 555 0123,,4567#"),
+        (None, "+1 555 0100", "call your clinic on +1 555 0100"),
+        (None, None, "call your clinic on the number your care team gave you"),
+    ],
+)
+def test_the_way_by_phone_always_names_a_number(
+    dial_in: str | None, clinic: str | None, phone: str
+) -> None:
+    """Item 9 of issue 10: "join by phone" was promised with no number to dial."""
+    assert by_phone(dial_in, clinic) == phone
+    for code in (None, "token_invalid", "replaced", "token_revoked"):
+        text = way_out(code, by_phone(dial_in, clinic))
+        assert phone in text and text.endswith(".")
+        if dial_in is None:
+            assert "join by phone" not in text
