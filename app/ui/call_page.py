@@ -67,6 +67,7 @@ from app.ui.call_stage import (
     ProblemPanel,
     WaitingPanel,
 )
+from app.ui.leave_confirm import LeaveConfirm
 from app.ui.video_frames import SELF, FrameStore, SharedCamera
 from app.ui.video_tile import VideoTile
 
@@ -211,7 +212,12 @@ class CallPage(QWidget):
         self.controls = CallControls()
         self.controls.mute_changed.connect(self._set_muted)
         self.controls.camera_changed.connect(self._set_camera)
-        self.controls.leave_requested.connect(self.leave)
+        self.controls.leave_requested.connect(self.ask_leave)
+        self.leave_confirm = LeaveConfirm()
+        self.leave_confirm.confirmed.connect(self.leave)
+        self.leave_confirm.stay_button.clicked.connect(
+            lambda: self.controls.leave_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        )
         continuity = self.continuity
         self.controls.chat_toggled.connect(continuity.set_chat_open)
         continuity.on_unread = self.controls.set_chat_unread
@@ -243,6 +249,7 @@ class CallPage(QWidget):
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addLayout(middle, 1)
+        layout.addWidget(self.leave_confirm)
         layout.addWidget(self.controls)
 
     def set_profile(self, profile: ClinicProfile) -> None:
@@ -325,6 +332,11 @@ class CallPage(QWidget):
             session.join(), on_done=joined, on_error=failed, context=self
         )
 
+    def ask_leave(self) -> None:
+        """ "Leave session" asks once, inline (the help button keeps working meanwhile)."""
+        if self._call is not None and not self._leaving:
+            self.leave_confirm.ask()
+
     def leave(self) -> concurrent.futures.Future[None] | None:
         """Leave the call, also while it is still connecting (the join is stopped first); the
         page says `finished("left")` once it is done."""
@@ -332,6 +344,7 @@ class CallPage(QWidget):
         if call is None or self._leaving:
             return None
         self._leaving = True
+        self.leave_confirm.cancel()
         self.controls.set_enabled(False)
         self.status.setText("Leaving the session…")
 
@@ -368,6 +381,7 @@ class CallPage(QWidget):
             self._bridge.run_blocking(setup.companion.stop)
 
     def _finish(self, reason: str) -> None:
+        self.leave_confirm.cancel()
         self._clear_tiles()
         self.continuity.reset()
         self._set_state(CallState.IDLE)
@@ -448,6 +462,7 @@ class CallPage(QWidget):
         )
         self.problem_title.setText(PROBLEM_TITLE if joined else NOT_JOINED_TITLE)
         self.stage.setCurrentWidget(self.problem)
+        self.leave_confirm.cancel()  # nothing left to leave
         # One way on from here: "Back to the equipment check". Mute, camera, chat and "Leave
         # session" belong to a call, and there is none now.
         self.controls.set_enabled(False)

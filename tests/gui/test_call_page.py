@@ -109,8 +109,30 @@ def test_a_call_with_a_headless_therapist(
     card.close()
     assert page.in_call
 
+    # Item 10 of issue 10: "Leave session" asks once, inline, and the help stays one press away.
+    confirm = page.leave_confirm
     QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    assert confirm.isVisible() and page.in_call
+    assert confirm.question.text() == "Leave the session? Your partner stays in the call."
+    assert window.focusWidget() is confirm.stay_button  # Enter or Space again does not leave
+    QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
+    card = window.crisis_card
+    assert card is not None and card.isVisible()  # not blocked by the question
+    card.close()
+    QTest.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)  # Alt+G too
+    qtbot.waitUntil(card.isVisible, timeout=3000)
+    card.close()
+    assert confirm.isVisible() and page.in_call
+    QTest.mouseClick(confirm.stay_button, Qt.MouseButton.LeftButton)
+    assert not confirm.isVisible() and page.in_call
+    assert window.focusWidget() is controls.leave_button
+    QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    QTest.keyClick(confirm.stay_button, Qt.Key.Key_Escape)
+    assert not confirm.isVisible() and page.in_call
+    QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(confirm.leave_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)
+    assert not confirm.isVisible()
     assert not page.in_call and page.tiles == {}
     qtbot.waitUntil(lambda: therapist.printed("peer_left"), timeout=15_000)
 
