@@ -35,15 +35,28 @@ DESCRIPTION = (
 )
 
 
+PROFILE_HELP = "clinic profile (TOML) to use instead of the one in the user's config folder"
+
+
 def _add_common_options(parser: argparse.ArgumentParser, prog: str) -> None:
     parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     parser.add_argument(
         "--profile",
         type=Path,
         default=None,
-        help="clinic profile (TOML) to use instead of the one in the user's config folder",
+        help=PROFILE_HELP,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+
+
+def _add_late_common_options(parser: argparse.ArgumentParser) -> None:
+    """--profile and -v after the command too (`tandem check --profile X`), as people type them.
+
+    SUPPRESS as the default: given before the command, the value is not overwritten here."""
+    parser.add_argument("--profile", type=Path, default=argparse.SUPPRESS, help=PROFILE_HELP)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(parser, "tandem")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        _add_late_common_options(command)
     return parser
 
 

@@ -7,8 +7,8 @@ starts itself.
 
 `read_profile` never gives up on a whole file for one bad value: it keeps every setting it can
 use and lists the ones it left out (`ClinicProfile.problems`), so a typo in a speed cannot take
-the clinic's phone numbers off the crisis card. `load_profile` is the strict form for the
-command line, which stops at the first problem.
+the clinic's phone numbers off the crisis card. `load_profile` is the strict form, which
+names every problem in one ProfileError.
 """
 
 from __future__ import annotations
@@ -348,11 +348,18 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
 
 
 def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicProfile:
-    """Build a profile from parsed TOML; the first value it cannot use is a ProfileError."""
+    """Build a profile from parsed TOML; any value it cannot use is a ProfileError."""
     profile = salvage_profile(data, source)
     if profile.problems:
-        raise ProfileError(profile.problems[0].detail)
+        raise ProfileError(problems_text(profile.problems))
     return profile
+
+
+def problems_text(problems: tuple[ProfileProblem, ...]) -> str:
+    """Every problem in one message, so all of them can be fixed at once."""
+    if len(problems) == 1:
+        return problems[0].detail
+    return f"{len(problems)} settings cannot be used: " + "; ".join(p.detail for p in problems)
 
 
 def _unreadable(path: Path, detail: str, plain: str) -> ClinicProfile:
@@ -412,9 +419,9 @@ def read_profile(path: Path | None = None) -> ClinicProfile:
 def load_profile(path: Path | None = None) -> ClinicProfile:
     """Load the given profile, or the default one; none at all means practice mode.
 
-    Strict: the first problem in the file is a ProfileError (the command line stops on it).
+    Strict: a problem in the file is a ProfileError naming every problem in it.
     """
     profile = read_profile(path)
     if profile.problems:
-        raise ProfileError(profile.problems[0].detail)
+        raise ProfileError(problems_text(profile.problems))
     return profile
