@@ -71,6 +71,11 @@ _WORDS: dict[str, str] = {
         "this computer. Please call your clinic: their IT team can set up Tandem to trust it, "
         "or tell you if something is wrong with the network you are on."
     ),
+    "server_not_https": (
+        "Tandem did not connect because the session server's address starts with https://, "
+        "but the server there does not use a secure connection. Please check the address, or "
+        "call your clinic."
+    ),
     "server_closed": "Your clinic's server closed the connection. Please try again in a moment.",
     "server_lost": (
         "The connection to your session was lost. Please check your internet connection, "
@@ -95,6 +100,7 @@ _WAY_OUT: dict[str, str] = {
     "token_revoked": "You can {phone} meanwhile.",
     "token_expired": "You can {phone} meanwhile.",
     "server_untrusted": "You can {phone} meanwhile.",
+    "server_not_https": "You can {phone} meanwhile.",
 }
 
 
