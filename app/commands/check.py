@@ -246,8 +246,10 @@ def _load_quirky_libraries() -> None:
     is imported with sys.stdout/stderr swapped (app/net/bandwidth_probe.py). On a check's thread
     that would swallow whatever the main thread prints meanwhile (the Ctrl-C message, progress).
     """
+    from app.devices.alsa_quiet import quiet_alsa
     from app.net.bandwidth_probe import import_speedtest
 
+    quiet_alsa()  # "ALSA lib … underrun occurred" is not for the person reading the summary
     import_speedtest()
     try:
         import sounddevice  # noqa: F401
