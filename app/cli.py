@@ -95,12 +95,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if smoke.requested() == smoke.IMPORTS:  # the installed app's smoke test (app/smoke.py)
         return smoke.import_everything()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args, _ = build_parser().parse_known_args(arguments)
-    if args.command is None:  # no command: the app, with the app's own options
+    if not _names_a_command(arguments):  # no command: the app, with the app's own options
         args = build_gui_parser("tandem").parse_args(arguments)
     else:
         args = build_parser().parse_args(arguments)
     return _run(args)
+
+
+# The options before a command that take a value (the app's own too: `tandem --camera SRC`).
+_VALUE_OPTIONS = frozenset({"--profile", "--camera"})
+
+
+def _names_a_command(arguments: Sequence[str]) -> bool:
+    """Whether a command (the first word that is not an option or an option's value) is given,
+    or the full help is asked for; otherwise the app. A word that is not a command is left to
+    the parser to refuse."""
+    skip = False
+    for word in arguments:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif word in ("--", "-h", "--help"):  # the full help lists the commands
+            return True
+        elif not word.startswith("-"):
+            return True
+    return False
 
 
 def main_gui(argv: Sequence[str] | None = None) -> int:

@@ -78,6 +78,8 @@ class ClinicProfile:
     )
     clinic_phone: PhoneNumber | None = None
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+    # A camera source ([devices] camera): a video file or a network camera's URL (or an index).
+    camera_source: str | None = None
     # Where the settings came from and what was left out say nothing about what they configure,
     # so two profiles with the same settings are equal however they were read.
     source: Path | None = field(default=None, compare=False)
@@ -153,6 +155,8 @@ SETTING_WORDS = {
     "phones.clinic": "The clinic's phone number",
     "phones.emergency": "The emergency number",
     "phones.dial_in": "The dial-in numbers",
+    "devices": "The camera settings",
+    "devices.camera": "The camera source",
 }
 
 # What Tandem uses instead, where that is worth knowing.
@@ -237,6 +241,17 @@ def _emergency(value: Any) -> str:
     raise _Invalid(f'must be a phone number in quotes, like "112" (got {value!r})')
 
 
+def _camera_source(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise _Invalid(
+        "must be a camera number, a video file or a camera's address in quotes, like "
+        f'"rtsp://camera.local/stream" (got {value!r})'
+    )
+
+
 def _url(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -310,7 +325,8 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
     servers = salvage.table(data, "servers")
     bandwidth = salvage.table(data, "bandwidth")
     phones = salvage.table(data, "phones")
-    tables = {"servers": servers, "bandwidth": bandwidth, "phones": phones}
+    devices = salvage.table(data, "devices")
+    tables = {"servers": servers, "bandwidth": bandwidth, "phones": phones, "devices": devices}
     default = ClinicProfile()
 
     def setting(name: str, build: Callable[[Any], T], fallback: T) -> T:
@@ -332,6 +348,7 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
         crisis_line=setting("phones.crisis_line", _phone, default.crisis_line),
         clinic_phone=setting("phones.clinic", _phone, None),
         emergency_number=setting("phones.emergency", _emergency, default.emergency_number),
+        camera_source=setting("devices.camera", _camera_source, None),
         source=source,
         problems=tuple(salvage.problems),
     )

@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--camera",
         metavar="SRC",
         default=None,
-        help="camera index, or a video file or URL (default: the first camera)",
+        help="camera index, or a video file or URL (default: the clinic profile's [devices] "
+        "camera, else the first camera)",
     )
     parser.add_argument(
         "--mic",
@@ -169,7 +170,7 @@ def _check(args: argparse.Namespace, profile: ClinicProfile, cancel: threading.E
     plan = CheckPlan(
         couple_label=typed["--label"],
         note=typed["--note"],
-        camera_source=args.camera,
+        camera_source=args.camera if args.camera is not None else profile.camera_source,
         mic_device=_device(args.mic),
         speaker_device=_device(args.speaker),
         skip_speaker=args.no_speaker,
