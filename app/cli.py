@@ -35,15 +35,28 @@ DESCRIPTION = (
 )
 
 
+PROFILE_HELP = "clinic profile (TOML) to use instead of the one in the user's config folder"
+
+
 def _add_common_options(parser: argparse.ArgumentParser, prog: str) -> None:
     parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     parser.add_argument(
         "--profile",
         type=Path,
         default=None,
-        help="clinic profile (TOML) to use instead of the one in the user's config folder",
+        help=PROFILE_HELP,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+
+
+def _add_late_common_options(parser: argparse.ArgumentParser) -> None:
+    """--profile and -v after the command too (`tandem check --profile X`), as people type them.
+
+    SUPPRESS as the default: given before the command, the value is not overwritten here."""
+    parser.add_argument("--profile", type=Path, default=argparse.SUPPRESS, help=PROFILE_HELP)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(parser, "tandem")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        _add_late_common_options(command)
     return parser
 
 
@@ -80,12 +95,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if smoke.requested() == smoke.IMPORTS:  # the installed app's smoke test (app/smoke.py)
         return smoke.import_everything()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args, _ = build_parser().parse_known_args(arguments)
-    if args.command is None:  # no command: the app, with the app's own options
+    if not _names_a_command(arguments):  # no command: the app, with the app's own options
         args = build_gui_parser("tandem").parse_args(arguments)
     else:
         args = build_parser().parse_args(arguments)
     return _run(args)
+
+
+# The options before a command that take a value (the app's own too: `tandem --camera SRC`).
+_VALUE_OPTIONS = frozenset({"--profile", "--camera"})
+
+
+def _names_a_command(arguments: Sequence[str]) -> bool:
+    """Whether a command (the first word that is not an option or an option's value) is given,
+    or the full help is asked for; otherwise the app. A word that is not a command is left to
+    the parser to refuse."""
+    skip = False
+    for word in arguments:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif word in ("--", "-h", "--help"):  # the full help lists the commands
+            return True
+        elif not word.startswith("-"):
+            return True
+    return False
 
 
 def main_gui(argv: Sequence[str] | None = None) -> int:

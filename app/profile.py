@@ -7,8 +7,8 @@ starts itself.
 
 `read_profile` never gives up on a whole file for one bad value: it keeps every setting it can
 use and lists the ones it left out (`ClinicProfile.problems`), so a typo in a speed cannot take
-the clinic's phone numbers off the crisis card. `load_profile` is the strict form for the
-command line, which stops at the first problem.
+the clinic's phone numbers off the crisis card. `load_profile` is the strict form, which
+names every problem in one ProfileError.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,6 +32,8 @@ DEFAULT_MIN_MBPS = 5.0
 DEFAULT_CRISIS_LINE = "988"
 # 911 goes with the default crisis line, 988, which is also US-only; a clinic elsewhere sets both.
 DEFAULT_EMERGENCY_NUMBER = "911"
+# Where the emergency number is one of these, 988 can be dialled (the US and Canada).
+CRISIS_LINE_988_EMERGENCY = frozenset({"911"})
 WHOLE_FILE = ""  # ProfileProblem.setting when the file as a whole could not be used
 
 T = TypeVar("T")
@@ -76,6 +78,8 @@ class ClinicProfile:
     )
     clinic_phone: PhoneNumber | None = None
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+    # A camera source ([devices] camera): a video file or a network camera's URL (or an index).
+    camera_source: str | None = None
     # Where the settings came from and what was left out say nothing about what they configure,
     # so two profiles with the same settings are equal however they were read.
     source: Path | None = field(default=None, compare=False)
@@ -87,6 +91,21 @@ class ClinicProfile:
         return self.server_url is None
 
     @property
+    def crisis_line_here(self) -> PhoneNumber | None:
+        """The crisis line, unless it cannot work where the profile says the couple lives.
+
+        988 is a North American number: beside an emergency number from elsewhere (112, 999)
+        it is the default left over from a missing or unusable `crisis_line`, and showing it
+        would send a person in crisis to a number that does not connect. None then: the card
+        and its words fall back to the clinic's phone and the emergency number.
+        """
+        if self.crisis_line.number.strip() == DEFAULT_CRISIS_LINE and not _dials_988(
+            self.emergency_number
+        ):
+            return None
+        return self.crisis_line
+
+    @property
     def unreadable(self) -> bool:
         """The file was there (or named) but nothing in it could be used."""
         return any(p.setting == WHOLE_FILE for p in self.problems)
@@ -95,6 +114,10 @@ class ClinicProfile:
     def phones_incomplete(self) -> bool:
         """Some of the clinic's own numbers were in the file but are not in this profile."""
         return self.unreadable or any(p.setting.startswith("phones") for p in self.problems)
+
+
+def _dials_988(emergency_number: str) -> bool:
+    return re.sub(r"\D", "", emergency_number) in CRISIS_LINE_988_EMERGENCY
 
 
 def user_profile_path() -> Path:
@@ -132,6 +155,8 @@ SETTING_WORDS = {
     "phones.clinic": "The clinic's phone number",
     "phones.emergency": "The emergency number",
     "phones.dial_in": "The dial-in numbers",
+    "devices": "The camera settings",
+    "devices.camera": "The camera source",
 }
 
 # What Tandem uses instead, where that is worth knowing.
@@ -144,6 +169,11 @@ FALLBACK_WORDS = {
     "phones.emergency": f"The help card says {DEFAULT_EMERGENCY_NUMBER} instead.",
 }
 
+NO_CRISIS_LINE = (
+    "The help card shows the emergency number and your clinic's number instead "
+    "(the 988 crisis line does not work outside North America)."
+)
+
 _DIAL_IN_ITEM = re.compile(r"phones\.dial_in\[(\d+)\]")
 
 
@@ -154,9 +184,10 @@ def setting_words(setting: str) -> str:
     return SETTING_WORDS.get(setting, f"The setting {setting}")
 
 
-def _setting_problem(setting: str, rule: str) -> ProfileProblem:
+def _setting_problem(setting: str, rule: str, fallback: str | None = None) -> ProfileProblem:
     detail = f"{setting} {rule}"
-    fallback = FALLBACK_WORDS.get(setting, "")
+    if fallback is None:
+        fallback = FALLBACK_WORDS.get(setting, "")
     words = setting_words(setting)
     plain = f"Tandem left out {words[0].lower()}{words[1:]} ({setting} in the file): it {rule}."
     return ProfileProblem(setting, detail, f"{plain} {fallback}".strip())
@@ -208,6 +239,17 @@ def _emergency(value: Any) -> str:
     if isinstance(value, str) and re.fullmatch(r"[0-9+*#()\- ]*[0-9][0-9+*#()\- ]*", value):
         return value.strip()
     raise _Invalid(f'must be a phone number in quotes, like "112" (got {value!r})')
+
+
+def _camera_source(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise _Invalid(
+        "must be a camera number, a video file or a camera's address in quotes, like "
+        f'"rtsp://camera.local/stream" (got {value!r})'
+    )
 
 
 def _url(value: Any) -> str | None:
@@ -283,7 +325,8 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
     servers = salvage.table(data, "servers")
     bandwidth = salvage.table(data, "bandwidth")
     phones = salvage.table(data, "phones")
-    tables = {"servers": servers, "bandwidth": bandwidth, "phones": phones}
+    devices = salvage.table(data, "devices")
+    tables = {"servers": servers, "bandwidth": bandwidth, "phones": phones, "devices": devices}
     default = ClinicProfile()
 
     def setting(name: str, build: Callable[[Any], T], fallback: T) -> T:
@@ -294,7 +337,7 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
         return salvage.value(name, build, value, fallback)
 
     shared_mbps = setting("bandwidth.min_mbps", _mbps, DEFAULT_MIN_MBPS)
-    return ClinicProfile(
+    profile = ClinicProfile(
         clinic_name=str(clinic.get("name", "")),
         server_url=setting("servers.session", _url, None),
         backup_server_url=setting("servers.backup", _url, None),
@@ -305,17 +348,35 @@ def salvage_profile(data: dict[str, Any], source: Path | None = None) -> ClinicP
         crisis_line=setting("phones.crisis_line", _phone, default.crisis_line),
         clinic_phone=setting("phones.clinic", _phone, None),
         emergency_number=setting("phones.emergency", _emergency, default.emergency_number),
+        camera_source=setting("devices.camera", _camera_source, None),
         source=source,
         problems=tuple(salvage.problems),
     )
+    if profile.crisis_line_here is None:
+        # The 988 fallback is not shown outside North America: say what the card shows instead.
+        problems = tuple(
+            _setting_problem(p.setting, p.detail.removeprefix(p.setting + " "), NO_CRISIS_LINE)
+            if p.setting == "phones.crisis_line"
+            else p
+            for p in profile.problems
+        )
+        profile = replace(profile, problems=problems)
+    return profile
 
 
 def parse_profile(data: dict[str, Any], source: Path | None = None) -> ClinicProfile:
-    """Build a profile from parsed TOML; the first value it cannot use is a ProfileError."""
+    """Build a profile from parsed TOML; any value it cannot use is a ProfileError."""
     profile = salvage_profile(data, source)
     if profile.problems:
-        raise ProfileError(profile.problems[0].detail)
+        raise ProfileError(problems_text(profile.problems))
     return profile
+
+
+def problems_text(problems: tuple[ProfileProblem, ...]) -> str:
+    """Every problem in one message, so all of them can be fixed at once."""
+    if len(problems) == 1:
+        return problems[0].detail
+    return f"{len(problems)} settings cannot be used: " + "; ".join(p.detail for p in problems)
 
 
 def _unreadable(path: Path, detail: str, plain: str) -> ClinicProfile:
@@ -375,9 +436,9 @@ def read_profile(path: Path | None = None) -> ClinicProfile:
 def load_profile(path: Path | None = None) -> ClinicProfile:
     """Load the given profile, or the default one; none at all means practice mode.
 
-    Strict: the first problem in the file is a ProfileError (the command line stops on it).
+    Strict: a problem in the file is a ProfileError naming every problem in it.
     """
     profile = read_profile(path)
     if profile.problems:
-        raise ProfileError(profile.problems[0].detail)
+        raise ProfileError(problems_text(profile.problems))
     return profile

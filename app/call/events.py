@@ -140,7 +140,8 @@ class CallError:
 
     Codes: the server's (docs/protocol.md: token_invalid, token_expired, token_revoked,
     room_full, replaced, ...) and the engine's own: `server_unreachable` (no answer at the
-    address), `server_untrusted` (its TLS certificate failed verification), `server_closed`
+    address), `server_untrusted` (its TLS certificate failed verification), `server_not_https` (an
+    https:// address answered without TLS: the address is wrong), `server_closed`
     (closed before welcome), `server_lost` (the signaling connection dropped mid-call),
     `protocol_error` (a malformed server message, or one past the protocol's limits: before
     welcome the join fails, after it the message is ignored and the call goes on, unless the

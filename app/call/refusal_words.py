@@ -6,8 +6,8 @@ are stable (docs/protocol.md and the engine's own, see app.call.events.CallError
 participant keeps printing the code and the server's message.
 
 Every sentence names the next step. The call page adds the way out after it (`way_out`: "try
-again from the equipment check, or join by phone", unless trying again cannot help), so the
-sentences here do not repeat it.
+again from the equipment check, or join by phone on <the number>", unless trying again cannot
+help), so the sentences here do not repeat it.
 """
 
 from __future__ import annotations
@@ -71,6 +71,11 @@ _WORDS: dict[str, str] = {
         "this computer. Please call your clinic: their IT team can set up Tandem to trust it, "
         "or tell you if something is wrong with the network you are on."
     ),
+    "server_not_https": (
+        "Tandem did not connect because the session server's address starts with https://, "
+        "but the server there does not use a secure connection. Please check the address, or "
+        "call your clinic."
+    ),
     "server_closed": "Your clinic's server closed the connection. Please try again in a moment.",
     "server_lost": (
         "The connection to your session was lost. Please check your internet connection, "
@@ -83,17 +88,31 @@ _WORDS: dict[str, str] = {
     ),
 }
 
+JOIN_BY_PHONE = "join by phone"  # the way by phone when no number is known to name
 GENERAL_WAY_OUT = "You can try again from the equipment check, or join by phone."
+_GENERAL = "You can try again from the equipment check, or {phone}."
 # Where trying again would not help, or would push someone else out, the page says so instead.
 _WAY_OUT: dict[str, str] = {
     "replaced": (
         "Tandem will not reconnect by itself: joining again here would disconnect the other "
-        "device. You can also join by phone."
+        "device. You can also {phone}."
     ),
-    "token_revoked": "You can join by phone meanwhile.",
-    "token_expired": "You can join by phone meanwhile.",
-    "server_untrusted": "You can join by phone meanwhile.",
+    "token_revoked": "You can {phone} meanwhile.",
+    "token_expired": "You can {phone} meanwhile.",
+    "server_untrusted": "You can {phone} meanwhile.",
+    "server_not_https": "You can {phone} meanwhile.",
 }
+
+
+def by_phone(dial_in: str | None, clinic: str | None) -> str:
+    """The way by phone with its number in it: a promise of "join by phone" without a number
+    leaves a stressed person searching. The dial-in number first, else the clinic's phone."""
+    if dial_in:
+        return f"join by phone on {dial_in}"
+    if clinic:
+        return f"call your clinic on {clinic}"
+    return "call your clinic on the number your care team gave you"
+
 
 DEFAULT_WORDS = (
     "Something went wrong and Tandem could not keep you in the session. "
@@ -104,9 +123,11 @@ PLAIN_WORDS: Mapping[str, str] = MappingProxyType(_WORDS)
 """Every known error code -> what a person is told."""
 
 
-def way_out(code: str | None) -> str:
-    """What the call page says after the sentence for `code`: the next step that can work."""
-    return _WAY_OUT.get(code or "", GENERAL_WAY_OUT)
+def way_out(code: str | None, phone: str = JOIN_BY_PHONE) -> str:
+    """What the call page says after the sentence for `code`: the next step that can work.
+
+    `phone` is the way by phone (`by_phone`), which the page fills in from the profile."""
+    return _WAY_OUT.get(code or "", _GENERAL).format(phone=phone)
 
 
 def plain_words(code: str) -> str:

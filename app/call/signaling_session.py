@@ -26,7 +26,7 @@ from app.call.signaling import (
     parse_error,
     parse_welcome,
 )
-from app.net.tls_trust import UNTRUSTED_WORDS, is_untrusted_certificate
+from app.net.tls_trust import NOT_TLS_WORDS, UNTRUSTED_WORDS, is_not_tls, is_untrusted_certificate
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,9 @@ class SignalingConnection:
             if is_untrusted_certificate(exc):
                 report("the session server's certificate is not trusted")
                 raise JoinRefused("server_untrusted", UNTRUSTED_WORDS) from None
+            if is_not_tls(exc):
+                report("the session server does not speak https at this address")
+                raise JoinRefused("server_not_https", NOT_TLS_WORDS) from None
             report("cannot reach the session server: %s", type(exc).__name__)
             raise JoinRefused(
                 "server_unreachable",

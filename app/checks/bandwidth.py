@@ -47,6 +47,12 @@ _ERRORS: dict[str, tuple[str, str]] = {
         "Call your clinic: their IT team can set up Tandem to trust it (its certificate file "
         "goes in the clinic profile), or tell you if something is wrong with this network.",
     ),
+    "not_https": (
+        "The server address starts with https://, but the server there does not use a secure "
+        "(https) connection, so the speed test did not connect.",
+        "Check the server address: this server may need http:// instead of https://. "
+        "If your clinic gave you the address, call them.",
+    ),
     "server_error": (
         "The speed test could not finish because of a problem on the clinic's video server.",
         "Run the check again in a minute; if it keeps happening, call your clinic.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from app.checks.device_problem import RETRY, DeviceWords, device_failure
 from app.checks.frame_analysis import FrameAnalyser, FrameStats
@@ -50,6 +51,24 @@ DEVICE_WORDS: DeviceWords = {
         f"Unplug the camera and plug it in again, or restart your computer. {RETRY}",
     ),
 }
+
+
+def missing_camera_file(source: str | None) -> CheckResult | None:
+    """The camera check's result when the camera source names a video file that is not there.
+
+    OpenCV only says it could not open the source, which reads as "plug in your camera"; a
+    person who gave a file name needs to hear that name. None for a camera index, a URL, an
+    OpenCV image-sequence pattern ("frame%03d.png") or a file that exists."""
+    if source is None or source.strip().isdigit() or "://" in source or "%" in source:
+        return None
+    if Path(source).expanduser().exists():
+        return None
+    return CheckResult(
+        NAME,
+        Status.FAIL,
+        f"Tandem could not find the video file given as the camera: {source}",
+        "Check the file's name and folder, or leave out the camera source to use your camera.",
+    )
 
 
 def check_camera(

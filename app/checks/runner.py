@@ -179,8 +179,13 @@ def run_equipment_check(
         return result
 
     def camera_lane() -> None:
+        from app.checks.camera import missing_camera_file
+
+        # A video file that is not there is named as such, not as a camera to plug in.
+        missing = None if plan.camera is not None else missing_camera_file(plan.camera_source)
         record(
-            guarded(
+            missing
+            or guarded(
                 "camera", lambda: fns.camera(_camera(plan), plan.camera_duration_s, report_progress)
             )
         )

@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--camera",
         metavar="SRC",
         default=None,
-        help="camera index, or a video file or URL (default: the first camera)",
+        help="camera index, or a video file or URL (default: the clinic profile's [devices] "
+        "camera, else the first camera)",
     )
     parser.add_argument(
         "--mic",
@@ -70,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--min-mbps",
-        type=float,
+        type=_positive_mbps,
         default=None,
         metavar="N",
         help="minimum Mbps each way (default: the clinic profile's, else 5)",
@@ -87,14 +88,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the check; exit 0 ready, 1 ready with warnings, 2 not ready (or a bad profile)."""
-    from app.profile import ProfileError, load_profile
+def _positive_mbps(text: str) -> float:
+    """A minimum speed: a positive, finite number. float() takes "nan" (which every comparison
+    passes) and "inf" (which nothing passes), and neither is a speed."""
+    import math
 
     try:
-        profile = load_profile(getattr(args, "profile", None))
-    except ProfileError as exc:
-        print(f"tandem check: {exc}", file=sys.stderr)
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of Mbps, like 5 (got {text!r})"
+        )
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the check; exit 0 ready, 1 ready with warnings, 2 not ready (or a bad profile)."""
+    from app.profile import read_profile
+
+    profile = read_profile(getattr(args, "profile", None))
+    blocking = [p for p in profile.problems if _check_uses(p.setting)]
+    for problem in profile.problems:
+        if problem not in blocking:  # the check goes on without it, as the app does
+            print(f"tandem check: warning: {problem.detail} (left out)", file=sys.stderr)
+    if blocking:
+        # Every setting to fix at once, not one per run.
+        print("tandem check: the clinic profile cannot be used:", file=sys.stderr)
+        for problem in blocking:
+            print(f"  {problem.detail}", file=sys.stderr)
         return 2
     cancel = threading.Event()
     try:
@@ -104,6 +127,13 @@ def run(args: argparse.Namespace) -> int:
         print("\ntandem check: stopped (Ctrl-C); no report.", file=sys.stderr, flush=True)
         _exit_if_checks_still_run(130)
         return 130
+
+
+def _check_uses(setting: str) -> bool:
+    """Whether the check needs `setting` (the servers and the speeds; the file as a whole).
+    The phone numbers and the clinic's name are for the app's crisis card: a bad one there is
+    named, and the check goes on, as the app does."""
+    return not setting.startswith(("phones", "clinic"))
 
 
 def _exit_if_checks_still_run(code: int) -> None:
@@ -140,7 +170,7 @@ def _check(args: argparse.Namespace, profile: ClinicProfile, cancel: threading.E
     plan = CheckPlan(
         couple_label=typed["--label"],
         note=typed["--note"],
-        camera_source=args.camera,
+        camera_source=args.camera if args.camera is not None else profile.camera_source,
         mic_device=_device(args.mic),
         speaker_device=_device(args.speaker),
         skip_speaker=args.no_speaker,
@@ -217,8 +247,10 @@ def _load_quirky_libraries() -> None:
     is imported with sys.stdout/stderr swapped (app/net/bandwidth_probe.py). On a check's thread
     that would swallow whatever the main thread prints meanwhile (the Ctrl-C message, progress).
     """
+    from app.devices.alsa_quiet import quiet_alsa
     from app.net.bandwidth_probe import import_speedtest
 
+    quiet_alsa()  # "ALSA lib … underrun occurred" is not for the person reading the summary
     import_speedtest()
     try:
         import sounddevice  # noqa: F401

@@ -15,6 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="practice mode even if a clinic profile exists (a local server on this computer)",
     )
+    parser.add_argument(
+        "--camera",
+        metavar="SRC",
+        default=None,
+        help="camera index, or a video file or URL (a network camera), listed first among the "
+        "cameras (default: the clinic profile's [devices] camera, else the cameras found)",
+    )
 
 
 NO_DISPLAY_MESSAGE = (
@@ -35,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
+    from app.devices.alsa_quiet import quiet_alsa
     from app.ui.main import run_app
 
-    return run_app(profile_path=args.profile, force_practice=args.practice)
+    quiet_alsa()  # ALSA's own lines ("underrun occurred") are not for the person at the window
+    return run_app(
+        profile_path=args.profile,
+        force_practice=args.practice,
+        camera=getattr(args, "camera", None),
+    )

@@ -23,7 +23,13 @@ EXIT_UNREACHABLE = 4  # no session server at --server, or it does not speak the 
 EXIT_REPLACED = 5  # our join code joined again on another device, which took our place
 # Join refusals that are about reaching the server, not about us (exit EXIT_UNREACHABLE).
 UNREACHABLE_CODES = frozenset(
-    {"server_unreachable", "server_closed", "protocol_error", "server_untrusted"}
+    {
+        "server_unreachable",
+        "server_closed",
+        "protocol_error",
+        "server_untrusted",
+        "server_not_https",
+    }
 )
 # A token on the command line is visible to every local user (ps, /proc); programs that start
 # a participant (practice mode) hand it over in the environment instead (TOKEN_ENV).

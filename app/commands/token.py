@@ -106,6 +106,8 @@ def _mint(args: argparse.Namespace) -> int:
     weakness = secret_problem(secret)
     if weakness is not None and secret != DEV_SECRET and not args.allow_weak_secret:
         return _fail(f"{weakness}; the server refuses it too. {HOW_TO_MAKE_ONE}")
+    if args.ttl <= 0:  # said in the option's name, not mint_token's (`ttl_s`)
+        return _fail(f"--ttl must be a positive number of seconds (got {args.ttl})")
     try:
         token = mint_token(secret, args.room, args.role, args.name, args.ttl, lifetimes=lifetimes)
     except ValueError as exc:

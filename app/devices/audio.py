@@ -334,10 +334,15 @@ def _list(kind: str) -> list[DeviceInfo]:
 
 
 def list_inputs() -> list[DeviceInfo]:
-    """Microphones PortAudio can see (raises DeviceError(NO_AUDIO_SYSTEM) without PortAudio)."""
-    return _list("input")
+    """Microphones PortAudio can see (raises DeviceError(NO_AUDIO_SYSTEM) without PortAudio),
+    by the names a person knows (app.devices.audio_names)."""
+    from app.devices.audio_names import person_names, sound_server_default
+
+    return person_names(_list("input"), lambda: sound_server_default("source"))
 
 
 def list_outputs() -> list[DeviceInfo]:
-    """Speakers and headphones PortAudio can see."""
-    return _list("output")
+    """Speakers and headphones PortAudio can see, by the names a person knows."""
+    from app.devices.audio_names import person_names, sound_server_default
+
+    return person_names(_list("output"), lambda: sound_server_default("sink"))

@@ -58,10 +58,44 @@ class Press(enum.Enum):
 
 @dataclass(frozen=True)
 class CrisisWords:
-    """The numbers the wording names, from the clinic profile."""
+    """The numbers the wording names, from the clinic profile.
+
+    `crisis_line` is "" when no crisis line works where the couple lives (the profile's
+    `crisis_line_here`): the words then send them to the clinic's phone, else the emergency
+    number, and never name a line that cannot be dialled there.
+    """
 
     crisis_line: str = "988"
     emergency_number: str = "911"
+    clinic_phone: str = ""
+
+    @property
+    def call_now(self) -> str:
+        """The one sentence that says whom to call right now, with the number in it."""
+        if self.crisis_line:
+            return f"Call the crisis line now: {self.crisis_line}."
+        if self.clinic_phone:
+            return f"Call your clinic now: {self.clinic_phone}."
+        return f"Call {self.emergency_number} now."
+
+    @property
+    def call_now_or_danger(self) -> str:
+        """`call_now`, then the emergency number unless that is already the one named."""
+        if not self.crisis_line and not self.clinic_phone:
+            return self.call_now
+        return f"{self.call_now} In immediate danger, call {self.emergency_number}."
+
+    @property
+    def talk_number(self) -> str:
+        """The number to call to talk to someone right away."""
+        return self.crisis_line or self.clinic_phone or self.emergency_number
+
+    @property
+    def beside(self) -> str:
+        """What sits beside the status on the card, named for a person who may need it now."""
+        if self.crisis_line:
+            return "The crisis line is beside this"
+        return "The numbers are beside this"
 
 
 @dataclass(frozen=True)

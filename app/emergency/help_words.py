@@ -7,7 +7,7 @@ crisis line; the numbers themselves are always on the screen beside these words.
 
 from __future__ import annotations
 
-from app.emergency.help_flow import HelpFlow, HelpView, Phase, clock_text
+from app.emergency.help_flow import CrisisWords, HelpFlow, HelpView, Phase, clock_text
 
 CALLING = "Calling the on-call clinician…"
 STILL_TRYING = "Still trying to reach a clinician…"
@@ -24,7 +24,8 @@ PRACTICE_RUN_NOTE = (
 
 def describe(flow: HelpFlow) -> HelpView:
     """The view for the flow as it is now (the timer is read from the flow's clock)."""
-    crisis, emergency = flow.words.crisis_line, flow.words.emergency_number
+    words = flow.words
+    emergency = words.emergency_number
     timer = clock_text(flow.elapsed())
     phase = flow.phase
     lead, plan, cancel, retrying = False, False, phase.open, False
@@ -32,7 +33,7 @@ def describe(flow: HelpFlow) -> HelpView:
         headline = "If you need help now, call the numbers on this card."
         detail = ""
     elif phase is Phase.PRACTICE:
-        headline = f"Call the crisis line now: {crisis}."
+        headline = words.call_now
         detail = (
             f"{PRACTICE_NO_CLINICIAN} If you are in immediate danger, call {emergency}. "
             "To see how the help button works with your clinic, use “Practice the help "
@@ -40,7 +41,7 @@ def describe(flow: HelpFlow) -> HelpView:
         )
         lead, plan = True, True
     elif phase is Phase.NO_CODE:
-        headline = f"Call the crisis line now: {crisis}."
+        headline = words.call_now
         detail = (
             "Tandem cannot call your clinic's on-call clinician from this computer yet: it "
             "does not have your join code. It remembers the code once you join a session with "
@@ -49,19 +50,19 @@ def describe(flow: HelpFlow) -> HelpView:
         lead, plan = True, True
     elif phase is Phase.CONNECTING:
         headline = f"{CALLING} {timer}"
-        detail = "Connecting to your clinic. The crisis line is beside this, if you need it now."
+        detail = f"Connecting to your clinic. {words.beside}, if you need it now."
     elif phase is Phase.RINGING:
-        headline, detail = _ringing(flow.level, timer, crisis, flow.rung)
+        headline, detail = _ringing(flow.level, timer, words, flow.rung)
         lead = flow.level >= 2
     elif phase is Phase.UNANSWERED:
-        headline = f"Call the crisis line now: {crisis}. In immediate danger, call {emergency}."
+        headline = words.call_now_or_danger
         detail = (
             "No on-call clinician has answered yet. Tandem keeps calling them, and your clinic "
             f"has been alerted. {KEEP_OPEN} Waiting {timer}."
         )
         lead, plan, retrying = True, True, True
     elif phase is Phase.OFFLINE:
-        headline = f"Tandem cannot reach your clinic. Call the crisis line now: {crisis}."
+        headline = f"Tandem cannot reach your clinic. {words.call_now}"
         detail = (
             f"In immediate danger, call {emergency}. Your computer may be offline, or the "
             "clinic's server is not answering. Tandem keeps trying in the background and calls "
@@ -73,7 +74,7 @@ def describe(flow: HelpFlow) -> HelpView:
         headline = f"{who} answered. The video call is opening…"
         detail = "Stay where you are; you will see and hear them in a moment."
     elif phase is Phase.REFUSED:
-        headline = f"Call the crisis line now: {crisis}."
+        headline = words.call_now
         detail = (
             "Your clinic did not accept the join code saved on this computer, so Tandem cannot "
             f"call the on-call clinician. In immediate danger, call {emergency}. Ask your "
@@ -81,7 +82,7 @@ def describe(flow: HelpFlow) -> HelpView:
         )
         lead, plan = True, True
     elif phase is Phase.DECLINED:
-        headline = f"Call the crisis line now: {crisis}."
+        headline = words.call_now
         detail = (
             "Your clinic's server did not take another request for help just now (there were "
             f"several in a short time). In immediate danger, call {emergency}. You can press "
@@ -113,31 +114,31 @@ def describe(flow: HelpFlow) -> HelpView:
     )
 
 
-def _ringing(level: int, timer: str, crisis: str, rung: int | None) -> tuple[str, str]:
+def _ringing(level: int, timer: str, words: CrisisWords, rung: int | None) -> tuple[str, str]:
     if level >= 2:
         return (
             f"{STILL_TRYING} {timer}",
-            f"Please call the crisis line now: {crisis}. Tandem keeps calling every on-call "
-            f"clinician. {KEEP_OPEN}",
+            f"Please {words.call_now[0].lower()}{words.call_now[1:]} Tandem keeps calling every "
+            f"on-call clinician. {KEEP_OPEN}",
         )
     if level == 1:
         return (
             f"{CALLING} {timer}",
             "No one has answered yet, so Tandem is calling them again and the backup "
-            "clinician too. The crisis line is beside this, if you need it now.",
+            f"clinician too. {words.beside}, if you need it now.",
         )
     if rung == 0:
         return (
             f"{CALLING} {timer}",
             "No on-call clinician is free this very moment; Tandem keeps calling the whole "
-            f"on-call team. If you need to talk to someone right away, call {crisis}.",
+            f"on-call team. If you need to talk to someone right away, call {words.talk_number}.",
         )
     who = (
         f"{rung} on-call clinicians are being called now."
         if rung is not None and rung > 1
         else "Your clinic's on-call clinician is being called now."
     )
-    return (f"{CALLING} {timer}", f"{who} The crisis line is beside this, if you need it now.")
+    return (f"{CALLING} {timer}", f"{who} {words.beside}, if you need it now.")
 
 
 def partner_prompt(name: str | None) -> str:

@@ -11,7 +11,7 @@ import urllib.error
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from app.net.tls_trust import is_untrusted_certificate
+from app.net.tls_trust import is_not_tls, is_untrusted_certificate
 from app.progress import ProgressCallback
 
 _NO_NETWORK_ERRNOS = {101, 113, 100, 99}  # ENETUNREACH, EHOSTUNREACH, ENETDOWN, EADDRNOTAVAIL
@@ -63,6 +63,8 @@ def classify_error(exc: BaseException) -> BandwidthError:
     detail = f"{type(reason).__name__}: {reason}"
     if is_untrusted_certificate(exc):
         return BandwidthError("untrusted", detail)
+    if is_not_tls(exc):
+        return BandwidthError("not_https", detail)
     if isinstance(reason, TimeoutError):
         return BandwidthError("timeout", detail)
     if isinstance(reason, ConnectionRefusedError):

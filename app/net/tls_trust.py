@@ -21,6 +21,11 @@ UNTRUSTED_WORDS = (
     "the server's certificate is not trusted: if the clinic uses its own certificate authority, "
     "name its certificate with --ca-file or ca_file in the clinic profile"
 )
+# The technical message that goes with `server_not_https`.
+NOT_TLS_WORDS = (
+    "the server at this https:// address answered without TLS: check the address (it may need "
+    "http://)"
+)
 
 
 class CaFileError(ValueError):
@@ -40,6 +45,27 @@ def client_tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
             reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
             raise CaFileError(f"{ca_file} is not a PEM CA certificate ({reason})") from None
     return context
+
+
+# OpenSSL's reasons when the other side answered, but not in TLS (a plain http:// server).
+_NOT_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}
+)
+
+
+def is_not_tls(exc: BaseException | None) -> bool:
+    """Whether `exc`, or what it wraps, is an https:// address answered by a server that does
+    not speak TLS there (it answered in plain http): the address is wrong, not the network."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ssl.SSLError) and getattr(exc, "reason", None) in _NOT_TLS_REASONS:
+            return True
+        if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+            exc = exc.reason
+            continue
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def is_untrusted_certificate(exc: BaseException | None) -> bool:

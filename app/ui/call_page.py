@@ -34,7 +34,7 @@ from app.call.events import (
     StatsReport,
 )
 from app.call.quality import assess
-from app.call.refusal_words import plain_words, way_out
+from app.call.refusal_words import by_phone, plain_words, way_out
 from app.call.self_view import (
     CAMERA_FAILED,
     CAMERA_LOST,
@@ -57,12 +57,17 @@ from app.ui.bridge import Bridge
 from app.ui.call_continuity import CallContinuity
 from app.ui.call_controls import CallControls
 from app.ui.call_stage import (
+    NOT_JOINED_STATUS,
+    NOT_JOINED_TEXT,
+    NOT_JOINED_TITLE,
     PAGE_STYLE,
+    PROBLEM_TITLE,
     STATUS,
     WAITING_TITLE,
     ProblemPanel,
     WaitingPanel,
 )
+from app.ui.leave_confirm import LeaveConfirm
 from app.ui.video_frames import SELF, FrameStore, SharedCamera
 from app.ui.video_tile import VideoTile
 
@@ -147,6 +152,10 @@ class CallPage(QWidget):
         self._names: dict[str, str] = {}  # everyone seen in this call (chat lines name them)
         self.error_text = ""
         self.error_code: str | None = None  # the CallError's code behind error_text
+        # Whether this call ever got into the session room: a failure before that is a join
+        # that did not work, not a call that stopped, and the words say so.
+        self.was_in_room = False
+        self._profile = profile or ClinicProfile()
         self.waiting_for = WAITING_TITLE
         self.continuity = CallContinuity(
             bridge,
@@ -203,7 +212,12 @@ class CallPage(QWidget):
         self.controls = CallControls()
         self.controls.mute_changed.connect(self._set_muted)
         self.controls.camera_changed.connect(self._set_camera)
-        self.controls.leave_requested.connect(self.leave)
+        self.controls.leave_requested.connect(self.ask_leave)
+        self.leave_confirm = LeaveConfirm()
+        self.leave_confirm.confirmed.connect(self.leave)
+        self.leave_confirm.stay_button.clicked.connect(
+            lambda: self.controls.leave_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        )
         continuity = self.continuity
         self.controls.chat_toggled.connect(continuity.set_chat_open)
         continuity.on_unread = self.controls.set_chat_unread
@@ -235,10 +249,13 @@ class CallPage(QWidget):
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addLayout(middle, 1)
+        layout.addWidget(self.leave_confirm)
         layout.addWidget(self.controls)
 
     def set_profile(self, profile: ClinicProfile) -> None:
-        """The clinic's phone numbers for the dial-in panel (the window has the profile)."""
+        """The clinic's phone numbers for the dial-in panel and the problem screen (the window
+        has the profile)."""
+        self._profile = profile
         self.continuity.set_profile(profile)
 
     # --- the call's life -------------------------------------------------------------------
@@ -265,6 +282,8 @@ class CallPage(QWidget):
         self._leaving = False
         self.error_text = ""
         self.error_code = None
+        self.was_in_room = False
+        self.controls.show()
         self._names.clear()
         self.continuity.reset()
         self.controls.reset()
@@ -306,12 +325,17 @@ class CallPage(QWidget):
             self._call = None
             self._stop_companion(setup)
             if not self.error_text:
-                self.error_text = "Tandem could not join the session."
+                self.error_text = NOT_JOINED_TEXT
             self._show_problem()
 
         call.join_future = self._bridge.submit(
             session.join(), on_done=joined, on_error=failed, context=self
         )
+
+    def ask_leave(self) -> None:
+        """ "Leave session" asks once, inline (the help button keeps working meanwhile)."""
+        if self._call is not None and not self._leaving:
+            self.leave_confirm.ask()
 
     def leave(self) -> concurrent.futures.Future[None] | None:
         """Leave the call, also while it is still connecting (the join is stopped first); the
@@ -320,6 +344,7 @@ class CallPage(QWidget):
         if call is None or self._leaving:
             return None
         self._leaving = True
+        self.leave_confirm.cancel()
         self.controls.set_enabled(False)
         self.status.setText("Leaving the session…")
 
@@ -356,6 +381,7 @@ class CallPage(QWidget):
             self._bridge.run_blocking(setup.companion.stop)
 
     def _finish(self, reason: str) -> None:
+        self.leave_confirm.cancel()
         self._clear_tiles()
         self.continuity.reset()
         self._set_state(CallState.IDLE)
@@ -369,6 +395,7 @@ class CallPage(QWidget):
             return
         match event:
             case Joined():
+                self.was_in_room = True
                 for peer in event.peers:
                     self._add_tile(peer)
             case StateChanged():
@@ -425,14 +452,22 @@ class CallPage(QWidget):
         self._update_stage()
 
     def _show_problem(self) -> None:
+        joined = self.was_in_room
+        lost = "The connection to the session was lost." if joined else NOT_JOINED_TEXT
+        dial_in = self._profile.dial_in_numbers
+        clinic = self._profile.clinic_phone
+        phone = by_phone(dial_in[0].number if dial_in else None, clinic.number if clinic else None)
         self.problem_text.setText(
-            (self.error_text or "The connection to the session was lost.")
-            + "\n\n"
-            + way_out(self.error_code)
+            (self.error_text or lost) + "\n\n" + way_out(self.error_code, phone)
         )
+        self.problem_title.setText(PROBLEM_TITLE if joined else NOT_JOINED_TITLE)
         self.stage.setCurrentWidget(self.problem)
+        self.leave_confirm.cancel()  # nothing left to leave
+        # One way on from here: "Back to the equipment check". Mute, camera, chat and "Leave
+        # session" belong to a call, and there is none now.
         self.controls.set_enabled(False)
-        self.status.setText(STATUS[CallState.FAILED])
+        self.controls.hide()
+        self.status.setText(STATUS[CallState.FAILED] if joined else NOT_JOINED_STATUS)
         self.back_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _update_stage(self) -> None:

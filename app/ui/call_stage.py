@@ -22,6 +22,10 @@ STATUS = {
     CallState.LEFT: "You left the session",
     CallState.FAILED: "The call stopped",
 }
+NOT_JOINED_STATUS = "Not connected"  # the join failed: there was never a call to stop
+PROBLEM_TITLE = "The call could not continue"
+NOT_JOINED_TITLE = "Tandem could not join your session"
+NOT_JOINED_TEXT = "Tandem could not join the session."
 PAGE_STYLE = """
 #tileName { color: #ffffff; background: rgba(20, 26, 34, 190); border-radius: 6px;
             padding: 3px 10px; }
@@ -74,7 +78,7 @@ class ProblemPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("The call could not continue")
+        self.title = QLabel(PROBLEM_TITLE)
         self.title.setObjectName("waitingTitle")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.text = QLabel()

@@ -60,10 +60,15 @@ class CrisisCard(QDialog):
         title = QLabel(TITLE)
         title.setObjectName("crisisTitle")
         title.setWordWrap(True)
-        lead = QLabel(
+        crisis = profile.crisis_line_here  # None where the default 988 could not be dialled
+        anytime = (
             "You can call the crisis line at any time, day or night. "
-            f"If you are in immediate danger, call {profile.emergency_number}."
+            if crisis is not None
+            else "Call your clinic on the number below. "
+            if profile.clinic_phone is not None
+            else ""
         )
+        lead = QLabel(f"{anytime}If you are in immediate danger, call {profile.emergency_number}.")
         lead.setObjectName("crisisLead")
         lead.setWordWrap(True)
 
@@ -108,11 +113,13 @@ class CrisisCard(QDialog):
         layout.addLayout(self.columns, 1)
         layout.addWidget(buttons)
 
-        crisis = profile.crisis_line
+        crisis_words = f"{crisis.label}: {crisis.number}." if crisis is not None else ""
+        clinic = profile.clinic_phone
+        clinic_words = (
+            f"{clinic.label}: {clinic.number}." if crisis is None and clinic is not None else ""
+        )
         self._opening_words = " ".join(
-            part
-            for part in (title.text(), lead.text(), f"{crisis.label}: {crisis.number}.")
-            if part
+            part for part in (title.text(), lead.text(), crisis_words, clinic_words) if part
         )
         self._note_words = self.numbers.note_text
         self.resize(*CARD_SIZE)
@@ -127,6 +134,8 @@ class CrisisCard(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        # A "Copied" from an earlier opening would claim a copy this person has not made.
+        self.numbers.reset_copied()
         # Opening the card makes a reader say its title; the numbers are what a person in crisis
         # needs, and without this they would hear them only by tabbing through the card.
         # Assertive: nothing else on screen matters more at this moment.

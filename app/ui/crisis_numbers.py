@@ -6,7 +6,7 @@ has a Copy button, so a person can read it out, dial it or paste it under stress
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -15,6 +15,11 @@ from app.profile import ClinicProfile, PhoneNumber
 SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | (
     Qt.TextInteractionFlag.TextSelectableByKeyboard
 )
+# A number is selectable by mouse only: keyboard selection draws a blinking text caret after it,
+# which looks as if the number could be edited. The keyboard gets its Copy button instead, and
+# focus on the number still lets a screen reader say it.
+NUMBER_SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse
+COPIED_FOR_MS = 4000  # "Copied" confirms the click, then the button says what it does again
 
 
 class CrisisNumbers(QWidget):
@@ -26,13 +31,20 @@ class CrisisNumbers(QWidget):
         self.number_labels: dict[str, QLabel] = {}
         self.copy_buttons: list[QPushButton] = []
         self._focus: list[QWidget] = []  # each number, then its Copy button
+        self._reset_timer = QTimer(self)
+        self._reset_timer.setSingleShot(True)
+        self._reset_timer.setInterval(COPIED_FOR_MS)
+        self._reset_timer.timeout.connect(self.reset_copied)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(4)
-        row = self._add_phone(grid, 0, profile.crisis_line, "crisisNumber", key="crisis")
+        row = 0
+        crisis = profile.crisis_line_here  # None where the default 988 could not be dialled
+        if crisis is not None:
+            row = self._add_phone(grid, row, crisis, "crisisNumber", key="crisis")
         emergency = PhoneNumber("In immediate danger: emergency services", profile.emergency_number)
         row = self._add_phone(grid, row, emergency, "crisisNumber", key="emergency")
         if profile.clinic_phone is not None:
@@ -52,6 +64,20 @@ class CrisisNumbers(QWidget):
     def focus_order(self) -> list[QWidget]:
         return list(self._focus)
 
+    def reset_copied(self) -> None:
+        """Every button says "Copy" again (after a while, and whenever the card opens)."""
+        self._reset_timer.stop()
+        for button in self.copy_buttons:
+            button.setText("Copy")
+
+    def _copy(self, number: str, button: QPushButton) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(number)
+        self.reset_copied()  # only the number just copied says so
+        button.setText("Copied")
+        self._reset_timer.start()
+
     def _add_phone(
         self, grid: QGridLayout, row: int, phone: PhoneNumber, style: str, key: str
     ) -> int:
@@ -61,13 +87,13 @@ class CrisisNumbers(QWidget):
         label.setTextInteractionFlags(SELECTABLE)
         number = QLabel(phone.number)
         number.setObjectName(style)
-        number.setTextInteractionFlags(SELECTABLE)
+        number.setTextInteractionFlags(NUMBER_SELECTABLE)
         number.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         number.setAccessibleName(f"{phone.label}: {phone.number}")
         copy = QPushButton("Copy")
         copy.setAccessibleName(f"Copy the number for {phone.label}")
         copy.setAutoDefault(False)
-        copy.clicked.connect(lambda: _copy(phone.number, copy))
+        copy.clicked.connect(lambda: self._copy(phone.number, copy))
         self.copy_buttons.append(copy)
         self._focus += [number, copy]
         separator = QFrame()
@@ -85,6 +111,15 @@ class CrisisNumbers(QWidget):
 
 def missing_numbers_note(profile: ClinicProfile) -> str:
     """Why the clinic's own numbers are not (all) on the card, and what to do; "" if they are."""
+    no_crisis_line = (
+        ""
+        if profile.crisis_line_here is not None
+        else "Your clinic has not set a crisis line for where you live. "
+    )
+    return (no_crisis_line + _clinic_numbers_note(profile)).strip()
+
+
+def _clinic_numbers_note(profile: ClinicProfile) -> str:
     if profile.unreadable:
         return (
             "Tandem could not read your clinic's settings file, so your clinic's own numbers "
@@ -101,10 +136,3 @@ def missing_numbers_note(profile: ClinicProfile) -> str:
             "Use the number your care team gave you."
         )
     return ""
-
-
-def _copy(number: str, button: QPushButton) -> None:
-    clipboard = QGuiApplication.clipboard()
-    if clipboard is not None:
-        clipboard.setText(number)
-    button.setText("Copied")

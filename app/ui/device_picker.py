@@ -5,9 +5,36 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.devices.base import DeviceInfo
+
+
+class ScrollingComboBox(QComboBox):
+    """A drop-down the mouse wheel passes over: the wheel scrolls the page it sits on.
+
+    A wheel turned over a closed QComboBox changes its choice, so a person scrolling the check
+    page picks another microphone without noticing. The open list still scrolls as usual."""
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        # Handed straight to the page's scroll bar: Qt passes only a system's own wheel events
+        # up to the parents, and this way every wheel event scrolls the same page.
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QAbstractScrollArea):
+            parent = parent.parentWidget()
+        if parent is None:
+            event.ignore()
+            return
+        QApplication.sendEvent(parent.verticalScrollBar(), event)
+        event.accept()
 
 
 class DevicePicker(QWidget):
@@ -22,7 +49,7 @@ class DevicePicker(QWidget):
         self.loading = False
         self._listed_waiters: list[Callable[[], None]] = []
         self.label = QLabel(label)
-        self.combo = QComboBox()
+        self.combo = ScrollingComboBox()
         self.combo.setAccessibleName(f"Choose a {kind}")
         self.label.setBuddy(self.combo)
         self.note = QLabel()

@@ -67,7 +67,12 @@ class HelpController(QObject):
         self.plans = plans or PlanCache()
         self._client_factory = client_factory
         self.code = None if profile.practice_mode else self.codes.load()
-        words = CrisisWords(profile.crisis_line.number, profile.emergency_number)
+        crisis = profile.crisis_line_here
+        words = CrisisWords(
+            crisis.number if crisis is not None else "",
+            profile.emergency_number,
+            profile.clinic_phone.number if profile.clinic_phone is not None else "",
+        )
         self.flow = HelpFlow(
             words, now, practice_mode=profile.practice_mode, has_code=self.code is not None
         )

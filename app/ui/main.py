@@ -84,14 +84,16 @@ def practice_profile(profile: ClinicProfile) -> ClinicProfile:
     return dataclasses.replace(profile, server_url=None, backup_server_url=None)
 
 
-def run_app(profile_path: Path | None, force_practice: bool) -> int:
+def run_app(profile_path: Path | None, force_practice: bool, camera: str | None = None) -> int:
+    """`camera`: a camera source from the command line; it wins over the profile's."""
     app = make_application()
     profile = load_profile_or_explain(profile_path)
     if force_practice:
         profile = practice_profile(profile)
     _import_speedtest_now()
     bridge = Bridge()
-    window = MainWindow(profile, bridge, SystemDevices(), equipment_check())
+    devices = SystemDevices(camera_source=camera or profile.camera_source)
+    window = MainWindow(profile, bridge, devices, equipment_check())
     if profile.practice_mode:
         from app.practice import start_practice_server
 

@@ -89,12 +89,19 @@ def report_results(report: Report) -> list[CheckResult]:
 
 
 class SystemDevices:
-    """The computer's real camera and sound devices (OpenCV, PortAudio)."""
+    """The computer's real camera and sound devices (OpenCV, PortAudio).
+
+    `camera_source` (`tandem gui --camera`, the profile's `[devices] camera`) is a video file
+    or a network camera's URL listed first among the cameras, or a camera index chosen first."""
+
+    def __init__(self, camera_source: str | None = None) -> None:
+        self.camera_source = camera_source
 
     def list_cameras(self) -> list[DeviceInfo]:
         from app.devices.camera import list_cameras
+        from app.devices.camera_source import with_camera_source
 
-        return list(list_cameras())
+        return with_camera_source(list(list_cameras()), self.camera_source)
 
     def list_microphones(self) -> list[DeviceInfo]:
         from app.devices.audio import list_inputs

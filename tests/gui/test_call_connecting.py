@@ -165,6 +165,7 @@ def test_leave_while_the_devices_open_leaves_nobody_in_the_room(
     try:
         with qtbot.waitSignal(page.finished, timeout=15_000) as finished:
             QTest.mouseClick(page.controls.leave_button, LEFT_CLICK)
+            QTest.mouseClick(page.leave_confirm.leave_button, LEFT_CLICK)  # "Leave the session?"
             assert page.status.text() == "Leaving the session…"
             hold.set()  # the camera finishes opening only after the person pressed Leave
     finally:
@@ -197,6 +198,7 @@ def test_leave_while_the_server_lets_us_in_ends_left_with_nobody_behind(
         assert page.state is CallState.JOINING
         with qtbot.waitSignal(page.finished, timeout=10_000) as finished:
             QTest.mouseClick(page.controls.leave_button, LEFT_CLICK)
+            QTest.mouseClick(page.leave_confirm.leave_button, LEFT_CLICK)  # "Leave the session?"
         # Leaving did not wait on the server, which still holds the join at the door.
         assert not held.done.is_set()
     finally:

@@ -109,8 +109,30 @@ def test_a_call_with_a_headless_therapist(
     card.close()
     assert page.in_call
 
+    # Item 10 of issue 10: "Leave session" asks once, inline, and the help stays one press away.
+    confirm = page.leave_confirm
     QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    assert confirm.isVisible() and page.in_call
+    assert confirm.question.text() == "Leave the session? Your partner stays in the call."
+    assert window.focusWidget() is confirm.stay_button  # Enter or Space again does not leave
+    QTest.mouseClick(window.emergency_button, Qt.MouseButton.LeftButton)
+    card = window.crisis_card
+    assert card is not None and card.isVisible()  # not blocked by the question
+    card.close()
+    QTest.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)  # Alt+G too
+    qtbot.waitUntil(card.isVisible, timeout=3000)
+    card.close()
+    assert confirm.isVisible() and page.in_call
+    QTest.mouseClick(confirm.stay_button, Qt.MouseButton.LeftButton)
+    assert not confirm.isVisible() and page.in_call
+    assert window.focusWidget() is controls.leave_button
+    QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    QTest.keyClick(confirm.stay_button, Qt.Key.Key_Escape)
+    assert not confirm.isVisible() and page.in_call
+    QTest.mouseClick(controls.leave_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(confirm.leave_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=15_000)
+    assert not confirm.isVisible()
     assert not page.in_call and page.tiles == {}
     qtbot.waitUntil(lambda: therapist.printed("peer_left"), timeout=15_000)
 
@@ -119,8 +141,16 @@ def test_a_refused_join_code_is_explained(qtbot: QtBot, clinic_window: MainWindo
     window, page = clinic_window, clinic_window.call_page
     assert window.join_session(token="not-a-real-code")
     qtbot.waitUntil(lambda: page.stage.currentWidget() is page.problem, timeout=15_000)
-    assert page.problem_text.text()
-    assert not page.controls.leave_button.isEnabled()
+    # Item 9 of issue 10: the words fit a call that never started, a promised way by phone
+    # comes with its number, and there is one way on (no "Leave session" beside it).
+    text = page.problem_text.text()
+    assert text.startswith("Your join code was not accepted.")
+    assert "join by phone on +1 555 0123,,4567#" in text
+    assert page.problem_title.text() == "Tandem could not join your session"
+    assert page.status.text() == "Not connected"
+    assert "stopped" not in page.status.text() and "continue" not in page.problem_title.text()
+    assert not page.controls.isVisible() and not page.controls.leave_button.isVisible()
+    assert page.back_button.isVisible()
     QTest.mouseClick(page.back_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.preflight
 

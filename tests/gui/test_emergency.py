@@ -75,6 +75,33 @@ def test_copy_puts_the_number_on_the_clipboard(qtbot: QtBot, styled_app: object)
     assert card.number_labels["crisis"].text() == "988"
 
 
+def test_copied_is_forgotten_when_the_card_opens_again_and_no_caret_blinks(
+    qtbot: QtBot, styled_app: object
+) -> None:
+    """Item 7 of issue 10: a stale "Copied", and a caret after a number that cannot be edited."""
+    card = CrisisCard(ClinicProfile())
+    qtbot.addWidget(card)
+    card.show()
+    qtbot.waitExposed(card)
+    first, second = card.numbers.copy_buttons
+    QTest.mouseClick(first, Qt.MouseButton.LeftButton)
+    assert first.text() == "Copied" and second.text() == "Copy"
+    QTest.mouseClick(second, Qt.MouseButton.LeftButton)
+    assert (first.text(), second.text()) == ("Copy", "Copied")  # only the latest copy
+    card.hide()
+    card.show()
+    qtbot.waitExposed(card)
+    assert [b.text() for b in card.numbers.copy_buttons] == ["Copy", "Copy"]
+    card.numbers._reset_timer.setInterval(50)
+    QTest.mouseClick(first, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: first.text() == "Copy", timeout=3000)  # and by itself, later
+    for label in card.number_labels.values():
+        flags = label.textInteractionFlags()
+        assert flags & Qt.TextInteractionFlag.TextSelectableByMouse
+        assert not flags & Qt.TextInteractionFlag.TextSelectableByKeyboard  # the caret
+        assert label.focusPolicy() & Qt.FocusPolicy.TabFocus  # still read out by focus
+
+
 def test_crisis_card_needs_no_network(
     qtbot: QtBot, styled_app: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,6 +135,24 @@ def test_the_emergency_number_comes_from_the_profile(qtbot: QtBot, styled_app: o
     text = card_text(card)
     assert "If you are in immediate danger, call 112." in text
     assert "911" not in text
+
+
+def test_988_is_never_shown_beside_an_emergency_number_from_elsewhere(
+    qtbot: QtBot, styled_app: object
+) -> None:
+    """Item 8 of issue 10: the crisis_line setting was unusable and the couple dials 112."""
+    profile = ClinicProfile(
+        emergency_number="112", clinic_phone=PhoneNumber("Your clinic", "+49 30 1234")
+    )
+    card = CrisisCard(profile)
+    qtbot.addWidget(card)
+    text = card_text(card)
+    assert "988" not in text and "911" not in text
+    assert "crisis line at any time" not in text
+    assert set(card.number_labels) == {"emergency", "clinic"}
+    assert card.number_labels["emergency"].text() == "112"
+    assert "Your clinic: +49 30 1234." in card.announcement
+    assert "has not set a crisis line for where you live" in text
 
 
 def test_without_a_profile_the_emergency_number_is_911(qtbot: QtBot, styled_app: object) -> None:
@@ -188,14 +233,16 @@ def test_one_bad_value_keeps_the_clinic_numbers_on_the_card(
 
     with open_card(profile) as card:
         numbers = {key: label.text() for key, label in card.number_labels.items()}
+        # No crisis line in the file and 112 to dial: 988 would not connect there (item 8).
         assert numbers == {
-            "crisis": "988",
             "emergency": "112",
             "clinic": "+1 555 0100",
             "dial_in_0": "+1 555 0123,,4567#",
         }
         assert "call 112." in card_text(card)
-        assert card.note is None  # every number arrived: nothing to apologise for
+        # Every clinic number arrived; the note only says why no crisis line is shown.
+        assert card.note is not None
+        assert card.note.text() == "Your clinic has not set a crisis line for where you live."
 
 
 @pytest.mark.allow_log_warnings("app.ui.main")

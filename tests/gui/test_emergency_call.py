@@ -185,6 +185,7 @@ def test_a_session_call_gives_way_to_the_case_call(
     tile = next(iter(page.tiles.values()))
     assert tile.name_label.text() == "Dr Lee · On-call clinician"
     QTest.mouseClick(page.controls.leave_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(page.leave_confirm.leave_button, Qt.MouseButton.LeftButton)  # confirm
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.preflight, timeout=BOUND_MS)
     assert window.help.controller.flow.phase is Phase.ACCEPTED  # the case is still open
     # Pressing again: the same case, and its call opens again.

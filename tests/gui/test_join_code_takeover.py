@@ -57,7 +57,9 @@ def test_the_person_is_told_their_code_was_used_elsewhere(
     text = page.problem_text.text()
     assert text.startswith(PLAIN_WORDS["replaced"])
     assert "used to join the session on another device" in text
-    assert "call your clinic" in text and way_out("replaced") in text
+    phone = "join by phone on +1 555 0123,,4567#"  # the profile's dial-in number, named
+    assert "call your clinic" in text and way_out("replaced", phone) in text
+    assert page.problem_title.text() == "The call could not continue"  # it had started
     assert not page.in_call
     # The camera and microphone are let go at once (the light goes off), not at exit.
     assert devices.opened_cameras

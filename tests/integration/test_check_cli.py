@@ -184,6 +184,8 @@ def test_missing_cameras_fail_the_camera_check_without_qt(
         assert code == 2
         if process is by_index:
             assert "qt-loaded=False" in err
+        else:  # a file that is not there is named, not a camera to plug in (issue 10 item 13)
+            assert missing in camera["reason"] and "plug in" not in camera["fix"].lower()
 
 
 def test_practice_mode_measures_against_its_own_server(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -175,3 +177,16 @@ def test_a_camera_delivering_garbage_fails_in_plain_words() -> None:
     result = check_camera(camera, clock=camera.clock)
     assert result.status is Status.FAIL and "not working" in result.reason
     assert not camera.is_open
+
+
+def test_a_missing_camera_file_is_named(tmp_path: Path) -> None:
+    from app.checks.camera import missing_camera_file
+
+    missing = str(tmp_path / "clinic-demo.mp4")
+    result = missing_camera_file(missing)
+    assert result is not None and result.status is Status.FAIL
+    assert missing in result.reason and "plug in" not in result.fix.lower()
+    present = tmp_path / "there.avi"
+    present.write_bytes(b"")
+    for source in (None, "0", " 2", "rtsp://camera.local/stream", str(present), "f%03d.png"):
+        assert missing_camera_file(source) is None

@@ -292,3 +292,38 @@ def test_partner_prompt() -> None:
     assert partner_prompt("Alex") == "Alex asked for help — join now"
     assert partner_prompt(" ") == "Your partner asked for help — join now"
     assert partner_prompt(None) == "Your partner asked for help — join now"
+
+
+@pytest.mark.parametrize(
+    ("words", "unanswered", "offline"),
+    [
+        (
+            CrisisWords(crisis_line="", emergency_number="112", clinic_phone="+49 30 1234"),
+            "Call your clinic now: +49 30 1234. In immediate danger, call 112.",
+            "Tandem cannot reach your clinic. Call your clinic now: +49 30 1234.",
+        ),
+        (
+            CrisisWords(crisis_line="", emergency_number="112"),
+            "Call 112 now.",
+            "Tandem cannot reach your clinic. Call 112 now.",
+        ),
+    ],
+)
+def test_without_a_crisis_line_the_words_name_the_clinic_or_the_emergency_number(
+    clock: Clock, words: CrisisWords, unanswered: str, offline: str
+) -> None:
+    """Item 8 of issue 10: no crisis line where the couple lives means none is named."""
+    flow = HelpFlow(words, clock)
+    started(flow).case("c1", "ringing")
+    flow.escalated(1)
+    assert "crisis line" not in describe(flow).detail
+    flow.escalated(2)
+    assert "crisis line" not in describe(flow).detail
+    assert words.talk_number in describe(flow).detail
+    flow.unanswered()
+    assert describe(flow).headline == unanswered
+    other = HelpFlow(words, clock)
+    started(other).unreachable()
+    view = describe(other)
+    assert view.headline == offline
+    assert "crisis line" not in view.headline + view.detail

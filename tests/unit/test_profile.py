@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,32 @@ def test_a_bad_ca_file_is_left_out_and_named(tmp_path: Path, value: str, words: 
     (problem,) = profile.problems
     assert problem.setting == "servers.ca_file" and words in problem.detail
     assert "certificate file" in problem.plain
+
+
+# Item 8 of issue 10: never a crisis line that cannot be dialled where the couple lives.
+
+
+@pytest.mark.parametrize(
+    ("phones", "shown"),
+    [
+        ('emergency = "112"\n', None),  # no crisis line set: 988 would not connect
+        ('emergency = "112"\ncrisis_line = 988\n', None),  # unusable: same
+        ('emergency = "999"\ncrisis_line = ""\n', None),
+        ('emergency = "112"\ncrisis_line = "0800 111 0 111"\n', "0800 111 0 111"),
+        ('emergency = "911"\ncrisis_line = 988\n', "988"),  # North America: 988 works
+        ("", "988"),
+    ],
+)
+def test_988_is_never_the_crisis_line_outside_north_america(phones: str, shown: str | None) -> None:
+    profile = salvage_profile(tomllib.loads("[phones]\n" + phones))
+    line = profile.crisis_line_here
+    assert (line.number if line is not None else None) == shown
+
+
+def test_the_crisis_line_problem_says_what_the_card_shows_instead() -> None:
+    profile = salvage_profile(tomllib.loads('[phones]\nemergency = "112"\ncrisis_line = 988\n'))
+    (problem,) = profile.problems
+    assert problem.setting == "phones.crisis_line"
+    assert "988 crisis line instead" not in problem.plain
+    assert "emergency number and your clinic's number instead" in problem.plain
+    assert problem.detail.startswith("phones.crisis_line must be a phone number")

@@ -12,6 +12,7 @@ from app.call.refusal_words import (
     DEFAULT_WORDS,
     GENERAL_WAY_OUT,
     PLAIN_WORDS,
+    by_phone,
     plain_words,
     way_out,
 )
@@ -41,6 +42,9 @@ EXPECTED = {
     "disconnected you here. If that was you, carry on on the other device. If it was not you, "
     "call your clinic now: they can stop that code and give you a new one.",
     "token_revoked": f"Your clinic has withdrawn this join code, so it no longer works. {NEW_CODE}",
+    "server_not_https": "Tandem did not connect because the session server's address starts "
+    "with https://, but the server there does not use a secure connection. Please check the "
+    "address, or call your clinic.",
     "server_untrusted": "Tandem did not connect because the session server's certificate is not "
     "trusted on this computer. Please call your clinic: their IT team can set up Tandem to trust "
     "it, or tell you if something is wrong with the network you are on.",
@@ -146,6 +150,26 @@ def test_the_way_out_never_invites_a_fight_over_the_seat() -> None:
     assert "will not reconnect" in way_out("replaced")
     assert "disconnect the other device" in way_out("replaced")
     assert "try again" not in way_out("replaced").lower()
-    for code in ("token_revoked", "token_expired", "server_untrusted"):
+    for code in ("token_revoked", "token_expired", "server_untrusted", "server_not_https"):
         assert "try again" not in way_out(code).lower() and "phone" in way_out(code)
     assert way_out("server_lost") == way_out(None) == GENERAL_WAY_OUT
+
+
+@pytest.mark.parametrize(
+    ("dial_in", "clinic", "phone"),
+    [
+        ("+1 555 0123,,4567#", "+1 555 0100", "join by phone on +1 555 0123,,4567#"),
+        (None, "+1 555 0100", "call your clinic on +1 555 0100"),
+        (None, None, "call your clinic on the number your care team gave you"),
+    ],
+)
+def test_the_way_by_phone_always_names_a_number(
+    dial_in: str | None, clinic: str | None, phone: str
+) -> None:
+    """Item 9 of issue 10: "join by phone" was promised with no number to dial."""
+    assert by_phone(dial_in, clinic) == phone
+    for code in (None, "token_invalid", "replaced", "token_revoked"):
+        text = way_out(code, by_phone(dial_in, clinic))
+        assert phone in text and text.endswith(".")
+        if dial_in is None:
+            assert "join by phone" not in text
