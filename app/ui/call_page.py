@@ -268,6 +268,7 @@ class CallPage(QWidget):
         self._names.clear()
         self.continuity.reset()
         self.controls.reset()
+        self.controls.set_has_camera(setup.make_camera is not None)
         self._show_self(self.camera.start(has_camera=setup.make_camera is not None))
         self._set_state(CallState.JOINING)
         self.stage.setCurrentWidget(self.waiting)
