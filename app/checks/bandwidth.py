@@ -20,6 +20,14 @@ SLOW_FIX = (
     "or use a wired connection."
 )
 
+# Practice mode's server is this computer: a speed test against it measures the computer, not the
+# internet (thousands of Mbps), so practice mode does not run one and says so everywhere.
+PRACTICE_NOT_MEASURED = (
+    "Not checked: practice mode runs on this computer only, so it measured nothing of your "
+    "internet connection."
+)
+PRACTICE_VERDICT_NOTE = "Practice mode: your internet connection was not tested."
+
 ESTIMATE_FIX = (
     "To measure what actually arrives, run the check against your clinic's server instead of "
     "a public speed test (leave out --public)."

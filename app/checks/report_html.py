@@ -25,6 +25,12 @@ STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
     SKIPPED: (NOT_CHECKED, "\u2013", "skipped"),
 }
 
+# The report of a practice run must not pass for a real one sent to the clinic.
+PRACTICE_REPORT_NOTE = (
+    "Practice mode: this check ran on this computer only, without the clinic's server. "
+    "The internet connection was not measured."
+)
+
 VERDICT_WORDS = {
     Verdict.READY: ("Ready for sessions", "Everything we checked works."),
     Verdict.READY_WITH_WARNINGS: (
@@ -87,6 +93,8 @@ def render_report_html(report: EquipmentReport) -> str:
         parts.append(
             f'<p class="meta"><span class="label">For:</span> {_e(report.couple_label)}</p>'
         )
+    if report.practice_mode:
+        parts.append(f'<p class="meta"><strong>{_e(PRACTICE_REPORT_NOTE)}</strong></p>')
     parts.append("</header>")
     parts.append(f'<section class="verdict {verdict_class}">')
     parts.append(f'<div class="word">{_e(verdict_word)}</div>')

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.checks.bandwidth import PRACTICE_VERDICT_NOTE
 from app.checks.report import EquipmentReport
 from app.checks.result import CheckResult
 from app.checks.speaker import confirm_heard
@@ -376,7 +377,7 @@ class PreflightPage(QWidget):
         for card in self.cards.values():
             card.show_waiting()
         self.banner.hide()
-        self.progress.reset(with_bandwidth=bool(self._server_url))
+        self.progress.reset(with_bandwidth=bool(self._server_url) and not self._practice)
         self.progress.show()
         self._update_buttons()
 
@@ -460,7 +461,7 @@ class PreflightPage(QWidget):
                 "The check was stopped.", "Press “Run again” whenever you are ready."
             )
         elif report is not None:
-            self.banner.show_summary(report.summary)
+            self.banner.show_summary(report.summary, self._verdict_note())
         else:
             self.banner.show_problem(
                 "The check could not finish.",
@@ -477,6 +478,9 @@ class PreflightPage(QWidget):
         self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
         self.check_finished.emit(self.report)
 
+    def _verdict_note(self) -> str:
+        return PRACTICE_VERDICT_NOTE if self._practice else ""
+
     def _on_tone_answered(self, heard: bool) -> None:
         """The person's answer replaces the unconfirmed speaker result, in the report too."""
         report = self.report
@@ -492,7 +496,7 @@ class PreflightPage(QWidget):
             log.info("the report cannot take the speaker answer; only the card shows it")
         self.report = report
         self.speaker_card.show_result(answered)
-        self.banner.show_summary(report.summary)
+        self.banner.show_summary(report.summary, self._verdict_note())
         # The buttons just vanished: keep keyboard focus on the card that now says the outcome.
         self.speaker_card.setFocus(Qt.FocusReason.OtherFocusReason)
 

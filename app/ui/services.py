@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.checks.result import CheckResult, Status, VerdictSummary
+from app.checks.result import CheckResult, VerdictSummary
 from app.devices.base import Camera, DeviceInfo, Microphone, Speaker
 from app.progress import ProgressCallback
 
@@ -141,22 +141,16 @@ def system_plan(choice: DeviceChoice) -> CheckPlan:
         min_upload_mbps=choice.min_upload_mbps,
         practice_mode=choice.practice_mode,
     )
-    if choice.server_url:
+    if choice.practice_mode:
+        # Practice mode's server is this computer: no figure from it says anything about the
+        # couple's internet (app.checks.bandwidth.PRACTICE_NOT_MEASURED).
+        from app.checks.bandwidth import PRACTICE_NOT_MEASURED
+
+        plan.bandwidth_skip_reason = PRACTICE_NOT_MEASURED
+    elif choice.server_url:
         plan.bandwidth_probe = SessionServerProbe(choice.server_url, ca_file=choice.ca_file)
         plan.server = choice.server_url
-    elif choice.practice_mode:
-        plan.known_results = {"bandwidth": no_practice_server_result()}
     return plan
-
-
-def no_practice_server_result() -> CheckResult:
-    return CheckResult(
-        "bandwidth",
-        Status.FAIL,
-        "The internet connection could not be measured: practice mode could not start its "
-        "server on this computer.",
-        "Close Tandem and open it again. If it happens again, call your clinic.",
-    )
 
 
 def equipment_check(plan_factory: PlanFactory = system_plan) -> CheckRunner:

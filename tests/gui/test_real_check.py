@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.checks.bandwidth import PRACTICE_NOT_MEASURED, PRACTICE_VERDICT_NOTE
 from app.checks.runner import CheckPlan
 from app.devices.base import DeviceProblem
 from app.devices.fakes import FakeCamera, FakeMicrophone, FakeSpeaker
@@ -31,7 +32,7 @@ def fake_plan(camera_fail: DeviceProblem | None = None) -> PlanFactory:
         plan.camera = FakeCamera(fail=camera_fail, realtime=False)
         plan.microphone = mic
         plan.speaker = FakeSpeaker(echo_into=mic, realtime=False)
-        if choice.server_url:
+        if plan.bandwidth_probe is not None and choice.server_url:
             plan.bandwidth_probe = SessionServerProbe(choice.server_url, phase_s=0.4)
         return plan
 
@@ -72,14 +73,22 @@ def test_a_real_check_in_practice_mode(
     report = finished.args[0]
     assert report is not None
     statuses = {r.name: r.status.value for r in report.results}
-    assert statuses.keys() == {"camera", "microphone", "speaker", "bandwidth"}
+    assert statuses.keys() == {"camera", "microphone", "speaker"}
     assert statuses["camera"] == "pass"
     for name, card in page.cards.items():
         assert card.has_result, name
-        assert card.status_text in ("Working", "Works, but could be better", "Not working")
-    assert any(f.endswith("Mbps") for f in figures)
+        if name != "bandwidth":
+            assert card.status_text in ("Working", "Works, but could be better", "Not working")
+    # Issue 10 item 1: practice mode measures nothing of the internet, and says so on the card,
+    # in the verdict and in the report (no figure from this computer passes for one).
+    bandwidth = page.cards["bandwidth"]
+    assert bandwidth.status_text == "Not checked"
+    assert bandwidth.reason_label.text() == PRACTICE_NOT_MEASURED
+    assert not any(f.endswith("Mbps") for f in figures)
     assert page.banner.isVisible()
-    assert report.practice_mode
+    assert PRACTICE_VERDICT_NOTE in page.banner.detail_label.text()
+    assert report.practice_mode and report.skipped == {"bandwidth": PRACTICE_NOT_MEASURED}
+    assert PRACTICE_NOT_MEASURED in report.render_html()
     window.grab().save(str(artifacts_dir / "preflight-practice-real-check.png"))
 
 
@@ -100,8 +109,8 @@ def test_a_failed_practice_server_is_a_card_not_a_hang(
     with qtbot.waitSignal(page.check_finished, timeout=30_000):
         page.start_check()
     card = page.cards["bandwidth"]
-    assert card.status_text == "Not working"
-    assert "practice mode could not start" in card.reason_label.text()
+    assert card.status_text == "Not checked"
+    assert card.reason_label.text() == PRACTICE_NOT_MEASURED
     window.shutdown()
 
 

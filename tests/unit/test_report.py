@@ -211,3 +211,37 @@ def test_write_a_sample_page_for_a_person_to_look_at(artifacts_dir: Path) -> Non
     page = sample_report(note="Checked on the living-room laptop").render_html()
     (artifacts_dir / "equipment-report-sample.html").write_text(page, encoding="utf-8")
     assert parse(page).text
+
+
+def test_a_practice_report_says_it_measured_nothing_of_the_internet() -> None:
+    # Issue 10 item 1: a practice report once showed thousands of Mbps as if measured online.
+    from app.checks.bandwidth import PRACTICE_NOT_MEASURED
+    from app.checks.report_html import PRACTICE_REPORT_NOTE
+
+    report = EquipmentReport(
+        results=tuple(CheckResult(n, Status.PASS) for n in CHECK_NAMES if n != "bandwidth"),
+        skipped={"bandwidth": PRACTICE_NOT_MEASURED},
+        created_at=WHEN,
+        practice_mode=True,
+    )
+    data = report.to_json()
+    assert data["practice_mode"] is True
+    assert data["checks"]["bandwidth"]["status"] == "skipped"
+    assert data["checks"]["bandwidth"]["reason"] == PRACTICE_NOT_MEASURED
+    assert "internet connection" in PRACTICE_NOT_MEASURED and "practice" in PRACTICE_NOT_MEASURED
+    text = " ".join(parse(report.render_html()).text)
+    assert PRACTICE_REPORT_NOTE in text and PRACTICE_NOT_MEASURED in text
+    assert "Mbps" not in text
+    # A real check's report says nothing of practice.
+    assert "Practice mode" not in " ".join(parse(sample_report().render_html()).text)
+
+
+def test_the_apps_plan_in_practice_mode_measures_no_bandwidth() -> None:
+    from app.checks.bandwidth import PRACTICE_NOT_MEASURED
+    from app.ui.services import DeviceChoice, system_plan
+
+    practice = system_plan(DeviceChoice(server_url="http://127.0.0.1:9", practice_mode=True))
+    assert practice.bandwidth_probe is None and practice.server is None
+    assert practice.bandwidth_skip_reason == PRACTICE_NOT_MEASURED
+    clinic = system_plan(DeviceChoice(server_url="https://sessions.example-clinic.org"))
+    assert clinic.bandwidth_probe is not None
