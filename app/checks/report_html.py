@@ -30,6 +30,10 @@ PRACTICE_REPORT_NOTE = (
     "Practice mode: this check ran on this computer only, without the clinic's server. "
     "The internet connection was not measured."
 )
+PRACTICE_PUBLIC_NOTE = (
+    "Practice mode: this check ran on this computer only, without the clinic's server. "
+    "The internet connection was measured with a public speed test (speedtest.net)."
+)
 
 VERDICT_WORDS = {
     Verdict.READY: ("Ready for sessions", "Everything we checked works."),
@@ -94,7 +98,8 @@ def render_report_html(report: EquipmentReport) -> str:
             f'<p class="meta"><span class="label">For:</span> {_e(report.couple_label)}</p>'
         )
     if report.practice_mode:
-        parts.append(f'<p class="meta"><strong>{_e(PRACTICE_REPORT_NOTE)}</strong></p>')
+        note = PRACTICE_PUBLIC_NOTE if report.server == PUBLIC_SERVER else PRACTICE_REPORT_NOTE
+        parts.append(f'<p class="meta"><strong>{_e(note)}</strong></p>')
     parts.append("</header>")
     parts.append(f'<section class="verdict {verdict_class}">')
     parts.append(f'<div class="word">{_e(verdict_word)}</div>')

@@ -27,8 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.checks.bandwidth import PRACTICE_VERDICT_NOTE
-from app.checks.report import EquipmentReport
+from app.checks.bandwidth import (
+    PRACTICE_NOT_MEASURED,
+    PRACTICE_PUBLIC_VERDICT_NOTE,
+    PRACTICE_VERDICT_NOTE,
+    PUBLIC_TEST_ABOUT,
+    PUBLIC_TEST_OFFER,
+)
+from app.checks.report import PUBLIC_SERVER, EquipmentReport
 from app.checks.result import CheckResult
 from app.checks.speaker import confirm_heard
 from app.devices.base import DeviceError, DeviceInfo
@@ -48,6 +54,8 @@ from app.ui.services import (
     CheckRunner,
     DeviceChoice,
     DeviceProvider,
+    InternetTest,
+    PublicInternetTest,
     Report,
     report_results,
     report_skipped,
@@ -66,6 +74,7 @@ NARROW_WIDTH = 820  # below this (logical px) the columns stack: 200 % scale on 
 class PreflightPage(QWidget):
     join_requested = Signal()
     check_finished = Signal(object)  # Report, or None when the check could not finish
+    internet_answered = Signal(bool)  # practice mode: whether the public test is offered
 
     def __init__(
         self,
@@ -88,7 +97,10 @@ class PreflightPage(QWidget):
         self._run_id = 0
         self.report: Report | None = None
         self.cards: dict[str, ResultCard] = {}
+        # Practice mode's real internet test, offered from the bandwidth card (tests replace it).
+        self.internet_test: InternetTest = PublicInternetTest()
         self._build()
+        self.cards["bandwidth"].action_button.clicked.connect(self._run_public_test)
         bridge.progress.connect(self._on_progress)
         bridge.check_result.connect(self._on_result)
         self._stop_timer = QTimer(self)
@@ -375,6 +387,7 @@ class PreflightPage(QWidget):
         # The check opens the devices itself; the preview and the meter let go of them first.
         self._stop_live("The camera is paused while the check runs")
         for card in self.cards.values():
+            card.withdraw_action()
             card.show_waiting()
         self.banner.hide()
         self.progress.reset(with_bandwidth=bool(self._server_url) and not self._practice)
@@ -456,12 +469,14 @@ class PreflightPage(QWidget):
             speaker = next((r for r in report_results(report) if r.name == "speaker"), None)
             if speaker is not None and not cancelled:
                 self.speaker_card.ask_if_unconfirmed(speaker)
+            if not cancelled and report_skipped(report).get("bandwidth") == PRACTICE_NOT_MEASURED:
+                self._offer_public_test()
         if cancelled:
             self.banner.show_problem(
                 "The check was stopped.", "Press “Run again” whenever you are ready."
             )
         elif report is not None:
-            self.banner.show_summary(report.summary, self._verdict_note())
+            self.banner.show_summary(report.summary, self._verdict_note(report))
         else:
             self.banner.show_problem(
                 "The check could not finish.",
@@ -478,8 +493,75 @@ class PreflightPage(QWidget):
         self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
         self.check_finished.emit(self.report)
 
-    def _verdict_note(self) -> str:
-        return PRACTICE_VERDICT_NOTE if self._practice else ""
+    def _verdict_note(self, report: Report) -> str:
+        """Practice mode's sentence after the verdict: what it did (not) measure online."""
+        if not self._practice:
+            return ""
+        measured = any(r.name == "bandwidth" for r in report_results(report))
+        return PRACTICE_PUBLIC_VERDICT_NOTE if measured else PRACTICE_VERDICT_NOTE
+
+    # --- practice mode's real internet test --------------------------------------------------
+    def _offer_public_test(self) -> None:
+        """Offer the public speed test on the bandwidth card, if this computer is online."""
+        run_id = self._run_id
+
+        def answered(online: bool) -> None:
+            offer = online and run_id == self._run_id and not self.running
+            if offer and self.report is not None:
+                self.cards["bandwidth"].offer_action(PUBLIC_TEST_OFFER, PUBLIC_TEST_ABOUT)
+            self.internet_answered.emit(offer and self.report is not None)
+
+        self._bridge.run_blocking(
+            self.internet_test.reachable,
+            on_done=answered,
+            on_error=lambda _: answered(False),
+            context=self,
+        )
+
+    def _run_public_test(self) -> None:
+        if self.running or self.report is None:
+            return
+        run_id = self._run_id
+        card = self.cards["bandwidth"]
+        card.withdraw_action()
+        card.show_running("Finding a speed-test server…")
+        card.setFocus(Qt.FocusReason.OtherFocusReason)
+        bridge = self._bridge
+
+        def progress(update: Progress) -> None:  # on the test's thread
+            def show() -> None:
+                if run_id == self._run_id and not card.has_result:
+                    card.show_running(update.message)
+
+            bridge.call_soon_in_gui(show, self)
+
+        def done(result: CheckResult) -> None:
+            if run_id != self._run_id or self.running:
+                return  # a new check started meanwhile: its cards are not this test's
+            report = self.report
+            if isinstance(report, EquipmentReport):
+                report = self.report = report.with_measured(result, PUBLIC_SERVER)
+                self.banner.show_summary(report.summary, self._verdict_note(report))
+            card.show_result(result)
+            self._results_changed()
+
+        def failed(exc: BaseException) -> None:
+            log.warning("the public speed test failed: %s", type(exc).__name__)
+            if run_id == self._run_id and not self.running:
+                card.show_skipped(f"{PRACTICE_NOT_MEASURED} The public speed test did not run.")
+                card.offer_action(PUBLIC_TEST_OFFER, PUBLIC_TEST_ABOUT)
+
+        bridge.run_blocking(
+            self.internet_test.measure,
+            self.choice(),
+            progress,
+            on_done=done,
+            on_error=failed,
+            context=self,
+        )
+
+    def _results_changed(self) -> None:
+        """The results on screen changed after the check (an answer, a test from a card)."""
 
     def _on_tone_answered(self, heard: bool) -> None:
         """The person's answer replaces the unconfirmed speaker result, in the report too."""
@@ -496,7 +578,7 @@ class PreflightPage(QWidget):
             log.info("the report cannot take the speaker answer; only the card shows it")
         self.report = report
         self.speaker_card.show_result(answered)
-        self.banner.show_summary(report.summary, self._verdict_note())
+        self.banner.show_summary(report.summary, self._verdict_note(report))
         # The buttons just vanished: keep keyboard focus on the card that now says the outcome.
         self.speaker_card.setFocus(Qt.FocusReason.OtherFocusReason)
 

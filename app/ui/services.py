@@ -153,6 +153,46 @@ def system_plan(choice: DeviceChoice) -> CheckPlan:
     return plan
 
 
+class InternetTest(Protocol):
+    """Practice mode's offer of a real internet test from the bandwidth card. Both methods block
+    (call them off the GUI thread)."""
+
+    def reachable(self) -> bool:
+        """Whether this computer can reach the public speed-test servers at all."""
+        ...
+
+    def measure(self, choice: DeviceChoice, progress: ProgressCallback) -> CheckResult:
+        """The bandwidth check against a public speed-test server."""
+        ...
+
+
+SPEEDTEST_HOST = ("www.speedtest.net", 443)
+
+
+class PublicInternetTest:
+    """The real InternetTest: speedtest.net, judged like any bandwidth check."""
+
+    def __init__(self, timeout_s: float = 3.0) -> None:
+        self.timeout_s = timeout_s
+
+    def reachable(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(SPEEDTEST_HOST, timeout=self.timeout_s):
+                return True
+        except OSError:
+            return False
+
+    def measure(self, choice: DeviceChoice, progress: ProgressCallback) -> CheckResult:
+        from app.checks.bandwidth import check_bandwidth
+        from app.net.bandwidth_probe import PublicSpeedtestProbe
+
+        return check_bandwidth(
+            PublicSpeedtestProbe(), choice.min_download_mbps, choice.min_upload_mbps, progress
+        )
+
+
 def equipment_check(plan_factory: PlanFactory = system_plan) -> CheckRunner:
     """A CheckRunner running app.checks.runner on the plan `plan_factory` makes."""
 

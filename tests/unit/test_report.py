@@ -245,3 +245,24 @@ def test_the_apps_plan_in_practice_mode_measures_no_bandwidth() -> None:
     assert practice.bandwidth_skip_reason == PRACTICE_NOT_MEASURED
     clinic = system_plan(DeviceChoice(server_url="https://sessions.example-clinic.org"))
     assert clinic.bandwidth_probe is not None
+
+
+def test_a_bandwidth_measured_later_takes_its_place_and_leaves_the_skipped_list() -> None:
+    from app.checks.report import PUBLIC_SERVER
+    from app.checks.report_html import PRACTICE_PUBLIC_NOTE
+
+    skipped = EquipmentReport(
+        results=tuple(CheckResult(n, Status.PASS) for n in CHECK_NAMES if n != "bandwidth"),
+        skipped={"bandwidth": "Not checked: practice mode"},
+        practice_mode=True,
+    )
+    measured = CheckResult("bandwidth", Status.WARN, "Slow upload", "Pause downloads")
+    report = skipped.with_measured(measured, PUBLIC_SERVER)
+    assert [r.name for r in report.results] == list(CHECK_NAMES)
+    assert report.skipped == {} and report.server == PUBLIC_SERVER
+    assert report.verdict.value == "ready_with_warnings"
+    assert report.to_json()["server"] == PUBLIC_SERVER
+    assert PRACTICE_PUBLIC_NOTE in " ".join(parse(report.render_html()).text)
+    again = report.with_measured(CheckResult("bandwidth", Status.PASS))
+    assert again.result("bandwidth") == CheckResult("bandwidth", Status.PASS)
+    assert again.server == PUBLIC_SERVER and len(again.results) == len(CHECK_NAMES)
