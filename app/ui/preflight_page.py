@@ -40,6 +40,7 @@ from app.checks.speaker import confirm_heard
 from app.devices.base import DeviceError, DeviceInfo
 from app.profile import ClinicProfile
 from app.progress import Progress
+from app.ui.accessibility import announce
 from app.ui.bridge import Bridge
 from app.ui.camera_preview import CameraPreview
 from app.ui.check_progress import CheckProgress
@@ -47,7 +48,14 @@ from app.ui.device_picker import DevicePicker
 from app.ui.device_words import device_problem_words
 from app.ui.level_meter import LevelMeter
 from app.ui.report_details import ReportDetails
-from app.ui.report_files import ReportSaveError, save_report
+from app.ui.report_files import (
+    SAVE_FILTERS,
+    WEB_PAGE,
+    ReportSaveError,
+    chosen_kind,
+    save_report,
+    saved_words,
+)
 from app.ui.result_card import ResultCard
 from app.ui.scroll import PageScrollArea
 from app.ui.services import (
@@ -191,7 +199,7 @@ class PreflightPage(QWidget):
         self.save_button = QPushButton("&Save report…")
         self.save_button.setAccessibleName("Save report")
         self.save_button.setAccessibleDescription(
-            "Saves the results as a web page and a data file, to send to your clinic"
+            "Saves the results as a web page to send to your clinic"
         )
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.save_report)
@@ -203,9 +211,17 @@ class PreflightPage(QWidget):
         self.report_details = ReportDetails()
         self.report_details.setEnabled(False)
         outer.addWidget(self.report_details)
+        # Where the person looks after saving: right beside the button, gone once results change.
+        self.saved_note = QLabel()
+        self.saved_note.setObjectName("hint")
+        self.saved_note.setWordWrap(True)
+        self.saved_note.hide()
+        for edit in (self.report_details.label_edit, self.report_details.note_edit):
+            edit.textEdited.connect(self._results_changed)
         actions = QHBoxLayout()
         actions.addWidget(self.save_button)
-        actions.addStretch(1)
+        actions.addWidget(self.saved_note, 1)
+        actions.addStretch(0)
         actions.addWidget(self.join_button)
         outer.addLayout(actions)
         outer.addStretch(1)
@@ -384,6 +400,7 @@ class PreflightPage(QWidget):
         cancel = threading.Event()
         self._cancel = cancel
         self.report = None
+        self._results_changed()
         # The check opens the devices itself; the preview and the meter let go of them first.
         self._stop_live("The camera is paused while the check runs")
         for card in self.cards.values():
@@ -561,7 +578,10 @@ class PreflightPage(QWidget):
         )
 
     def _results_changed(self) -> None:
-        """The results on screen changed after the check (an answer, a test from a card)."""
+        """The results (or what the person typed for the report) changed: "Saved" no longer
+        describes what is on screen."""
+        self.saved_note.clear()
+        self.saved_note.hide()
 
     def _on_tone_answered(self, heard: bool) -> None:
         """The person's answer replaces the unconfirmed speaker result, in the report too."""
@@ -578,6 +598,7 @@ class PreflightPage(QWidget):
             log.info("the report cannot take the speaker answer; only the card shows it")
         self.report = report
         self.speaker_card.show_result(answered)
+        self._results_changed()
         self.banner.show_summary(report.summary, self._verdict_note(report))
         # The buttons just vanished: keep keyboard focus on the card that now says the outcome.
         self.speaker_card.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -613,19 +634,24 @@ class PreflightPage(QWidget):
 
     # --- saving ----------------------------------------------------------------------------
     def save_report(self) -> bool:
-        """Ask where, then write the report as HTML and JSON; on failure say so and keep it."""
+        """Ask where (and, in the dialog's choice of file type, what for: the web page for the
+        clinic, or the data file only their IT asks for), write that one file, and confirm it
+        beside the button; on failure say so and keep the results."""
         report = self.report
         if report is None:
             return False
         start = str(Path.home() / "tandem-equipment-report.html")
-        chosen, _ = QFileDialog.getSaveFileName(
-            self, "Save equipment report", start, "Web page (*.html);;All files (*)"
+        chosen, selected = QFileDialog.getSaveFileName(
+            self, "Save equipment report", start, SAVE_FILTERS, WEB_PAGE.file_filter
         )
         if not chosen:
             return False
         details = self.report_details
+        kind = chosen_kind(Path(chosen), selected)
         try:
-            written = save_report(report.with_details(details.label, details.note), Path(chosen))
+            written = save_report(
+                report.with_details(details.label, details.note), Path(chosen), kind
+            )
         except ReportSaveError as exc:
             QMessageBox.critical(
                 self,
@@ -634,9 +660,9 @@ class PreflightPage(QWidget):
                 "such as your Documents folder.",
             )
             return False
-        self.progress.hide()
-        self.wait_note.setText("Report saved: " + ", ".join(p.name for p in written))
-        self.wait_note.show()
+        self.saved_note.setText(saved_words(written, kind))
+        self.saved_note.show()
+        announce(self.saved_note, self.saved_note.text())
         return True
 
 
