@@ -409,7 +409,10 @@ class PreflightPage(QWidget):
         self.banner.hide()
         self.progress.reset(with_bandwidth=bool(self._server_url) and not self._practice)
         self.progress.show()
+        self._show_instruction()
         self._update_buttons()
+        # The progress and what to do come into view by themselves, once laid out.
+        QTimer.singleShot(0, self, self._bring_progress_into_view)
 
         def done(report: Report) -> None:
             if run_id == self._run_id:
@@ -434,6 +437,19 @@ class PreflightPage(QWidget):
             context=self,
         )
 
+    def _show_instruction(self) -> None:
+        """What to do now, also where the person pressed the button (the sound panel): the
+        meter's line, paused for the check, says it instead of only "paused"."""
+        self.meter.status.setText(self.progress.instruction)
+
+    def _bring_progress_into_view(self) -> None:
+        if self.running and self.progress.isVisible():
+            self.scroll_area.ensureWidgetVisible(self.progress, 20, 20)
+
+    def _bring_verdict_into_view(self) -> None:
+        if not self.running and self.banner.isVisible():
+            self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
+
     def stop_check(self) -> None:
         if self._cancel is None:
             return
@@ -452,6 +468,7 @@ class PreflightPage(QWidget):
         if not self.running or (self._cancel is not None and self._cancel.is_set()):
             return
         self.progress.show_progress(progress)
+        self._show_instruction()
         card = self.cards.get(progress.check)
         if card is None or card.has_result:
             return
@@ -507,7 +524,8 @@ class PreflightPage(QWidget):
         # Look for devices again (one may have been plugged in); the live views restart after.
         self.refresh_devices()
         self.banner.setFocus(Qt.FocusReason.OtherFocusReason)
-        self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
+        # Once the banner has its place (it was hidden): scrolling now would aim at nothing.
+        QTimer.singleShot(0, self, self._bring_verdict_into_view)
         self.check_finished.emit(self.report)
 
     def _verdict_note(self, report: Report) -> str:
