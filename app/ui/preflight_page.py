@@ -239,6 +239,9 @@ class PreflightPage(QWidget):
         for name in CHECK_ORDER:
             self.setTabOrder(previous, self.cards[name])
             previous = self.cards[name]
+            if name == "bandwidth":  # its offer (practice mode's public test), when shown
+                self.setTabOrder(previous, self.cards[name].action_button)
+                previous = self.cards[name].action_button
             if previous is self.speaker_card:  # its answers, when it asks, come right after it
                 question = self.speaker_card.question
                 for answer in (question.yes_button, question.no_button):

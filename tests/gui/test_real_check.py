@@ -138,6 +138,10 @@ def test_practice_mode_offers_the_real_internet_test_from_the_card(
     assert offered.args == [True]
     assert card.action_button.isVisible() and card.action_button.text() == PUBLIC_TEST_OFFER
     practice_window.grab().save(str(artifacts_dir / "preflight-practice-internet-offer.png"))
+    practice_window.activateWindow()
+    card.setFocus()
+    QTest.keyClick(card, Qt.Key.Key_Tab)  # the offer is next in the tab order after its card
+    qtbot.waitUntil(card.action_button.hasFocus)
     QTest.mouseClick(card.action_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: card.status_text == "Working", timeout=10_000)
     assert len(internet.measured) == 1 and not card.action_button.isVisible()

@@ -266,3 +266,12 @@ def test_a_bandwidth_measured_later_takes_its_place_and_leaves_the_skipped_list(
     again = report.with_measured(CheckResult("bandwidth", Status.PASS))
     assert again.result("bandwidth") == CheckResult("bandwidth", Status.PASS)
     assert again.server == PUBLIC_SERVER and len(again.results) == len(CHECK_NAMES)
+
+
+def test_a_practice_report_with_figures_from_this_computer_says_they_are_not_the_internet() -> None:
+    # `tandem check` in practice mode measures against a server it starts on this computer.
+    from app.checks.report_html import PRACTICE_LOCAL_NOTE, practice_note
+
+    report = sample_report(practice_mode=True, server="http://127.0.0.1:8765")
+    assert practice_note(report) == PRACTICE_LOCAL_NOTE
+    assert PRACTICE_LOCAL_NOTE in " ".join(parse(report.render_html()).text)
