@@ -146,9 +146,14 @@ def show_the_longest_self_note(page: CallPage) -> None:
     page._show_self(longest)
 
 
+@pytest.mark.parametrize("size", [*LAPTOPS, (0, 0)], ids=["1366x768", "1280x720", "smallest"])
 @pytest.mark.parametrize("chat_open", [False, True])
-def test_nothing_overlaps_on_the_call_page_at_the_smallest_window(
-    qtbot: QtBot, window: MainWindow, chat_open: bool, artifacts_dir: Path
+def test_nothing_overlaps_on_the_call_page(
+    qtbot: QtBot,
+    window: MainWindow,
+    chat_open: bool,
+    size: tuple[int, int],
+    artifacts_dir: Path,
 ) -> None:
     page = window.call_page
     window.pages.setCurrentWidget(page)
@@ -161,12 +166,14 @@ def test_nothing_overlaps_on_the_call_page_at_the_smallest_window(
         assert layout is not None
         layout.activate()  # the smallest size with everything now shown
     smallest = window.minimumSizeHint()
-    window.resize(smallest)
-    qtbot.waitUntil(lambda: window.size() == smallest)
-    qtbot.waitUntil(lambda: page.self_note.isVisible())
     assert smallest.width() <= 1280 - FRAME_ALLOWANCE.width()
     assert smallest.height() <= 720 - FRAME_ALLOWANCE.height()
-    window.grab().save(str(artifacts_dir / f"call-page-smallest-chat-{chat_open}.png"))
+    target = QSize(*size) if size[0] else smallest
+    window.resize(target)
+    qtbot.waitUntil(lambda: window.size() == target)
+    qtbot.waitUntil(lambda: page.self_note.isVisible())
+    name = f"{target.width()}x{target.height()}-chat-{'open' if chat_open else 'closed'}"
+    window.grab().save(str(artifacts_dir / f"call-page-{name}.png"))
     assert overlapping_siblings(window) == []
     note, tile = page.self_note.geometry(), page.self_view.geometry()
     assert note.top() > tile.bottom()
