@@ -22,7 +22,7 @@ from app.ui.call_page import CallPage
 from app.ui.main_window import MainWindow
 from app.ui.window_size import FRAME_ALLOWANCE, PREFERRED_SIZE, fit_size
 from tests.gui.fakes import FakeDevices, ScriptedCheck
-from tests.gui.helpers import run_check
+from tests.gui.helpers import clipped_widgets, run_check
 
 pytestmark = pytest.mark.gui
 
@@ -61,11 +61,14 @@ def test_what_to_do_during_the_check_is_in_view_and_so_is_the_verdict(
         # The panel came into view by itself, the instruction first.
         qtbot.waitUntil(lambda: in_view(instruction, window))
         assert in_view(page.progress.step_label, window)
+        qtbot.waitUntil(lambda: clipped_widgets(page) == [])
         window.grab().save(str(artifacts_dir / f"preflight-say-a-few-words-{width}x{height}.png"))
     finally:
         check.hold.set()
     qtbot.waitUntil(lambda: not page.running, timeout=10_000)
     qtbot.waitUntil(lambda: in_view(page.banner, window))
+    qtbot.waitUntil(lambda: page.meter.running)  # the live meter is back, with its own words
+    qtbot.waitUntil(lambda: clipped_widgets(page) == [])
     window.grab().save(str(artifacts_dir / f"preflight-verdict-{width}x{height}.png"))
 
 
