@@ -86,6 +86,7 @@ class SelfViewMachine:
 
     def __init__(self) -> None:
         self.camera_on = True  # the person's choice (the button), not whether it works
+        self.has_camera = True  # whether this call has a camera at all
         self.view = _STARTING
 
     @property
@@ -95,12 +96,17 @@ class SelfViewMachine:
     def start(self, has_camera: bool) -> SelfView:
         """A new call: the camera is switched on (or there is none)."""
         self.camera_on = True
+        self.has_camera = has_camera
         return self._go(_STARTING if has_camera else _NO_CAMERA)
 
     def switched(self, on: bool) -> SelfView:
         """The person switched the camera on or off: the new choice says it, whatever came
-        before (switching off and on is also the person's retry after a failure or a loss)."""
+        before (switching off and on is also the person's retry after a failure or a loss).
+        A call without a camera stays "No camera" whatever the switch says: "Starting your
+        camera…" would wait forever for a camera that is not there."""
         self.camera_on = on
+        if not self.has_camera:
+            return self._go(_NO_CAMERA)
         return self._go(_STARTING if on else _OFF)
 
     def failed(self, exc: DeviceError) -> SelfView | None:

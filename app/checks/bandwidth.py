@@ -20,6 +20,24 @@ SLOW_FIX = (
     "or use a wired connection."
 )
 
+# Practice mode's server is this computer: a speed test against it measures the computer, not the
+# internet (thousands of Mbps), so practice mode does not run one and says so everywhere.
+PRACTICE_NOT_MEASURED = (
+    "Not checked: practice mode runs on this computer only, so it measured nothing of your "
+    "internet connection."
+)
+PRACTICE_VERDICT_NOTE = "Practice mode: your internet connection was not tested."
+PRACTICE_PUBLIC_VERDICT_NOTE = (
+    "Practice mode: your internet connection was measured with a public speed test, "
+    "not your clinic's server."
+)
+# The card's offer when this computer can reach the internet (a public speed test, speedtest.net).
+PUBLIC_TEST_OFFER = "Test my internet connection (public speed test)"
+PUBLIC_TEST_ABOUT = (
+    "Measures your internet connection against a public speed-test server (speedtest.net). "
+    "It takes about ten seconds."
+)
+
 ESTIMATE_FIX = (
     "To measure what actually arrives, run the check against your clinic's server instead of "
     "a public speed test (leave out --public)."

@@ -89,6 +89,18 @@ class EquipmentReport:
             raise ValueError(f"no {result.name} check in this report")
         return replace(self, results=results)
 
+    def with_measured(self, result: CheckResult, server: str | None = None) -> EquipmentReport:
+        """This report with `result` for a check that was skipped or ran (practice mode's public
+        speed test, run afterwards from the card); `server` says where the bandwidth was
+        measured."""
+        results = tuple(r for r in self.results if r.name != result.name) + (result,)
+        order = {name: index for index, name in enumerate(CHECK_NAMES)}
+        results = tuple(sorted(results, key=lambda r: order.get(r.name, len(order))))
+        skipped = {k: v for k, v in self.skipped.items() if k != result.name}
+        return replace(
+            self, results=results, skipped=skipped, server=server if server else self.server
+        )
+
     def check_json(self, name: str) -> dict[str, Any]:
         """One check's entry of the JSON report."""
         r = self.result(name)

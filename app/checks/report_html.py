@@ -25,6 +25,23 @@ STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
     SKIPPED: (NOT_CHECKED, "\u2013", "skipped"),
 }
 
+# The report of a practice run must not pass for a real one sent to the clinic.
+PRACTICE_REPORT_NOTE = (
+    "Practice mode: this check ran on this computer only, without the clinic's server. "
+    "The internet connection was not measured."
+)
+# `tandem check` in practice mode measures against a server on this computer: figures, but none
+# of them about the internet.
+PRACTICE_LOCAL_NOTE = (
+    "Practice mode: this check ran on this computer only, without the clinic's server. "
+    "Its internet figures were measured within this computer and say nothing about the "
+    "internet connection."
+)
+PRACTICE_PUBLIC_NOTE = (
+    "Practice mode: this check ran on this computer only, without the clinic's server. "
+    "The internet connection was measured with a public speed test (speedtest.net)."
+)
+
 VERDICT_WORDS = {
     Verdict.READY: ("Ready for sessions", "Everything we checked works."),
     Verdict.READY_WITH_WARNINGS: (
@@ -87,6 +104,8 @@ def render_report_html(report: EquipmentReport) -> str:
         parts.append(
             f'<p class="meta"><span class="label">For:</span> {_e(report.couple_label)}</p>'
         )
+    if report.practice_mode:
+        parts.append(f'<p class="meta"><strong>{_e(practice_note(report))}</strong></p>')
     parts.append("</header>")
     parts.append(f'<section class="verdict {verdict_class}">')
     parts.append(f'<div class="word">{_e(verdict_word)}</div>')
@@ -110,6 +129,15 @@ def render_report_html(report: EquipmentReport) -> str:
     parts.append("</body>")
     parts.append("</html>")
     return "\n".join(parts) + "\n"
+
+
+def practice_note(report: EquipmentReport) -> str:
+    """What a practice report must say about the internet, by what was (not) measured."""
+    if report.server == PUBLIC_SERVER:
+        return PRACTICE_PUBLIC_NOTE
+    if report.result("bandwidth") is not None:
+        return PRACTICE_LOCAL_NOTE
+    return PRACTICE_REPORT_NOTE
 
 
 def _check_section(name: str, entry: dict[str, object]) -> list[str]:

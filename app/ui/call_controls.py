@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.call.self_view import NO_CAMERA
+
 CHAT_SHORTCUT = "Alt+H"
 
 
@@ -67,6 +69,7 @@ class CallControls(QWidget):
         self.camera_button.toggled.connect(self._camera_toggled)
         self.chat_button.toggled.connect(self._chat_toggled)
         self._unread = 0
+        self._has_camera = True
         # A shortcut of its own, not a "&" in the text: one key for the chat on every platform.
         self.chat_shortcut = QShortcut(QKeySequence(CHAT_SHORTCUT), self)
         self.chat_shortcut.activated.connect(self.chat_button.click)
@@ -93,6 +96,13 @@ class CallControls(QWidget):
         if self.camera_on:
             self._show_camera(True)
 
+    def set_has_camera(self, has_camera: bool) -> None:
+        """A call without a camera: the camera button cannot be pressed and says "Camera" (not
+        "Stop camera"), so neither it nor its state words suggest the person is seen."""
+        self._has_camera = has_camera
+        self.camera_button.setEnabled(has_camera and self.leave_button.isEnabled())
+        self._show_camera(self.camera_on)
+
     @property
     def chat_open(self) -> bool:
         return self.chat_button.isChecked()
@@ -115,8 +125,9 @@ class CallControls(QWidget):
         self.set_enabled(True)
 
     def set_enabled(self, enabled: bool) -> None:
-        for button in (self.mute_button, self.camera_button, self.chat_button, self.leave_button):
+        for button in (self.mute_button, self.chat_button, self.leave_button):
             button.setEnabled(enabled)
+        self.camera_button.setEnabled(enabled and self._has_camera)
 
     def _show_mute(self, muted: bool) -> None:
         self.mute_button.setText("Un&mute" if muted else "&Mute")
@@ -126,6 +137,10 @@ class CallControls(QWidget):
         self.mute_button.setToolTip(f"{state} (Alt+M)")
 
     def _show_camera(self, on: bool) -> None:
+        if not self._has_camera:
+            self.camera_button.setText("&Camera")
+            self._show_camera_state(NO_CAMERA)
+            return
         self.camera_button.setText("Stop &camera" if on else "Start &camera")
         self._show_camera_state("Camera is on" if on else "Camera is off")
 

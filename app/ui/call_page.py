@@ -70,6 +70,7 @@ from app.ui.call_stage import (
 from app.ui.leave_confirm import LeaveConfirm
 from app.ui.video_frames import SELF, FrameStore, SharedCamera
 from app.ui.video_tile import VideoTile
+from app.ui.wrapped_height import keep_wrapped_height
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class CallPage(QWidget):
             self,
         )
         self._build()
+        keep_wrapped_height(self)  # at the smallest window, nothing covers anything
         bridge.call_event.connect(self._on_event)
         bridge.video_frame.connect(self._on_video_frame)
 
@@ -287,6 +289,7 @@ class CallPage(QWidget):
         self._names.clear()
         self.continuity.reset()
         self.controls.reset()
+        self.controls.set_has_camera(setup.make_camera is not None)
         self._show_self(self.camera.start(has_camera=setup.make_camera is not None))
         self._set_state(CallState.JOINING)
         self.stage.setCurrentWidget(self.waiting)
@@ -557,6 +560,8 @@ class CallPage(QWidget):
         self.self_view.set_message(view.message)
         self.self_view.setAccessibleDescription(view.description)
         self.self_note.setText(view.note)
+        # Its full wrapped height as its minimum: squeezed, it would cover the self view.
+        self.self_note.setMinimumHeight(max(0, self.self_note.heightForWidth(SELF_VIEW_SIZE[0])))
         self.self_note.setVisible(bool(view.note))
         if view.trouble is not None:
             self.controls.set_camera_trouble(view.trouble)

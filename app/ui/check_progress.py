@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from app.checks.wording import person_instruction
 from app.progress import Progress
+from app.ui.accessibility import announce
 from app.ui.wording import CHECK_ORDER
 
 BANDWIDTH = "bandwidth"
@@ -16,6 +18,12 @@ class CheckProgress(QFrame):
         super().__init__(parent)
         self.setObjectName("panel")
         self._fractions: dict[str, float] = {}
+        self._started: set[str] = set()
+        # What the person must do now ("Please say a few words"), first and largest: it is
+        # what decides whether a check passes.
+        self.instruction_label = QLabel()
+        self.instruction_label.setObjectName("checkInstruction")
+        self.instruction_label.setWordWrap(True)
         self.step_label = QLabel()
         self.step_label.setObjectName("sectionTitle")
         self.step_label.setWordWrap(True)
@@ -48,6 +56,7 @@ class CheckProgress(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 14)
         layout.setSpacing(10)
+        layout.addWidget(self.instruction_label)
         layout.addWidget(self.step_label)
         layout.addWidget(self._speed)
 
@@ -57,13 +66,26 @@ class CheckProgress(QFrame):
         self.message_label.setText("Waiting to start…")
         self.figure_label.setText("")
         self.bar.setValue(0)
+        self._started = set()
+        self.instruction_label.setText(person_instruction(frozenset()))
+        self.instruction_label.show()
         self._show_count()
+
+    @property
+    def instruction(self) -> str:
+        return self.instruction_label.text()
 
     def show_progress(self, progress: Progress) -> None:
         if progress.check in self._fractions:
             fraction = min(1.0, max(0.0, progress.fraction))
             self._fractions[progress.check] = max(self._fractions[progress.check], fraction)
+            self._started.add(progress.check)
             self._show_count()
+            running = {n for n in self._started if self._fractions[n] < 1.0}
+            words = person_instruction(running)
+            if words != self.instruction_label.text():
+                self.instruction_label.setText(words)
+                announce(self, words)
         if progress.check == BANDWIDTH:
             self.message_label.setText(progress.message)
             if progress.figure:
@@ -76,5 +98,6 @@ class CheckProgress(QFrame):
         self.step_label.setText(f"Checking your equipment… {done} of {len(self._fractions)} done")
 
     def show_message(self, title: str, message: str = "") -> None:
+        self.instruction_label.hide()
         self.step_label.setText(title)
         self.message_label.setText(message)

@@ -32,6 +32,7 @@ from app.ui.join_code_dialog import JoinCodeDialog
 from app.ui.preflight_page import PreflightPage
 from app.ui.services import CheckRunner, DeviceProvider, measured_upload_mbps
 from app.ui.video_frames import SELF
+from app.ui.window_size import fit_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ class MainWindow(QMainWindow):
         self._release_timer.setInterval(RELEASE_GRACE_MS)
         self._release_timer.timeout.connect(self._devices_not_released)
         self.setWindowTitle("Tandem")
-        self.resize(1100, 860)
 
         self.emergency_button = EmergencyButton(profile.practice_mode)
         self.emergency_button.clicked.connect(self.open_crisis_card)
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.mode_banner)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
+        fit_to_screen(self)  # never taller than the screen it opens on (1366x768, 1280x720)
         self.about_action = add_about_menu(self, profile)
         # The help button comes first in the tab order, on every page.
         self.setTabOrder(self.emergency_button, self.help.banner.join_button)

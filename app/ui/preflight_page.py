@@ -27,12 +27,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.checks.report import EquipmentReport
+from app.checks.bandwidth import (
+    PRACTICE_NOT_MEASURED,
+    PRACTICE_PUBLIC_VERDICT_NOTE,
+    PRACTICE_VERDICT_NOTE,
+    PUBLIC_TEST_ABOUT,
+    PUBLIC_TEST_OFFER,
+)
+from app.checks.report import PUBLIC_SERVER, EquipmentReport
 from app.checks.result import CheckResult
 from app.checks.speaker import confirm_heard
 from app.devices.base import DeviceError, DeviceInfo
 from app.profile import ClinicProfile
 from app.progress import Progress
+from app.ui.accessibility import announce
 from app.ui.bridge import Bridge
 from app.ui.camera_preview import CameraPreview
 from app.ui.check_progress import CheckProgress
@@ -40,13 +48,22 @@ from app.ui.device_picker import DevicePicker
 from app.ui.device_words import device_problem_words
 from app.ui.level_meter import LevelMeter
 from app.ui.report_details import ReportDetails
-from app.ui.report_files import ReportSaveError, save_report
+from app.ui.report_files import (
+    SAVE_FILTERS,
+    WEB_PAGE,
+    ReportSaveError,
+    chosen_kind,
+    save_report,
+    saved_words,
+)
 from app.ui.result_card import ResultCard
 from app.ui.scroll import PageScrollArea
 from app.ui.services import (
     CheckRunner,
     DeviceChoice,
     DeviceProvider,
+    InternetTest,
+    PublicInternetTest,
     Report,
     report_results,
     report_skipped,
@@ -65,6 +82,7 @@ NARROW_WIDTH = 820  # below this (logical px) the columns stack: 200 % scale on 
 class PreflightPage(QWidget):
     join_requested = Signal()
     check_finished = Signal(object)  # Report, or None when the check could not finish
+    internet_answered = Signal(bool)  # practice mode: whether the public test is offered
 
     def __init__(
         self,
@@ -87,7 +105,10 @@ class PreflightPage(QWidget):
         self._run_id = 0
         self.report: Report | None = None
         self.cards: dict[str, ResultCard] = {}
+        # Practice mode's real internet test, offered from the bandwidth card (tests replace it).
+        self.internet_test: InternetTest = PublicInternetTest()
         self._build()
+        self.cards["bandwidth"].action_button.clicked.connect(self._run_public_test)
         bridge.progress.connect(self._on_progress)
         bridge.check_result.connect(self._on_result)
         self._stop_timer = QTimer(self)
@@ -178,7 +199,7 @@ class PreflightPage(QWidget):
         self.save_button = QPushButton("&Save report…")
         self.save_button.setAccessibleName("Save report")
         self.save_button.setAccessibleDescription(
-            "Saves the results as a web page and a data file, to send to your clinic"
+            "Saves the results as a web page to send to your clinic"
         )
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.save_report)
@@ -190,9 +211,17 @@ class PreflightPage(QWidget):
         self.report_details = ReportDetails()
         self.report_details.setEnabled(False)
         outer.addWidget(self.report_details)
+        # Where the person looks after saving: right beside the button, gone once results change.
+        self.saved_note = QLabel()
+        self.saved_note.setObjectName("hint")
+        self.saved_note.setWordWrap(True)
+        self.saved_note.hide()
+        for edit in (self.report_details.label_edit, self.report_details.note_edit):
+            edit.textEdited.connect(self._results_changed)
         actions = QHBoxLayout()
         actions.addWidget(self.save_button)
-        actions.addStretch(1)
+        actions.addWidget(self.saved_note, 1)
+        actions.addStretch(0)
         actions.addWidget(self.join_button)
         outer.addLayout(actions)
         outer.addStretch(1)
@@ -210,6 +239,9 @@ class PreflightPage(QWidget):
         for name in CHECK_ORDER:
             self.setTabOrder(previous, self.cards[name])
             previous = self.cards[name]
+            if name == "bandwidth":  # its offer (practice mode's public test), when shown
+                self.setTabOrder(previous, self.cards[name].action_button)
+                previous = self.cards[name].action_button
             if previous is self.speaker_card:  # its answers, when it asks, come right after it
                 question = self.speaker_card.question
                 for answer in (question.yes_button, question.no_button):
@@ -371,14 +403,19 @@ class PreflightPage(QWidget):
         cancel = threading.Event()
         self._cancel = cancel
         self.report = None
+        self._results_changed()
         # The check opens the devices itself; the preview and the meter let go of them first.
         self._stop_live("The camera is paused while the check runs")
         for card in self.cards.values():
+            card.withdraw_action()
             card.show_waiting()
         self.banner.hide()
-        self.progress.reset(with_bandwidth=bool(self._server_url))
+        self.progress.reset(with_bandwidth=bool(self._server_url) and not self._practice)
         self.progress.show()
+        self._show_instruction()
         self._update_buttons()
+        # The progress and what to do come into view by themselves, once laid out.
+        QTimer.singleShot(0, self, self._bring_progress_into_view)
 
         def done(report: Report) -> None:
             if run_id == self._run_id:
@@ -403,6 +440,19 @@ class PreflightPage(QWidget):
             context=self,
         )
 
+    def _show_instruction(self) -> None:
+        """What to do now, also where the person pressed the button (the sound panel): the
+        meter's line, paused for the check, says it instead of only "paused"."""
+        self.meter.status.setText(self.progress.instruction)
+
+    def _bring_progress_into_view(self) -> None:
+        if self.running and self.progress.isVisible():
+            self.scroll_area.ensureWidgetVisible(self.progress, 20, 20)
+
+    def _bring_verdict_into_view(self) -> None:
+        if not self.running and self.banner.isVisible():
+            self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
+
     def stop_check(self) -> None:
         if self._cancel is None:
             return
@@ -421,6 +471,7 @@ class PreflightPage(QWidget):
         if not self.running or (self._cancel is not None and self._cancel.is_set()):
             return
         self.progress.show_progress(progress)
+        self._show_instruction()
         card = self.cards.get(progress.check)
         if card is None or card.has_result:
             return
@@ -455,12 +506,14 @@ class PreflightPage(QWidget):
             speaker = next((r for r in report_results(report) if r.name == "speaker"), None)
             if speaker is not None and not cancelled:
                 self.speaker_card.ask_if_unconfirmed(speaker)
+            if not cancelled and report_skipped(report).get("bandwidth") == PRACTICE_NOT_MEASURED:
+                self._offer_public_test()
         if cancelled:
             self.banner.show_problem(
                 "The check was stopped.", "Press “Run again” whenever you are ready."
             )
         elif report is not None:
-            self.banner.show_summary(report.summary)
+            self.banner.show_summary(report.summary, self._verdict_note(report))
         else:
             self.banner.show_problem(
                 "The check could not finish.",
@@ -474,8 +527,82 @@ class PreflightPage(QWidget):
         # Look for devices again (one may have been plugged in); the live views restart after.
         self.refresh_devices()
         self.banner.setFocus(Qt.FocusReason.OtherFocusReason)
-        self.scroll_area.ensureWidgetVisible(self.banner, 20, 20)
+        # Once the banner has its place (it was hidden): scrolling now would aim at nothing.
+        QTimer.singleShot(0, self, self._bring_verdict_into_view)
         self.check_finished.emit(self.report)
+
+    def _verdict_note(self, report: Report) -> str:
+        """Practice mode's sentence after the verdict: what it did (not) measure online."""
+        if not self._practice:
+            return ""
+        measured = any(r.name == "bandwidth" for r in report_results(report))
+        return PRACTICE_PUBLIC_VERDICT_NOTE if measured else PRACTICE_VERDICT_NOTE
+
+    # --- practice mode's real internet test --------------------------------------------------
+    def _offer_public_test(self) -> None:
+        """Offer the public speed test on the bandwidth card, if this computer is online."""
+        run_id = self._run_id
+
+        def answered(online: bool) -> None:
+            offer = online and run_id == self._run_id and not self.running
+            if offer and self.report is not None:
+                self.cards["bandwidth"].offer_action(PUBLIC_TEST_OFFER, PUBLIC_TEST_ABOUT)
+            self.internet_answered.emit(offer and self.report is not None)
+
+        self._bridge.run_blocking(
+            self.internet_test.reachable,
+            on_done=answered,
+            on_error=lambda _: answered(False),
+            context=self,
+        )
+
+    def _run_public_test(self) -> None:
+        if self.running or self.report is None:
+            return
+        run_id = self._run_id
+        card = self.cards["bandwidth"]
+        card.withdraw_action()
+        card.show_running("Finding a speed-test server…")
+        card.setFocus(Qt.FocusReason.OtherFocusReason)
+        bridge = self._bridge
+
+        def progress(update: Progress) -> None:  # on the test's thread
+            def show() -> None:
+                if run_id == self._run_id and not card.has_result:
+                    card.show_running(update.message)
+
+            bridge.call_soon_in_gui(show, self)
+
+        def done(result: CheckResult) -> None:
+            if run_id != self._run_id or self.running:
+                return  # a new check started meanwhile: its cards are not this test's
+            report = self.report
+            if isinstance(report, EquipmentReport):
+                report = self.report = report.with_measured(result, PUBLIC_SERVER)
+                self.banner.show_summary(report.summary, self._verdict_note(report))
+            card.show_result(result)
+            self._results_changed()
+
+        def failed(exc: BaseException) -> None:
+            log.warning("the public speed test failed: %s", type(exc).__name__)
+            if run_id == self._run_id and not self.running:
+                card.show_skipped(f"{PRACTICE_NOT_MEASURED} The public speed test did not run.")
+                card.offer_action(PUBLIC_TEST_OFFER, PUBLIC_TEST_ABOUT)
+
+        bridge.run_blocking(
+            self.internet_test.measure,
+            self.choice(),
+            progress,
+            on_done=done,
+            on_error=failed,
+            context=self,
+        )
+
+    def _results_changed(self) -> None:
+        """The results (or what the person typed for the report) changed: "Saved" no longer
+        describes what is on screen."""
+        self.saved_note.clear()
+        self.saved_note.hide()
 
     def _on_tone_answered(self, heard: bool) -> None:
         """The person's answer replaces the unconfirmed speaker result, in the report too."""
@@ -492,7 +619,8 @@ class PreflightPage(QWidget):
             log.info("the report cannot take the speaker answer; only the card shows it")
         self.report = report
         self.speaker_card.show_result(answered)
-        self.banner.show_summary(report.summary)
+        self._results_changed()
+        self.banner.show_summary(report.summary, self._verdict_note(report))
         # The buttons just vanished: keep keyboard focus on the card that now says the outcome.
         self.speaker_card.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -527,19 +655,24 @@ class PreflightPage(QWidget):
 
     # --- saving ----------------------------------------------------------------------------
     def save_report(self) -> bool:
-        """Ask where, then write the report as HTML and JSON; on failure say so and keep it."""
+        """Ask where (and, in the dialog's choice of file type, what for: the web page for the
+        clinic, or the data file only their IT asks for), write that one file, and confirm it
+        beside the button; on failure say so and keep the results."""
         report = self.report
         if report is None:
             return False
         start = str(Path.home() / "tandem-equipment-report.html")
-        chosen, _ = QFileDialog.getSaveFileName(
-            self, "Save equipment report", start, "Web page (*.html);;All files (*)"
+        chosen, selected = QFileDialog.getSaveFileName(
+            self, "Save equipment report", start, SAVE_FILTERS, WEB_PAGE.file_filter
         )
         if not chosen:
             return False
         details = self.report_details
+        kind = chosen_kind(Path(chosen), selected)
         try:
-            written = save_report(report.with_details(details.label, details.note), Path(chosen))
+            written = save_report(
+                report.with_details(details.label, details.note), Path(chosen), kind
+            )
         except ReportSaveError as exc:
             QMessageBox.critical(
                 self,
@@ -548,9 +681,9 @@ class PreflightPage(QWidget):
                 "such as your Documents folder.",
             )
             return False
-        self.progress.hide()
-        self.wait_note.setText("Report saved: " + ", ".join(p.name for p in written))
-        self.wait_note.show()
+        self.saved_note.setText(saved_words(written, kind))
+        self.saved_note.show()
+        announce(self.saved_note, self.saved_note.text())
         return True
 
 

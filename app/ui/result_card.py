@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.checks.result import CheckResult
 from app.checks.wording import NOT_CHECKED, STATUS_WORDS, check_title
@@ -55,6 +55,12 @@ class ResultCard(QFrame):
         body.addLayout(heading)
         body.addWidget(self.reason_label)
         body.addWidget(self.fix_label)
+        # What the person can do from the card itself (practice mode's real internet test).
+        self.action_button = QPushButton()
+        self.action_button.setAutoDefault(False)
+        self.action_button.setAccessibleName(check_title(name))  # offer_action names it
+        self.action_button.hide()
+        body.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignLeft)
         body.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -81,6 +87,17 @@ class ResultCard(QFrame):
         title = check_title(self.name)
         self.setAccessibleName(f"{title}: {words}")
         self.setAccessibleDescription(" ".join(part for part in (reason, fix) if part))
+
+    def offer_action(self, text: str, description: str) -> None:
+        """Show the card's button (its clicks are the page's to connect)."""
+        self.action_button.setText(text)
+        self.action_button.setAccessibleName(text.replace("&", ""))
+        self.action_button.setAccessibleDescription(description)
+        self.action_button.setToolTip(description)
+        self.action_button.show()
+
+    def withdraw_action(self) -> None:
+        self.action_button.hide()
 
     def show_waiting(self) -> None:
         self.has_result = False

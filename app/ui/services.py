@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.checks.result import CheckResult, Status, VerdictSummary
+from app.checks.result import CheckResult, VerdictSummary
 from app.devices.base import Camera, DeviceInfo, Microphone, Speaker
 from app.progress import ProgressCallback
 
@@ -148,22 +148,56 @@ def system_plan(choice: DeviceChoice) -> CheckPlan:
         min_upload_mbps=choice.min_upload_mbps,
         practice_mode=choice.practice_mode,
     )
-    if choice.server_url:
+    if choice.practice_mode:
+        # Practice mode's server is this computer: no figure from it says anything about the
+        # couple's internet (app.checks.bandwidth.PRACTICE_NOT_MEASURED).
+        from app.checks.bandwidth import PRACTICE_NOT_MEASURED
+
+        plan.bandwidth_skip_reason = PRACTICE_NOT_MEASURED
+    elif choice.server_url:
         plan.bandwidth_probe = SessionServerProbe(choice.server_url, ca_file=choice.ca_file)
         plan.server = choice.server_url
-    elif choice.practice_mode:
-        plan.known_results = {"bandwidth": no_practice_server_result()}
     return plan
 
 
-def no_practice_server_result() -> CheckResult:
-    return CheckResult(
-        "bandwidth",
-        Status.FAIL,
-        "The internet connection could not be measured: practice mode could not start its "
-        "server on this computer.",
-        "Close Tandem and open it again. If it happens again, call your clinic.",
-    )
+class InternetTest(Protocol):
+    """Practice mode's offer of a real internet test from the bandwidth card. Both methods block
+    (call them off the GUI thread)."""
+
+    def reachable(self) -> bool:
+        """Whether this computer can reach the public speed-test servers at all."""
+        ...
+
+    def measure(self, choice: DeviceChoice, progress: ProgressCallback) -> CheckResult:
+        """The bandwidth check against a public speed-test server."""
+        ...
+
+
+SPEEDTEST_HOST = ("www.speedtest.net", 443)
+
+
+class PublicInternetTest:
+    """The real InternetTest: speedtest.net, judged like any bandwidth check."""
+
+    def __init__(self, timeout_s: float = 3.0) -> None:
+        self.timeout_s = timeout_s
+
+    def reachable(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(SPEEDTEST_HOST, timeout=self.timeout_s):
+                return True
+        except OSError:
+            return False
+
+    def measure(self, choice: DeviceChoice, progress: ProgressCallback) -> CheckResult:
+        from app.checks.bandwidth import check_bandwidth
+        from app.net.bandwidth_probe import PublicSpeedtestProbe
+
+        return check_bandwidth(
+            PublicSpeedtestProbe(), choice.min_download_mbps, choice.min_upload_mbps, progress
+        )
 
 
 def equipment_check(plan_factory: PlanFactory = system_plan) -> CheckRunner:

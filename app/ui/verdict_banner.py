@@ -35,7 +35,9 @@ class VerdictBanner(QFrame):
         layout.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
 
-    def show_summary(self, summary: VerdictSummary) -> None:
+    def show_summary(self, summary: VerdictSummary, note: str = "") -> None:
+        """The verdict; `note` is a sentence after its detail (practice mode's "your internet
+        connection was not tested": a verdict must not pass for more than was checked)."""
         verdict = summary.verdict
         self.setProperty("verdict", verdict.value)
         self.style().unpolish(self)
@@ -44,7 +46,8 @@ class VerdictBanner(QFrame):
             icon(VERDICT_ICONS[verdict]).pixmap(ICON_SIZE, self.devicePixelRatioF())
         )
         self.title_label.setText(VERDICT_TITLES[verdict])
-        self.detail_label.setText(verdict_detail(verdict, summary.deciding_checks))
+        detail = verdict_detail(verdict, summary.deciding_checks)
+        self.detail_label.setText(f"{detail} {note}".strip())
         self.setAccessibleName(VERDICT_TITLES[verdict])
         self.setAccessibleDescription(self.detail_label.text())
         self.show()

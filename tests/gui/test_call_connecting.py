@@ -215,6 +215,33 @@ def test_leave_while_the_server_lets_us_in_ends_left_with_nobody_behind(
     qtbot.waitUntil(lambda: room_members(session_server, ROOM) == [], timeout=10_000)
 
 
+def test_without_a_camera_no_control_says_the_person_is_seen(
+    qtbot: QtBot, page: CallPage, session_server: EmbeddedServer
+) -> None:
+    # Issue 10 item 4: "Stop camera", "Start camera" once left "Starting your camera…" and
+    # "Camera is on" for a camera that does not exist.
+    page.start(call_setup(session_server))
+    controls = page.controls
+    try:
+        qtbot.waitUntil(lambda: page.state is CallState.WAITING, timeout=15_000)
+        assert not controls.camera_button.isEnabled()
+        assert "stop" not in controls.camera_button.text().lower()
+        assert "start" not in controls.camera_button.text().lower()
+        assert controls.camera_state.text() == NO_CAMERA
+        assert page.self_view.message == NO_CAMERA
+        QTest.mouseClick(controls.camera_button, LEFT_CLICK)  # disabled: nothing happens
+        assert controls.camera_state.text() == NO_CAMERA
+        # Even if the switch is thrown (a shortcut, a stale signal), the words stay true.
+        page._set_camera(False)
+        page._set_camera(True)
+        assert page.self_view.message == NO_CAMERA
+        assert controls.camera_state.text() == NO_CAMERA
+        assert controls.camera_button.accessibleDescription() == NO_CAMERA
+    finally:
+        with qtbot.waitSignal(page.finished, timeout=10_000):
+            QTest.mouseClick(controls.leave_button, LEFT_CLICK)
+
+
 @pytest.mark.allow_log_warnings("app.call.session", "app.call.video_tracks")
 def test_a_camera_that_cannot_start_is_explained_and_not_retried_every_frame(
     qtbot: QtBot,

@@ -16,6 +16,7 @@ from app.devices.base import DeviceError, DeviceProblem
 from app.profile import ClinicProfile
 from app.ui.bridge import Bridge
 from app.ui.main_window import MainWindow
+from app.ui.report_files import DATA_FILE, WEB_PAGE
 from tests.gui.fakes import FakeDevices, ScriptedCheck
 from tests.gui.helpers import clipped_widgets, run_check
 
@@ -179,15 +180,61 @@ def test_missing_devices_show_plain_words_and_fix_cards(
     window.shutdown()
 
 
-def test_save_report_writes_html_and_json(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_save_writes_the_web_page_confirms_beside_the_button_and_clears_on_new_results(
+    qtbot: QtBot,
+    window: MainWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    artifacts_dir: Path,
 ) -> None:
+    # Issue 10 item 6: "Report saved" far from the button, kept after a new check, and a JSON
+    # file nobody asked for.
+    page = window.preflight
+    window.resize(1366, 768)
     run_check(qtbot, window)
     target = tmp_path / "my report.html"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    assert window.preflight.save_report()
+    asked: list[tuple[str, str]] = []
+
+    def dialog(parent: object, title: str, start: str, filters: str, selected: str) -> object:
+        asked.append((filters, selected))
+        return (str(target), selected)
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    assert page.save_report()
     assert "Equipment report" in target.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my report.html"]  # no JSON
+    filters, selected = asked[0]
+    assert selected == WEB_PAGE.file_filter and DATA_FILE.file_filter in filters
+    assert "send to your clinic" in WEB_PAGE.file_filter and "IT team" in DATA_FILE.file_filter
+    note = page.saved_note
+    assert note.isVisible()
+    assert note.text() == "Saved my report.html: a web page to send to your clinic."
+    # Beside the button: on its row, just after it.
+    page.scroll_area.ensureWidgetVisible(page.save_button)
+    button = page.save_button.geometry()
+    beside = note.geometry()
+    assert note.parentWidget() is page.save_button.parentWidget()
+    assert beside.left() >= button.right() and beside.left() - button.right() <= 40
+    assert beside.top() < button.bottom() and beside.bottom() > button.top()
+    window.grab().save(str(artifacts_dir / "preflight-report-saved.png"))
+
+    # The data file only when it is chosen, and it says what it is for.
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), DATA_FILE.file_filter)
+    )
+    assert page.save_report()
     assert '"verdict": "ready_with_warnings"' in (tmp_path / "my report.json").read_text()
+    assert note.text() == "Saved my report.json: a data file for your clinic's IT team."
+
+    # A new check: the confirmation goes with the results it described.
+    with qtbot.waitSignal(page.check_finished, timeout=10_000):
+        page.start_check()
+        assert not note.isVisible()
+    assert not note.isVisible() and note.text() == ""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert page.save_report() and note.isVisible()
+    QTest.keyClicks(page.report_details.note_edit, "x")  # the report to save changed too
+    assert not note.isVisible()
 
 
 def test_the_saved_report_carries_only_the_names_the_couple_typed(

@@ -211,3 +211,67 @@ def test_write_a_sample_page_for_a_person_to_look_at(artifacts_dir: Path) -> Non
     page = sample_report(note="Checked on the living-room laptop").render_html()
     (artifacts_dir / "equipment-report-sample.html").write_text(page, encoding="utf-8")
     assert parse(page).text
+
+
+def test_a_practice_report_says_it_measured_nothing_of_the_internet() -> None:
+    # Issue 10 item 1: a practice report once showed thousands of Mbps as if measured online.
+    from app.checks.bandwidth import PRACTICE_NOT_MEASURED
+    from app.checks.report_html import PRACTICE_REPORT_NOTE
+
+    report = EquipmentReport(
+        results=tuple(CheckResult(n, Status.PASS) for n in CHECK_NAMES if n != "bandwidth"),
+        skipped={"bandwidth": PRACTICE_NOT_MEASURED},
+        created_at=WHEN,
+        practice_mode=True,
+    )
+    data = report.to_json()
+    assert data["practice_mode"] is True
+    assert data["checks"]["bandwidth"]["status"] == "skipped"
+    assert data["checks"]["bandwidth"]["reason"] == PRACTICE_NOT_MEASURED
+    assert "internet connection" in PRACTICE_NOT_MEASURED and "practice" in PRACTICE_NOT_MEASURED
+    text = " ".join(parse(report.render_html()).text)
+    assert PRACTICE_REPORT_NOTE in text and PRACTICE_NOT_MEASURED in text
+    assert "Mbps" not in text
+    # A real check's report says nothing of practice.
+    assert "Practice mode" not in " ".join(parse(sample_report().render_html()).text)
+
+
+def test_the_apps_plan_in_practice_mode_measures_no_bandwidth() -> None:
+    from app.checks.bandwidth import PRACTICE_NOT_MEASURED
+    from app.ui.services import DeviceChoice, system_plan
+
+    practice = system_plan(DeviceChoice(server_url="http://127.0.0.1:9", practice_mode=True))
+    assert practice.bandwidth_probe is None and practice.server is None
+    assert practice.bandwidth_skip_reason == PRACTICE_NOT_MEASURED
+    clinic = system_plan(DeviceChoice(server_url="https://sessions.example-clinic.org"))
+    assert clinic.bandwidth_probe is not None
+
+
+def test_a_bandwidth_measured_later_takes_its_place_and_leaves_the_skipped_list() -> None:
+    from app.checks.report import PUBLIC_SERVER
+    from app.checks.report_html import PRACTICE_PUBLIC_NOTE
+
+    skipped = EquipmentReport(
+        results=tuple(CheckResult(n, Status.PASS) for n in CHECK_NAMES if n != "bandwidth"),
+        skipped={"bandwidth": "Not checked: practice mode"},
+        practice_mode=True,
+    )
+    measured = CheckResult("bandwidth", Status.WARN, "Slow upload", "Pause downloads")
+    report = skipped.with_measured(measured, PUBLIC_SERVER)
+    assert [r.name for r in report.results] == list(CHECK_NAMES)
+    assert report.skipped == {} and report.server == PUBLIC_SERVER
+    assert report.verdict.value == "ready_with_warnings"
+    assert report.to_json()["server"] == PUBLIC_SERVER
+    assert PRACTICE_PUBLIC_NOTE in " ".join(parse(report.render_html()).text)
+    again = report.with_measured(CheckResult("bandwidth", Status.PASS))
+    assert again.result("bandwidth") == CheckResult("bandwidth", Status.PASS)
+    assert again.server == PUBLIC_SERVER and len(again.results) == len(CHECK_NAMES)
+
+
+def test_a_practice_report_with_figures_from_this_computer_says_they_are_not_the_internet() -> None:
+    # `tandem check` in practice mode measures against a server it starts on this computer.
+    from app.checks.report_html import PRACTICE_LOCAL_NOTE, practice_note
+
+    report = sample_report(practice_mode=True, server="http://127.0.0.1:8765")
+    assert practice_note(report) == PRACTICE_LOCAL_NOTE
+    assert PRACTICE_LOCAL_NOTE in " ".join(parse(report.render_html()).text)

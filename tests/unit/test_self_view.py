@@ -80,7 +80,7 @@ def test_a_new_call_switches_the_camera_back_on() -> None:
     assert machine.camera_on and machine.state is CameraState.STARTING
 
 
-@pytest.mark.parametrize("state", list(CameraState))
+@pytest.mark.parametrize("state", [s for s in CameraState if s is not CameraState.NO_CAMERA])
 def test_switching_says_the_new_choice_from_any_state(state: CameraState) -> None:
     machine = machine_in(state)
     off = machine.switched(False)
@@ -166,3 +166,20 @@ def test_changes_are_logged_without_repeats(caplog: pytest.LogCaptureFixture) ->
         machine.start(has_camera=True)  # starting -> starting: not a change
         machine.lost()
     assert [r.getMessage() for r in caplog.records] == ["self view: starting -> lost"]
+
+
+@pytest.mark.parametrize("switches", [(False,), (False, True), (True,), (False, True, False)])
+def test_a_call_without_a_camera_never_says_it_is_starting_one(switches: tuple[bool, ...]) -> None:
+    # Issue 10 item 4: off then on without a camera once left "Starting your camera…" forever.
+    machine = machine_in(CameraState.NO_CAMERA)
+    for on in switches:
+        view = machine.switched(on)
+        assert view.state is CameraState.NO_CAMERA
+        assert (view.message, view.note, view.trouble) == (NO_CAMERA, NO_CAMERA_NOTE, NO_CAMERA)
+
+
+def test_a_camera_in_the_next_call_starts_again_after_a_call_without_one() -> None:
+    machine = machine_in(CameraState.NO_CAMERA)
+    assert machine.start(has_camera=True).state is CameraState.STARTING
+    assert machine.switched(False).state is CameraState.OFF
+    assert machine.switched(True).state is CameraState.STARTING
