@@ -240,6 +240,7 @@ def test_without_a_camera_no_control_says_the_person_is_seen(
     finally:
         with qtbot.waitSignal(page.finished, timeout=10_000):
             QTest.mouseClick(controls.leave_button, LEFT_CLICK)
+            QTest.mouseClick(page.leave_confirm.leave_button, LEFT_CLICK)  # "Leave the session?"
 
 
 @pytest.mark.allow_log_warnings("app.call.session", "app.call.video_tracks")
