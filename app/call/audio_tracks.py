@@ -19,6 +19,7 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.device_worker import DeviceWorker
+from app.call.echo_canceller import EchoCanceller
 from app.call.pacing import Pacer
 from app.devices.base import (
     AudioBlock,
@@ -86,11 +87,15 @@ class MicrophoneAudioTrack(LocalAudioTrack):
     Opening and closing the stream run on one worker thread, in order: a stop() that comes
     while the stream is still opening queues its close behind the open, so the stream is closed
     as soon as it exists, and the loop never waits on the sound system.
+
+    Each block goes through `echo` (the call's EchoCanceller, which hears what the speakers
+    play) before it is sent, so the far end does not hear itself come back.
     """
 
-    def __init__(self, microphone: Microphone) -> None:
+    def __init__(self, microphone: Microphone, echo: EchoCanceller | None = None) -> None:
         super().__init__(microphone.samplerate)
         self._microphone = microphone
+        self._echo = echo
         self._buffer: collections.deque[AudioBlock] = collections.deque()
         self._buffered = 0
         self._lock = threading.Lock()
@@ -140,6 +145,8 @@ class MicrophoneAudioTrack(LocalAudioTrack):
                 self._buffered -= take
                 if take < block.size:
                     self._buffer.appendleft(block[take:])
+        if self._echo is not None:
+            return self._echo.process_capture(out, self.samplerate)
         return out
 
     def stop(self) -> None:
@@ -157,11 +164,18 @@ class RemoteAudioSink:
     """Drains a remote audio track; plays it on `speaker` from a worker thread (None: discard).
 
     Draining matters even without a speaker: aiortc queues decoded frames without limit.
+    Every block handed to the speaker also goes to `echo` as the echo canceller's reference.
     """
 
-    def __init__(self, track: MediaStreamTrack, speaker: Speaker | None) -> None:
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        speaker: Speaker | None,
+        echo: EchoCanceller | None = None,
+    ) -> None:
         self._track = track
         self._speaker = speaker
+        self._echo = echo
         self._blocks: queue.Queue[AudioBlock | None] = queue.Queue(maxsize=25)
         self._thread: threading.Thread | None = None
         self.frames = 0
@@ -213,7 +227,10 @@ class RemoteAudioSink:
                     continue
                 assert isinstance(frame, av.AudioFrame)
                 for out in resampler.resample(frame):
-                    on_block(out.to_ndarray().reshape(-1).astype(np.float32))
+                    block = out.to_ndarray().reshape(-1).astype(np.float32)
+                    if self._echo is not None:
+                        self._echo.process_render(block, samplerate)
+                    on_block(block)
         except MediaStreamError:
             pass
 

@@ -61,6 +61,7 @@ class EchoCanceller:
         self._apm: AudioProcessor | None = None
         self._frame_type: type[Any] | None = None
         self._said_why = False
+        self._render_rest: AudioBlock = np.zeros(0, np.float32)  # less than 10 ms, kept
         if not enabled:
             return
         loaded = _load_apm()
@@ -111,8 +112,17 @@ class EchoCanceller:
         return block if render else out
 
     def process_render(self, block: AudioBlock, samplerate: int) -> None:
-        """Tell the canceller what the speakers are about to play (mono float, -1..1)."""
-        self._run(block, samplerate, render=True)
+        """Tell the canceller what the speakers are about to play (mono float, -1..1). Blocks
+        may be any length (a resampler's output): whole 10 ms frames go on, the rest waits."""
+        if self._apm is None or samplerate not in SUPPORTED_RATES:
+            self._frames(block, samplerate)  # says why once
+            return
+        step = round(samplerate * FRAME_S)
+        joined = np.concatenate((self._render_rest, block.reshape(-1)))
+        whole = joined.size - joined.size % step
+        self._render_rest = joined[whole:]
+        if whole:
+            self._run(joined[:whole], samplerate, render=True)
 
     def process_capture(self, block: AudioBlock, samplerate: int) -> AudioBlock:
         """The microphone block with the speakers' echo (and steady noise) removed."""
