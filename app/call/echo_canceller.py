@@ -15,6 +15,7 @@ take, audio passes through unchanged and the log says so once, at INFO.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any, Protocol
@@ -127,3 +128,9 @@ class EchoCanceller:
     def process_capture(self, block: AudioBlock, samplerate: int) -> AudioBlock:
         """The microphone block with the speakers' echo (and steady noise) removed."""
         return self._run(block, samplerate, render=False)
+
+
+@functools.cache
+def echo_cancellation_available() -> bool:
+    """Whether calls on this computer cancel echo (the speaker check tells the couple)."""
+    return EchoCanceller().active
