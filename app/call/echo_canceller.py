@@ -39,14 +39,20 @@ class AudioProcessor(Protocol):
     def set_stream_delay_ms(self, delay_ms: int) -> None: ...
 
 
-def _load_apm() -> tuple[AudioProcessor, type[Any]] | None:
+def _load_apm() -> tuple[AudioProcessor, type[Any]] | str:
+    """The module and its frame type, or why it cannot run here (never raises: a call goes on
+    without echo cancellation rather than not at all)."""
     try:
         from livekit.rtc import AudioFrame, AudioProcessingModule
     except ImportError:
-        return None
-    apm = AudioProcessingModule(
-        echo_cancellation=True, noise_suppression=True, high_pass_filter=True
-    )
+        return "the livekit package is not installed"
+    try:
+        apm = AudioProcessingModule(
+            echo_cancellation=True, noise_suppression=True, high_pass_filter=True
+        )
+        apm.set_stream_delay_ms(0)  # AEC3 estimates the real delay itself
+    except Exception as exc:  # e.g. its native library is missing from a bundle
+        return f"the livekit module could not start: {type(exc).__name__}"
     return apm, AudioFrame
 
 
@@ -66,11 +72,10 @@ class EchoCanceller:
         if not enabled:
             return
         loaded = _load_apm()
-        if loaded is None:
-            self._pass_through("the livekit package is not installed")
+        if isinstance(loaded, str):
+            self._pass_through(loaded)
             return
         self._apm, self._frame_type = loaded
-        self._apm.set_stream_delay_ms(0)  # AEC3 estimates the real delay itself
 
     @property
     def active(self) -> bool:

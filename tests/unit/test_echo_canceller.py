@@ -50,7 +50,7 @@ def test_disabled_passes_audio_unchanged() -> None:
 def test_missing_module_passes_through_and_says_so_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(echo_canceller, "_load_apm", lambda: None)
+    monkeypatch.setattr(echo_canceller, "_load_apm", lambda: "the livekit package is not installed")
     caplog.set_level(logging.INFO, "app.call.echo_canceller")
     canceller = EchoCanceller()
     block = speech_like(0.02, 150, seed=3)
@@ -60,6 +60,24 @@ def test_missing_module_passes_through_and_says_so_once(
     said = [r for r in caplog.records if r.name == "app.call.echo_canceller"]
     assert [r.levelname for r in said] == ["INFO", "INFO"]
     assert "not installed" in said[0].getMessage()
+
+
+def test_a_module_that_cannot_start_passes_through(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import livekit.rtc
+
+    def broken(**_: object) -> None:
+        raise OSError("liblivekit_ffi.so: cannot open shared object file")
+
+    monkeypatch.setattr(livekit.rtc, "AudioProcessingModule", broken)
+    caplog.set_level(logging.INFO, "app.call.echo_canceller")
+    canceller = EchoCanceller()
+    assert not canceller.active
+    block = speech_like(0.02, 150, seed=3)
+    canceller.process_render(block, RATE)
+    assert canceller.process_capture(block, RATE) is block
+    assert "could not start: OSError" in caplog.text
 
 
 def test_unsupported_rate_and_partial_frames_pass_unchanged(
