@@ -190,7 +190,7 @@ class RemoteAudioSink:
         self._thread = threading.Thread(target=self._play, name="tandem-speaker", daemon=True)
         self._thread.start()
         try:
-            await self._pump(self._queue_block, self._speaker.samplerate)
+            await self._pump(self._queue_block, self._speaker.samplerate, feed_echo=True)
         finally:
             self.stop()
 
@@ -200,11 +200,16 @@ class RemoteAudioSink:
         except queue.Full:  # the speaker fell behind: drop rather than lag
             pass
 
+    def _played(self, block: AudioBlock) -> None:  # audio thread: the reference, as played
+        if self._echo is not None and self._speaker is not None:
+            self._echo.process_render(block, self._speaker.samplerate, source=self)
+
     async def _run_streaming(self, speaker: StreamingSpeaker) -> None:
-        """One continuous output stream: blocks play back to back, without a gap each."""
+        """One continuous output stream: blocks play back to back, without a gap each. The
+        echo canceller hears each block when the device takes it (its timing is the room's)."""
         stream: SpeakerStream | None = None
         try:
-            stream = await asyncio.to_thread(speaker.start_stream)
+            stream = await asyncio.to_thread(speaker.start_stream, self._played)
         except DeviceError as exc:
             log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
         try:
@@ -213,9 +218,16 @@ class RemoteAudioSink:
             if stream is not None:
                 await asyncio.to_thread(stream.stop)
 
-    async def _pump(self, on_block: Callable[[AudioBlock], None] | None, samplerate: int) -> None:
+    async def _pump(
+        self,
+        on_block: Callable[[AudioBlock], None] | None,
+        samplerate: int,
+        *,
+        feed_echo: bool = False,
+    ) -> None:
         """Receive until the track ends; mono float blocks at `samplerate` go to `on_block`
-        (None: count and discard, which still keeps aiortc's queue from growing)."""
+        (None: count and discard, which still keeps aiortc's queue from growing), and to the
+        echo canceller too when `feed_echo` (a speaker without a stream of its own)."""
         resampler = None
         if on_block is not None:
             resampler = av.AudioResampler(format="flt", layout="mono", rate=samplerate)
@@ -228,11 +240,14 @@ class RemoteAudioSink:
                 assert isinstance(frame, av.AudioFrame)
                 for out in resampler.resample(frame):
                     block = out.to_ndarray().reshape(-1).astype(np.float32)
-                    if self._echo is not None:
-                        self._echo.process_render(block, samplerate)
+                    if feed_echo and self._echo is not None:
+                        self._echo.process_render(block, samplerate, source=self)
                     on_block(block)
         except MediaStreamError:
             pass
+        finally:
+            if self._echo is not None:
+                self._echo.end_render(self)
 
     def _play(self) -> None:
         assert self._speaker is not None

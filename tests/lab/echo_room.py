@@ -4,7 +4,8 @@
 second null sink ("the room") with a set latency and gain; the room's monitor becomes the
 default microphone. The child (`python -m tests.lab.echo_room SECONDS NEAR_FROM_S`) then runs
 the call's audio path for real through PortAudio: each 20 ms microphone block paces one 20 ms
-block of far-end speech to the speaker (the canceller's reference) and is itself echo-cancelled;
+block of far-end speech to the speaker and is itself echo-cancelled; as in a call, the
+canceller's reference is what the speaker stream's callback takes to play;
 the near end's voice is added to the microphone blocks as they arrive, from NEAR_FROM_S on, so
 its level is known exactly. It prints the raw and cancelled levels as JSON.
 """
@@ -37,6 +38,7 @@ def make_room(lab: PulseLab, *, latency_ms: int, volume_percent: int) -> None:
         f"latency_msec={latency_ms}",
         "source_dont_move=true",
         "sink_dont_move=true",
+        "adjust_time=0",
     )
     lab.pactl("set-sink-input-volume", _loopback_input(lab), f"{volume_percent}%")
     lab.pactl(
@@ -75,7 +77,9 @@ def _child(seconds: float, near_from_s: float) -> int:
     near[start:] = speech_like(seconds - near_from_s, 210, seed=2)[: far.size - start] * 0.5
     canceller = EchoCanceller()
     blocks: queue.Queue[np.ndarray] = queue.Queue()
-    speaker = SoundDeviceSpeaker("pulse").start_stream(max_latency_s=0.2)
+    speaker = SoundDeviceSpeaker("pulse").start_stream(
+        lambda played: canceller.process_render(played, RATE), max_latency_s=0.2
+    )
     microphone = SoundDeviceMicrophone("pulse").start(
         lambda block: blocks.put(block.reshape(-1).copy()), BLOCK
     )
@@ -85,7 +89,6 @@ def _child(seconds: float, near_from_s: float) -> int:
         for at in range(0, far.size - BLOCK + 1, BLOCK):
             heard = blocks.get(timeout=BLOCK_TIMEOUT_S)
             played = far[at : at + BLOCK]
-            canceller.process_render(played, RATE)
             speaker.write(played)
             raw[at : at + BLOCK] = heard
             out[at : at + BLOCK] = canceller.process_capture(heard + near[at : at + BLOCK], RATE)
@@ -102,6 +105,14 @@ def _child(seconds: float, near_from_s: float) -> int:
                 "residual_dbfs": _level(out[echo_only]),
                 "near_dbfs": _level(near[talk]),
                 "near_out_dbfs": _level(out[talk]),
+                "erle_by_second": [
+                    round(
+                        _level(raw[i * RATE : (i + 1) * RATE])
+                        - _level(out[i * RATE : (i + 1) * RATE]),
+                        1,
+                    )
+                    for i in range(int(near_from_s))
+                ],
             }
         )
     )

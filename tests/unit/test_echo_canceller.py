@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.call import echo_canceller
-from app.call.echo_canceller import EchoCanceller
+from app.call.echo_canceller import EchoCanceller, RenderMix
 from tests.echo_signals import RATE, cancel, level_db, room_echo, speech_like
 
 CONVERGED_S = 3  # AEC3 settles within a second or two; measure after this
@@ -91,3 +91,39 @@ def test_unsupported_rate_and_partial_frames_pass_unchanged(
     partial = np.full(500, 0.1, np.float32)
     assert canceller.process_capture(partial, RATE) is partial
     assert sum("44100 Hz" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_two_remote_voices_are_one_reference() -> None:
+    """Two people on the speakers at once (two sinks): the echo of their sum is cancelled."""
+    first = speech_like(8, 130, seed=1)
+    second = speech_like(8, 190, seed=4) * np.float32(0.7)
+    echo = room_echo(first + second, delay_s=0.05, gain=0.5)
+    canceller = EchoCanceller()
+    out = np.zeros_like(echo)
+    odd = 1017  # a resampler's block size: not a whole number of 10 ms frames
+    fed = 0
+    for start in range(0, echo.size - 960 + 1, 960):
+        canceller.process_render(first[start : start + 960], RATE, source="therapist")
+        while fed < start + 960:
+            canceller.process_render(second[fed : fed + odd], RATE, source="partner")
+            fed += odd
+        out[start : start + 960] = canceller.process_capture(echo[start : start + 960], RATE)
+    tail = slice(CONVERGED_S * RATE, None)
+    assert level_db(echo[tail]) - level_db(out[tail]) >= 20.0
+
+
+def test_render_mix_sums_aligned_voices_and_pads_a_silent_one() -> None:
+    mix = RenderMix(max_lag_s=0.02)
+    assert mix.add("a", np.full(300, 0.1, np.float32), 48_000) == []  # not 10 ms yet
+    (other_rate,) = mix.add("c", np.full(160, 0.4, np.float32), 16_000)  # not in 48 kHz mixes
+    np.testing.assert_allclose(other_rate, 0.4)
+    assert mix.add("b", np.full(500, 0.2, np.float32), 48_000) == []  # "a" has less than 10 ms
+    (frame,) = mix.add("a", np.full(300, 0.1, np.float32), 48_000)
+    np.testing.assert_allclose(frame, 0.3)  # both voices, aligned
+    # "a" goes quiet: once "b" is 20 ms ahead, a frame goes on without waiting for "a"
+    (padded,) = mix.add("b", np.full(960, 0.2, np.float32), 48_000)
+    np.testing.assert_allclose(padded[:120], 0.3)  # what "a" still had, then silence
+    np.testing.assert_allclose(padded[120:], 0.2)
+    mix.end("b")
+    (alone,) = mix.add("a", np.full(480, 0.5, np.float32), 48_000)
+    np.testing.assert_allclose(alone, 0.5)

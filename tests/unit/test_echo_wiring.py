@@ -3,6 +3,8 @@ blocks through it before they are sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -21,9 +23,15 @@ class RecordingCanceller(EchoCanceller):
         super().__init__(enabled=False)
         self.rendered: list[tuple[int, int]] = []
         self.captured: list[tuple[int, int]] = []
+        self.sources: set[object] = set()
+        self.ended: set[object] = set()
 
-    def process_render(self, block: AudioBlock, samplerate: int) -> None:
+    def process_render(self, block: AudioBlock, samplerate: int, source: object = None) -> None:
         self.rendered.append((block.size, samplerate))
+        self.sources.add(source)
+
+    def end_render(self, source: object = None) -> None:
+        self.ended.add(source)
 
     def process_capture(self, block: AudioBlock, samplerate: int) -> AudioBlock:
         self.captured.append((block.size, samplerate))
@@ -68,6 +76,49 @@ async def test_remote_audio_played_is_the_cancellers_reference() -> None:
     await sink.run()
     assert sum(size for size, _ in canceller.rendered) > 0
     assert {rate for _, rate in canceller.rendered} == {48_000}
+    assert canceller.sources == {sink} == canceller.ended  # its own voice in the mix, then gone
+
+
+class PlayingStream:
+    """A speaker stream that 'plays' each block at once, telling `on_played` (as PortAudio's
+    callback does)."""
+
+    def __init__(self, on_played: Callable[[AudioBlock], None] | None) -> None:
+        self.on_played = on_played
+        self.stopped = False
+
+    def write(self, samples: AudioBlock) -> None:
+        if self.on_played is not None:
+            self.on_played(samples)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class StreamSpeaker:
+    samplerate = 48_000
+
+    def __init__(self) -> None:
+        self.streams: list[PlayingStream] = []
+
+    def play(self, samples: AudioBlock) -> None:
+        raise AssertionError("a streaming speaker's stream is used, not play()")
+
+    def start_stream(self, on_played: Callable[[AudioBlock], None] | None = None) -> PlayingStream:
+        self.streams.append(PlayingStream(on_played))
+        return self.streams[-1]
+
+
+async def test_a_streaming_speaker_gives_the_reference_as_the_device_plays_it() -> None:
+    canceller = RecordingCanceller()
+    speaker = StreamSpeaker()
+    sink = RemoteAudioSink(ThreeFrames(), speaker, canceller)
+    await sink.run()
+    (stream,) = speaker.streams
+    assert stream.stopped
+    # Each block reached the canceller once, from the device's side (not again from the pump).
+    assert sum(size for size, _ in canceller.rendered) == 3 * 960
+    assert canceller.sources == {sink} == canceller.ended
 
 
 def test_local_media_shares_one_canceller_with_its_microphone_track() -> None:
