@@ -7,7 +7,8 @@ loss enhancement: how much quieter the echo is after cancellation) in the first 
 seconds 1-3 and once converged (seconds 3-10); the near-end voice's level drop when it talks
 over the echo (double talk); and the CPU time the canceller takes per second of audio (both
 directions: render + capture). With `--pulse` (root, PulseAudio), the real sound path of
-tests/integration/test_echo_cancellation.py is measured too.
+tests/integration/test_echo_cancellation.py is measured too (ERLE in seconds 6-9 and
+second by second).
 
     .venv/bin/python -m benchmarks.echo [--pulse]
 """
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +59,7 @@ def measure_room(delay_s: float, gain: float) -> dict[str, float]:
     }
 
 
-def measure_pulse() -> dict[str, float]:
+def measure_pulse() -> dict[str, Any]:
     from tests.lab.echo_room import make_room
     from tests.lab.pulse import REPO_ROOT, PulseLab
 
@@ -75,10 +77,11 @@ def measure_pulse() -> dict[str, float]:
         )
     finally:
         lab.close()
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return {
         "erle_converged_db": figures["echo_dbfs"] - figures["residual_dbfs"],
         "near_drop_db": figures["near_dbfs"] - figures["near_out_dbfs"],
+        "erle_by_second": figures["erle_by_second"],
     }
 
 
@@ -99,7 +102,8 @@ def main() -> None:
         m = measure_pulse()
         print(
             f"pulse (60 ms loopback, 70% volume): ERLE {m['erle_converged_db']:.1f} dB,"
-            f" near-end drop {m['near_drop_db']:.1f} dB"
+            f" near-end drop {m['near_drop_db']:.1f} dB;"
+            f" ERLE by second {m['erle_by_second']}"
         )
 
 
