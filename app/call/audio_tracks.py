@@ -19,6 +19,7 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from app.call.device_worker import DeviceWorker
+from app.call.echo_canceller import EchoCanceller
 from app.call.pacing import Pacer
 from app.devices.base import (
     AudioBlock,
@@ -86,11 +87,15 @@ class MicrophoneAudioTrack(LocalAudioTrack):
     Opening and closing the stream run on one worker thread, in order: a stop() that comes
     while the stream is still opening queues its close behind the open, so the stream is closed
     as soon as it exists, and the loop never waits on the sound system.
+
+    Each block goes through `echo` (the call's EchoCanceller, which hears what the speakers
+    play) before it is sent, so the far end does not hear itself come back.
     """
 
-    def __init__(self, microphone: Microphone) -> None:
+    def __init__(self, microphone: Microphone, echo: EchoCanceller | None = None) -> None:
         super().__init__(microphone.samplerate)
         self._microphone = microphone
+        self._echo = echo
         self._buffer: collections.deque[AudioBlock] = collections.deque()
         self._buffered = 0
         self._lock = threading.Lock()
@@ -140,6 +145,8 @@ class MicrophoneAudioTrack(LocalAudioTrack):
                 self._buffered -= take
                 if take < block.size:
                     self._buffer.appendleft(block[take:])
+        if self._echo is not None:
+            return self._echo.process_capture(out, self.samplerate)
         return out
 
     def stop(self) -> None:
@@ -157,11 +164,18 @@ class RemoteAudioSink:
     """Drains a remote audio track; plays it on `speaker` from a worker thread (None: discard).
 
     Draining matters even without a speaker: aiortc queues decoded frames without limit.
+    Every block handed to the speaker also goes to `echo` as the echo canceller's reference.
     """
 
-    def __init__(self, track: MediaStreamTrack, speaker: Speaker | None) -> None:
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        speaker: Speaker | None,
+        echo: EchoCanceller | None = None,
+    ) -> None:
         self._track = track
         self._speaker = speaker
+        self._echo = echo
         self._blocks: queue.Queue[AudioBlock | None] = queue.Queue(maxsize=25)
         self._thread: threading.Thread | None = None
         self.frames = 0
@@ -176,7 +190,7 @@ class RemoteAudioSink:
         self._thread = threading.Thread(target=self._play, name="tandem-speaker", daemon=True)
         self._thread.start()
         try:
-            await self._pump(self._queue_block, self._speaker.samplerate)
+            await self._pump(self._queue_block, self._speaker.samplerate, feed_echo=True)
         finally:
             self.stop()
 
@@ -186,11 +200,16 @@ class RemoteAudioSink:
         except queue.Full:  # the speaker fell behind: drop rather than lag
             pass
 
+    def _played(self, block: AudioBlock) -> None:  # audio thread: the reference, as played
+        if self._echo is not None and self._speaker is not None:
+            self._echo.process_render(block, self._speaker.samplerate, source=self)
+
     async def _run_streaming(self, speaker: StreamingSpeaker) -> None:
-        """One continuous output stream: blocks play back to back, without a gap each."""
+        """One continuous output stream: blocks play back to back, without a gap each. The
+        echo canceller hears each block when the device takes it (its timing is the room's)."""
         stream: SpeakerStream | None = None
         try:
-            stream = await asyncio.to_thread(speaker.start_stream)
+            stream = await asyncio.to_thread(speaker.start_stream, self._played)
         except DeviceError as exc:
             log.warning("speaker failed (%s); remote audio is discarded", exc.problem.value)
         try:
@@ -199,9 +218,16 @@ class RemoteAudioSink:
             if stream is not None:
                 await asyncio.to_thread(stream.stop)
 
-    async def _pump(self, on_block: Callable[[AudioBlock], None] | None, samplerate: int) -> None:
+    async def _pump(
+        self,
+        on_block: Callable[[AudioBlock], None] | None,
+        samplerate: int,
+        *,
+        feed_echo: bool = False,
+    ) -> None:
         """Receive until the track ends; mono float blocks at `samplerate` go to `on_block`
-        (None: count and discard, which still keeps aiortc's queue from growing)."""
+        (None: count and discard, which still keeps aiortc's queue from growing), and to the
+        echo canceller too when `feed_echo` (a speaker without a stream of its own)."""
         resampler = None
         if on_block is not None:
             resampler = av.AudioResampler(format="flt", layout="mono", rate=samplerate)
@@ -213,9 +239,15 @@ class RemoteAudioSink:
                     continue
                 assert isinstance(frame, av.AudioFrame)
                 for out in resampler.resample(frame):
-                    on_block(out.to_ndarray().reshape(-1).astype(np.float32))
+                    block = out.to_ndarray().reshape(-1).astype(np.float32)
+                    if feed_echo and self._echo is not None:
+                        self._echo.process_render(block, samplerate, source=self)
+                    on_block(block)
         except MediaStreamError:
             pass
+        finally:
+            if self._echo is not None:
+                self._echo.end_render(self)
 
     def _play(self) -> None:
         assert self._speaker is not None

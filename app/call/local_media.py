@@ -16,6 +16,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from app.call.audio_tracks import LocalAudioTrack, MicrophoneAudioTrack
 from app.call.bitrate_caps import BitrateCap
+from app.call.echo_canceller import EchoCanceller
 from app.call.events import PeerStats
 from app.call.media_mode import cap_kbps
 from app.call.video_profile import AdaptSettings, VideoAdapter, VideoProfile, ladder_for
@@ -63,6 +64,8 @@ class LocalMedia:
         self._muted = False
         self._camera_enabled = True
         self._released = False
+        # Shared by the microphone track and every remote audio sink (its reference).
+        self.echo: EchoCanceller | None = None
         self.on_camera_lost: CameraLostCallback | None = None
 
     @property
@@ -90,7 +93,9 @@ class LocalMedia:
                 now=self._now,
             )
         if self.audio is None and self._microphone is not None:
-            self.audio = MicrophoneAudioTrack(self._microphone)
+            # Echo cancellation belongs to a real microphone (a test tone has no room).
+            self.echo = EchoCanceller()
+            self.audio = MicrophoneAudioTrack(self._microphone, self.echo)
         self.set_muted(self._muted)
         self.set_camera_enabled(self._camera_enabled)
         if self.video is not None and self._adapter is None:

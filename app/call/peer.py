@@ -300,7 +300,7 @@ class RemotePeer:
         if track.kind == "video":
             self._spawn(self._drain_video(track))
         else:
-            sink = RemoteAudioSink(track, self._speaker)
+            sink = RemoteAudioSink(track, self._speaker, self._media.echo)
             self._sinks.append(sink)
             self._spawn(sink.run())
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
+from app.call.echo_canceller import echo_cancellation_available
 from app.checks.audio_analysis import detect_tone, sine
 from app.checks.device_problem import RETRY, SOUND_SYSTEM_WORDS, DeviceWords, device_failure
 from app.checks.result import CheckResult, MetricValue, Status
@@ -58,6 +60,21 @@ NOT_HEARD_FIX = (
     "Turn the volume up on your computer and on your speakers, choose the right speakers or "
     "headphones in Tandem's Speaker list, and check that your headphones are plugged in all "
     f"the way. {RETRY}"
+)
+# The microphone heard the speakers. In a call the echo canceller removes that echo, so it is
+# said plainly and passes; without echo cancellation it is a warning with what to do.
+ECHO_HANDLED_REASON = (
+    "Your microphone can hear your speakers. Tandem removes that echo during the call, so the "
+    "people you talk to will not hear themselves"
+)
+ECHO_HANDLED_TIP = "Headphones still give the clearest sound, if you have them."
+ECHO_RISK_REASON = (
+    "Your microphone can hear your speakers, so the people you talk to may hear an echo of "
+    "themselves"
+)
+ECHO_RISK_FIX = (
+    "Use headphones if you can (a headphone splitter lets you both listen from one computer). "
+    "If you must use the speakers, turn them down a little."
 )
 # Who confirmed that the tone came out: the microphone (it heard it), the person (they said
 # so), or nobody yet. The app asks the person when it is "nobody"; the command line cannot.
@@ -128,14 +145,20 @@ def _unconfirmed(metrics: dict[str, MetricValue]) -> CheckResult:
 
 
 def check_speaker(
-    speaker: Speaker, mic: Microphone | None, progress: ProgressCallback | None = None
+    speaker: Speaker,
+    mic: Microphone | None,
+    progress: ProgressCallback | None = None,
+    *,
+    echo_cancelled: Callable[[], bool] = echo_cancellation_available,
 ) -> CheckResult:
     """Play a 1 kHz tone and listen for it with `mic`.
 
-    Only the microphone hearing the tone proves that sound came out; it then warns that a
-    shared laptop's speakers will echo. Otherwise (headphones, no microphone, a microphone that
-    could not listen) the result is a warning that nobody confirmed the tone, which the app
-    turns into a question for the person (`needs_confirmation`, `confirm_heard`).
+    Only the microphone hearing the tone proves that sound came out. It then passes, saying
+    that the call removes the echo, when `echo_cancelled()` (the call's echo canceller works
+    here); without it, it warns that a shared laptop's speakers will echo. Otherwise
+    (headphones, no microphone, a microphone that could not listen) the result is a warning
+    that nobody confirmed the tone, which the app turns into a question for the person
+    (`needs_confirmation`, `confirm_heard`).
     """
     report = progress or ignore_progress
     report(Progress(NAME, 0.0, "Playing a short test sound…"))
@@ -174,14 +197,10 @@ def check_speaker(
     )
     report(Progress(NAME, 1.0, "Test sound played"))
     if detection.heard:
-        return CheckResult(
-            NAME,
-            Status.WARN,
-            "Your microphone can hear your speakers, so the people you talk to may hear an echo "
-            "of themselves",
-            "Use headphones if you can (a headphone splitter lets you both listen from one "
-            "computer). If you must use the speakers, turn them down a little.",
-            {**metrics, CONFIRMED_BY: "microphone"},
-        )
+        handled = echo_cancelled()
+        heard = {**metrics, CONFIRMED_BY: "microphone", "echo_cancellation": handled}
+        if handled:
+            return CheckResult(NAME, Status.PASS, ECHO_HANDLED_REASON, ECHO_HANDLED_TIP, heard)
+        return CheckResult(NAME, Status.WARN, ECHO_RISK_REASON, ECHO_RISK_FIX, heard)
     # Headphones, most likely: good for echo, but nothing proves the tone was heard.
     return _unconfirmed(metrics)

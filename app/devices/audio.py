@@ -245,14 +245,22 @@ class SoundDeviceSpeaker:
         finally:
             stream.stop()
 
-    def start_stream(self, max_latency_s: float = 0.3) -> SpeakerStream:
-        """A continuous output for a call's remote audio: one stream, no gaps between blocks."""
+    def start_stream(
+        self,
+        on_played: Callable[[AudioBlock], None] | None = None,
+        max_latency_s: float = 0.3,
+    ) -> SpeakerStream:
+        """A continuous output for a call's remote audio: one stream, no gaps between blocks;
+        `on_played` hears each block as PortAudio takes it (silence included)."""
         sd = _sd()
         _check_device(sd, self.device, "output")
         fifo = SampleFifo(max_samples=int(max_latency_s * self.samplerate))
 
         def callback(outdata: Any, frames: int, time: Any, status: Any) -> None:
-            outdata[:, 0] = fifo.read(frames)
+            block = fifo.read(frames)
+            outdata[:, 0] = block
+            if on_played is not None:
+                on_played(block)
 
         stream = _open_stream(sd, "output", self.device, self.samplerate, callback=callback)
         return _PlaybackStream(stream, fifo)

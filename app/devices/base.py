@@ -88,6 +88,8 @@ class StreamingSpeaker(Protocol):
 
     samplerate: int
 
-    def start_stream(self) -> SpeakerStream:
-        """Open the output; raises DeviceError within seconds, never hangs."""
+    def start_stream(self, on_played: Callable[[AudioBlock], None] | None = None) -> SpeakerStream:
+        """Open the output; raises DeviceError within seconds, never hangs. `on_played` hears
+        each block as the device takes it to play (on the audio thread, so it must be quick):
+        the echo canceller's reference, timed by the device rather than by the network."""
         ...

@@ -34,13 +34,16 @@ def test_silence_fails_as_muted(pulse: PulseLab) -> None:
     assert "could not hear you" in str(result["reason"])
 
 
-def test_speaker_heard_by_the_microphone_warns_about_echo(pulse: PulseLab) -> None:
+def test_speaker_heard_by_the_microphone_passes_as_echo_the_call_removes(
+    pulse: PulseLab,
+) -> None:
     result = pulse.run_check("speaker")
-    assert result["status"] == "warn", result
-    assert "echo" in str(result["reason"]) and "headphones" in str(result["fix"])
+    assert result["status"] == "pass", result  # the call cancels echo (livekit is installed)
+    assert "removes that echo" in str(result["reason"]) and "Headphones" in str(result["fix"])
     metrics = result["metrics"]
     assert isinstance(metrics, dict)
     assert metrics["tone_heard"] is True
+    assert metrics["echo_cancellation"] is True
     assert metrics["tone_level_dbfs"] == pytest.approx(-12.0, abs=3.0)
 
 

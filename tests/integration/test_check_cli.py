@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.checks.audio_analysis import sine
 from app.checks.result import Verdict
 from tests.lab.health import wait_for_health
+from tests.lab.pulse import PulseLab, write_wav
 from tests.report_keys import CHECK_KEYS, TOP_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -324,3 +326,26 @@ def test_the_app_without_a_display_explains_instead_of_aborting() -> None:
     )
     assert done.returncode == 2
     assert "no display" in done.stderr and "tandem check" in done.stderr
+
+
+@pytest.mark.lab
+def test_speakers_the_microphone_hears_pass_because_calls_cancel_the_echo(
+    pulse: PulseLab, session_server: str, camera_video: Path, tmp_path: Path
+) -> None:
+    """README, app and command line agree (issue 10, item 12): on a virtual PulseAudio whose
+    microphone hears everything the speakers play, the speaker check passes, says the call
+    removes that echo, and is not what makes `tandem check` exit 1."""
+    voice = write_wav(tmp_path / "voice.wav", sine(440.0, 30.0, 48000, -9.0, fade_s=0.0))
+    pulse.play(voice)  # someone talking, so the microphone check has something to hear
+    env = {**pulse.env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    args = ("--camera", str(camera_video), "--mic", "pulse", "--speaker", "pulse")
+    code, out, err = finish(start(check_cmd("--json", *args, "--server", session_server), env))
+    report = json.loads(out)
+    assert_report_shape(report, code)
+    speaker = report["checks"]["speaker"]
+    assert speaker["status"] == "pass", speaker
+    assert speaker["metrics"]["echo_cancellation"] is True
+    assert "removes that echo" in speaker["reason"]
+    code, out, _ = finish(start(check_cmd(*args, "--server", session_server), env))
+    line = next(row for row in out.splitlines() if row.startswith("speaker"))
+    assert "removes that echo" in line and "Headphones still" in line

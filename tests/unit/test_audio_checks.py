@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from app.call.echo_canceller import echo_cancellation_available
 from app.checks.audio_analysis import (
     SILENCE_DBFS,
     as_mono,
@@ -215,16 +216,32 @@ def test_missing_portaudio_is_a_plain_failure_not_a_crash(monkeypatch: pytest.Mo
 # --- speaker check -----------------------------------------------------------------------------
 
 
-def test_echo_heard_by_the_microphone_warns_about_headphones() -> None:
+def test_echo_heard_without_echo_cancellation_warns_about_headphones() -> None:
     microphone = mic("noise", level_dbfs=-45.0)
     speaker = FakeSpeaker(echo_into=microphone, realtime=False)
-    result = check_speaker(speaker, microphone)
+    result = check_speaker(speaker, microphone, echo_cancelled=lambda: False)
     assert result.status is Status.WARN
     assert "echo" in result.reason and "headphones" in result.fix
     assert result.metrics["tone_heard"] is True
+    assert result.metrics["echo_cancellation"] is False
     assert result.metrics["tone_level_dbfs"] == pytest.approx(-12.0 - 10.5, abs=1.0)
     assert len(speaker.played) == 1
     assert_plain(result.reason + " " + result.fix)
+
+
+def test_echo_heard_passes_when_the_call_cancels_it() -> None:
+    microphone = mic("noise", level_dbfs=-45.0)
+    speaker = FakeSpeaker(echo_into=microphone, realtime=False)
+    result = check_speaker(speaker, microphone, echo_cancelled=lambda: True)
+    assert result.status is Status.PASS
+    assert "removes that echo" in result.reason and "Headphones" in result.fix
+    assert result.metrics["echo_cancellation"] is True
+    assert_plain(result.reason + " " + result.fix)
+
+
+def test_echo_cancellation_is_available_here() -> None:
+    # livekit is a dependency: a check on this computer says echo is handled.
+    assert echo_cancellation_available()
 
 
 def assert_unconfirmed(result: CheckResult) -> None:
