@@ -6,7 +6,9 @@ variable, never set for a person, asks for one of two things:
 * `TANDEM_SMOKE=imports`: import every module under `app` the bundle has, print their names on
   stdout and exit: 0, or 1 with one line per module that failed on stderr. A library a module
   needs that is missing from the bundle shows up here even when no smoke run reaches its code,
-  and a module missing from the bundle as a name the sources have and this list lacks.
+  and a module missing from the bundle as a name the sources have and this list lacks. Then
+  the native parts that load only when used (the echo canceller's library) are started once:
+  one that cannot start exits 1 too.
 * `TANDEM_SMOKE=paint`: open the window as usual; once the equipment-check page has been painted,
   print PAINTED_LINE on stdout and close the window the normal way (the exit status is the app's
   own). The Xvfb smoke test and the cold-start benchmark wait for that line.
@@ -59,4 +61,15 @@ def import_everything() -> int:
     if failed:
         return 1
     print(f"tandem: smoke: imported {len(names)} modules", file=sys.stderr)
-    return 0
+    return 0 if native_parts_load() else 1
+
+
+def native_parts_load() -> bool:
+    """Whether the native libraries that load only when first used load here (an import alone
+    does not reach them): the echo canceller's (livekit's FFI library)."""
+    from app.call.echo_canceller import echo_cancellation_available
+
+    if echo_cancellation_available():
+        return True
+    print("tandem: smoke: echo cancellation cannot start (see the log)", file=sys.stderr)
+    return False
