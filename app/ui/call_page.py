@@ -236,7 +236,7 @@ class CallPage(QWidget):
 
         # Beside the tiles, only while one is open (an empty column takes no room).
         side = QVBoxLayout()
-        side.setSpacing(12)
+        side.setSpacing(8)  # with the dial-in numbers and the chat both open, 720 px is tight
         side.addWidget(continuity.dial_in, 0, Qt.AlignmentFlag.AlignTop)
         side.addWidget(continuity.chat, 1)
         for panel in (continuity.dial_in, continuity.chat):
@@ -247,7 +247,8 @@ class CallPage(QWidget):
         middle.addLayout(side)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 12, 24, 12)
+        # Tight top and bottom: everything at once must fit a 1280x720 screen (issue 10 item 3).
+        layout.setContentsMargins(24, 10, 24, 10)
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addLayout(middle, 1)

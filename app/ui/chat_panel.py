@@ -118,7 +118,7 @@ class ChatPanel(QFrame):
         row.addWidget(self.send_button)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setContentsMargins(14, 8, 14, 8)
         layout.setSpacing(6)
         layout.addWidget(title)
         layout.addWidget(self.lines_area, 1)

@@ -5,6 +5,11 @@ really gets; below that real height the layout squeezes every row and parts of t
 each other (the self view's note over the self view, at the smallest call page). Keeping the
 page's minimum at `heightForWidth` lets the window's own minimum follow, so it cannot be made
 that small. (Scrolled pages do the same through app.ui.scroll.PageScrollArea.)
+
+It is the layout's *minimum* height for the width (every wrapped label at its real wrap, every
+row at its least), not its preferred `heightForWidth`: the preferred one counts each row at its
+size hint and so asked for more than a crowded call page needs, pushing the window taller than
+a 1280x720 screen (issue 10 item 3).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ def fit_wrapped_height(page: QWidget) -> None:
     layout = page.layout()
     if layout is None or not layout.hasHeightForWidth():
         return
-    needed = layout.heightForWidth(page.width())
+    needed = layout.minimumHeightForWidth(page.width())
     if needed > 0 and page.minimumHeight() != needed:
         page.setMinimumHeight(needed)
 
