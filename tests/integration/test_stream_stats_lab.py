@@ -50,6 +50,19 @@ def next_stats(participant: Participant, what: str) -> Line:
     return participant.wait_for(what, lambda line: line["type"] == "stats")
 
 
+def pooled_audio_loss_pct(lines: list[Line]) -> float:
+    """Audio's loss over all `lines` together. One second holds only ~50 audio packets, so at
+    15 % its figure alone swings from 4 to 26 % by chance (binomial); the packets of every
+    second pooled (~400) give the loss to about +-2 %. Each line's lost packets follow from
+    what arrived and its loss share."""
+    received = sum(line["audio_packets_in"] for line in lines)
+    lost = sum(
+        line["audio_packets_in"] * line["audio_loss_pct"] / (100.0 - line["audio_loss_pct"])
+        for line in lines
+    )
+    return float(100.0 * lost / (received + lost))
+
+
 def test_stats_lines_under_loss_and_a_blackout(lab: CallLab) -> None:
     a = lab.join("sa", lab.token("sa"))
     a.wait_type("joined")
@@ -67,7 +80,9 @@ def test_stats_lines_under_loss_and_a_blackout(lab: CallLab) -> None:
     audio = [line["audio_loss_pct"] for line in lossy]
     assert None not in video and None not in audio
     assert 8 < statistics.median(video) < 22, video
-    assert 8 < statistics.median(audio) < 22, audio
+    assert max(audio) < 60, audio  # one second can be unlucky, never all lost
+    # Above 15 % too when a busy machine starves b and its socket buffer overflows.
+    assert 8 < pooled_audio_loss_pct(lossy) < 25, (pooled_audio_loss_pct(lossy), audio)
     assert max(video) < 40, video  # never the RTX stream's figures
     assert all(line["packet_loss_pct"] == line["video_loss_pct"] for line in lossy)
     assert all(line["audio_packets_in"] > 30 for line in lossy)  # ~50 sent, 15 % lost
