@@ -8,7 +8,9 @@ interrupted for REBUILD_AFTER_S, or whose connection failed, gets a new RTCPeerC
 (aiortc has no ICE restart) on the RetrySchedule, but only while signaling is up and the
 server does not say the peer itself is reconnecting: an offer nobody can receive helps nobody.
 Which side offers is one rule both apply (`offers_to`); the other side asks with a relayed
-`restart`.
+`restart`. Both sides notice a dead path at about the same moment, so our own rebuild and the
+peer's `restart` cross: one offer answers both (an answer does not say which offer it
+answers, so a second offer in flight would take the first one's answer and never connect).
 """
 
 from __future__ import annotations
@@ -38,17 +40,22 @@ TICK_S = 0.25
 # Short outages come back on the same connection within about a second of the path (measured:
 # frames reach the link 0.2-1.2 s after a restore); past this, a new connection is cheaper.
 REBUILD_AFTER_S = 3.0
-# How long one rebuild may take to bring media before the next attempt is due (on a LAN or
-# through TURN a new connection carries media within about a second).
+# How long one rebuild may take to bring media before the next attempt may replace it (on a
+# LAN or through TURN a new connection carries media within about a second; choosing the TURN
+# address first takes up to 1.5 s when UDP is blocked: app/call/turn_choice.py). Whoever
+# asked for it: a peer's `restart` within this of our offer crossed it and is the same ask.
 ATTEMPT_S = 4.0
-# One `restart` a peer sends us is answered with one offer; more within this are the same ask.
-RESTART_HOLD_S = 1.0
+# The steady wait between attempts once the quick first ones failed. A dead peer link costs a
+# fresh connection and two relayed messages per attempt, nothing like a server's reconnect
+# storm, so it need not back off to the signaling's 7 s: a path that comes back (UDP allowed
+# again, say) is found within this.
+PEER_RETRY_EVERY_S = 5.0
 
 
 @dataclass
 class _Watch:
     watchdog: MediaWatchdog
-    retry: RetrySchedule = field(default_factory=RetrySchedule)
+    retry: RetrySchedule = field(default_factory=lambda: RetrySchedule(every_s=PEER_RETRY_EVERY_S))
     next_attempt_at: float | None = None
     noticed_at: float | None = None  # when the interruption was said
     server_reconnecting: bool = False  # the server says the peer's own signaling is down
@@ -155,7 +162,8 @@ class LinkKeeper:
         watch = self._watch(peer_id)
         if info is None:
             return
-        if watch.last_offer_at is not None and now - watch.last_offer_at < RESTART_HOLD_S:
+        if self._offer_pending(peer_id, watch, now):
+            log.debug("peer %s asked for a new connection; ours is on its way", peer_id)
             return
         watch.last_offer_at = now
         log.info("peer %s asked for a new connection", peer_id)
@@ -191,21 +199,40 @@ class LinkKeeper:
         )
 
     def _attempt(self, peer_id: str, watch: _Watch, now: float) -> None:
+        my_id = self._my_id()
+        version = self._peer_version(peer_id)
+        if my_id is not None and offers_to(my_id, peer_id, version):
+            if self._links.offering(peer_id):  # being made: look again once it is out
+                watch.next_attempt_at = now + TICK_S
+                return
+            if self._offer_pending(peer_id, watch, now):  # a restart's offer is this attempt
+                assert watch.last_offer_at is not None
+                watch.next_attempt_at = watch.last_offer_at + ATTEMPT_S
+                return
         delay = watch.retry.next_delay(now)
         info = self._peer_info(peer_id)
-        my_id = self._my_id()
         if delay is None or info is None or my_id is None:
             log.info("peer %s: no connection after the retries; giving up", peer_id)
             self.forget(peer_id)
             self._on_gave_up(peer_id)
             return
-        watch.next_attempt_at = now + ATTEMPT_S + delay
+        # The schedule's wait counts from this attempt's start, and the attempt has its
+        # ATTEMPT_S whatever the schedule says: 4 s apart at first, PEER_RETRY_EVERY_S later.
+        watch.next_attempt_at = now + max(ATTEMPT_S, delay)
         self._emit(Reconnecting(now, "peer", watch.retry.attempt, peer_id))
-        if offers_to(my_id, peer_id, self._peer_version(peer_id)):
+        if offers_to(my_id, peer_id, version):
             watch.last_offer_at = now
             self._spawn(self._links.offer_to(info))
         else:
             self._spawn(self._ask_restart(peer_id))
+
+    def _offer_pending(self, peer_id: str, watch: _Watch, now: float) -> bool:
+        """Whether our last offer to `peer_id` is still being made, or was made less than
+        ATTEMPT_S ago and its link has not failed (a failed link is dropped at once)."""
+        if self._links.offering(peer_id):
+            return True
+        recent = watch.last_offer_at is not None and now - watch.last_offer_at < ATTEMPT_S
+        return recent and self._links.get(peer_id) is not None
 
     async def _ask_restart(self, peer_id: str) -> None:
         try:

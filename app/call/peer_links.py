@@ -72,6 +72,7 @@ class PeerLinks:
         )
         self._links: dict[str, RemotePeer] = {}
         self._closing_links: set[RemotePeer] = set()
+        self._offering: set[str] = set()  # peer_ids whose offer is being made (see offer_to)
         self._announced: set[str] = set()  # PeerConnected emitted
         self._first_frame: set[str] = set()  # FirstFrame emitted
         self.gone: set[str] = set()  # PeerLeft already emitted (media failed before the server)
@@ -103,6 +104,9 @@ class PeerLinks:
     # --- making and dropping --------------------------------------------------------------
 
     def _new_link(self, info: Peer) -> RemotePeer:
+        # A link made meanwhile (an offer and an answer that crossed) is retired, never
+        # orphaned: an orphan keeps its connection and TURN allocations open.
+        self.retire(info.peer_id)
         link = RemotePeer(
             info,
             ice_servers=self.ice_servers,
@@ -173,13 +177,36 @@ class PeerLinks:
 
     # --- negotiation ----------------------------------------------------------------------
 
+    def offering(self, peer_id: str) -> bool:
+        """Whether an offer to `peer_id` is being made (its ICE servers chosen, gathered)."""
+        return peer_id in self._offering
+
     async def offer_to(self, peer: Peer) -> None:
-        """A new link to `peer` and our offer (an existing link is retired: a rebuild)."""
+        """A new link to `peer` and our offer (an existing link is retired: a rebuild).
+
+        One offer to a peer at a time: a second asked for while the first is being made (a
+        peer's `restart` and our own rebuild cross, both waiting on the same TURN probe) is
+        that same offer. Two offers in flight would get two answers, and the answer to the
+        first would be taken by the second's connection (an answer does not say which offer it
+        answers): a link that never connects (seen with UDP blocked: media back only at the
+        rebuild after)."""
+        if peer.peer_id in self._offering:
+            log.debug("offer to peer %s already under way", peer.peer_id)
+            return
+        self._offering.add(peer.peer_id)
+        try:
+            await self._offer(peer)
+        finally:
+            self._offering.discard(peer.peer_id)
+
+    async def _offer(self, peer: Peer) -> None:
         self.retire(peer.peer_id)
         await self._rebuilding(peer.peer_id)
         link = self._new_link(peer)
         try:
             sdp = await link.create_offer()
+            if not self.current(link):  # an offer from the peer was answered meanwhile
+                return
             self._link_ready(link)
             await self._send({"type": "offer", "to": peer.peer_id, "sdp": sdp})
         except Exception as exc:
