@@ -47,6 +47,23 @@ def test_media_back_is_the_first_frame_decoded_after_the_path_returned() -> None
     assert media_back(lines[:2], ref=14.8) is None
 
 
+def test_with_a_fault_that_persists_frames_before_the_interruption_are_not_media_back() -> None:
+    # UDP blocked from 10 s: a frame decoded at 10.02 s was sent before the block; the link
+    # was rebuilt over TURN/TCP and its first frame came at 17.5 s.
+    lines = [
+        JOINED,
+        stats(10.5, 15, 0.48),
+        {"type": "peer_interrupted", "t": 11.0, "peer_id": "B", "reason": "no_media"},
+        stats(12.0, 0, 1.98),
+        stats(18.0, 5, 0.5),
+    ]  # fmt: skip
+    result = side(lines, [], 0, Moments(start=10.0, ref=10.0, end=30.0))
+    assert result.back_s == pytest.approx(7.5)
+    assert side(lines[:4], [], 0, Moments(start=10.0, ref=10.0, end=30.0)).back_s is None
+    # A fault whose path returned (ref after the start) keeps the plain rule.
+    assert media_back(lines, ref=10.0) == pytest.approx(0.02)
+
+
 def test_server_faults_and_lost_participants() -> None:
     lines = [
         JOINED,
