@@ -2,7 +2,9 @@
 
 When the link to one peer cannot carry even the smallest video, sending video only takes the
 bits the voices need: audio only engages after a few seconds of heavy loss of what we send, a
-round trip over a second, or a send rate below the smallest rung. It sits beside
+round trip over a second, or the peer's bandwidth estimate for our video (its REMB) below the
+smallest rung. Not the bits that left: those also fall when this machine is short of CPU or the
+picture is still (app.call.video_profile has the measurement). It sits beside
 `app.call.video_profile.VideoAdapter` (which picks the size of the one shared track) and decides
 per peer whether that peer gets video at all.
 
@@ -73,9 +75,10 @@ class ModeSettings:
     window_s: float = 3.0  # how long it must stay bad before audio only engages
     lossy_pct: float = 10.0  # outgoing loss at or above this is bad
     slow_rtt_ms: float = 1000.0  # a round trip above this is bad
-    # Sent on average over the window below this (camera on): starved. Half the smallest rung's
-    # cap (an encoder undershoots on a still picture) plus ~40 kbit/s of Opus.
-    starved_kbps: float = SMALLEST_VIDEO_KBPS * 0.5 + 40.0
+    # The peer's estimate for our video on average over the window below this (camera on):
+    # starved. Half the smallest rung's cap, as the video ladder's own starved share; no Opus
+    # term, the estimate covers our video alone.
+    starved_kbps: float = SMALLEST_VIDEO_KBPS * 0.5
     clean_pct: float = 2.0  # a second is clean at or below this loss ...
     clean_rtt_ms: float = 500.0  # ... and a round trip at or below this (or none reported)
     clean_wait_s: float = 30.0  # clean this long before video returns
@@ -110,17 +113,10 @@ class MediaModePolicy:
         """How long it must stay clean before video returns, flaps counted."""
         return self._wait_s
 
-    def update(
-        self,
-        now: float,
-        stats: PeerStats,
-        *,
-        send_kbps: float | None = None,
-        camera_on: bool = True,
-    ) -> ModeChange | None:
-        """One stats second for this peer. `send_kbps`: a better estimate of what the link to
-        it carries, if the caller has one (default: what left, `stats.bitrate_out_kbps`). With
-        the camera off, black frames are tiny once encoded and the rate says nothing."""
+    def update(self, now: float, stats: PeerStats, *, camera_on: bool = True) -> ModeChange | None:
+        """One stats second for this peer. Starvation is judged on `stats.estimate_out_kbps`
+        (no estimate yet: no evidence). With the camera off, black frames are tiny once encoded
+        and the estimate, which rises with what arrives, says nothing."""
         start = self._last_at if self._last_at is not None else now
         self._last_at = now
         if self.mode is MediaMode.AUDIO_ONLY:
@@ -141,7 +137,11 @@ class MediaModePolicy:
             self._rates.clear()
             self._rates_since = None
             return None
-        kbps = stats.bitrate_out_kbps if send_kbps is None else send_kbps
+        kbps = stats.estimate_out_kbps
+        if kbps is None:  # no REMB from this peer yet
+            self._rates.clear()
+            self._rates_since = None
+            return None
         if self._starved(now, start, kbps):
             return self._to_audio(now, "starved")
         return None
