@@ -79,6 +79,7 @@ class ModeSettings:
     # starved. Half the smallest rung's cap, as the video ladder's own starved share; no Opus
     # term, the estimate covers our video alone.
     starved_kbps: float = SMALLEST_VIDEO_KBPS * 0.5
+    fall_memory_s: float = 10.0  # ... and only if it fell within this long (as the ladder's)
     clean_pct: float = 2.0  # a second is clean at or below this loss ...
     clean_rtt_ms: float = 500.0  # ... and a round trip at or below this (or none reported)
     clean_wait_s: float = 30.0  # clean this long before video returns
@@ -106,6 +107,8 @@ class MediaModePolicy:
         self._losses: collections.deque[tuple[float, float]] = collections.deque()
         self._losses_since: float | None = None
         self._rates_since: float | None = None
+        self._fell_at: float | None = None  # when the peer's estimate last fell
+        self._last_kbps: float | None = None  # its estimate a second ago
         self._video_back_at: float | None = None  # video returned then: a flap if it goes again
 
     @property
@@ -133,14 +136,9 @@ class MediaModePolicy:
             self._bad_since = start if self._bad_since is None else self._bad_since
             if now - self._bad_since >= self.settings.window_s:
                 return self._to_audio(now, "rtt")
-        if not camera_on:
-            self._rates.clear()
-            self._rates_since = None
-            return None
         kbps = stats.estimate_out_kbps
-        if kbps is None:  # no REMB from this peer yet
-            self._rates.clear()
-            self._rates_since = None
+        if not camera_on or kbps is None:  # black frames, or no REMB from this peer yet
+            self._forget_rates()
             return None
         if self._starved(now, start, kbps):
             return self._to_audio(now, "starved")
@@ -151,8 +149,8 @@ class MediaModePolicy:
         report, a connection just made): the streaks start again after it, so seconds from
         before it never join seconds after it into "bad for 3 s"."""
         self._last_at = None
-        self._bad_since = self._clean_since = self._rates_since = self._losses_since = None
-        self._rates.clear()
+        self._bad_since = self._clean_since = self._losses_since = None
+        self._forget_rates()
         self._losses.clear()
 
     def try_video(self, now: float) -> ModeChange | None:
@@ -191,14 +189,27 @@ class MediaModePolicy:
             return False
         return statistics.median(pct for _, pct in self._losses) >= self.settings.lossy_pct
 
+    def _forget_rates(self) -> None:
+        self._rates.clear()
+        self._rates_since = self._fell_at = self._last_kbps = None
+
     def _starved(self, now: float, start: float, kbps: float) -> bool:
+        """The estimate low on average over the window, and fallen lately: aiortc's estimator
+        starts from the first seconds' throughput and only falls when it sees the link queue
+        up, so a low one that never fell says how little was sent, not what the link carries
+        (app.call.video_profile has the measurement)."""
         window = self.settings.window_s
         if self._rates_since is None:
             self._rates_since = start
+        if self._last_kbps is not None and kbps < self._last_kbps:
+            self._fell_at = now
+        self._last_kbps = kbps
         self._rates.append((now, kbps))
         while self._rates[0][0] <= now - window:
             self._rates.popleft()
         if now - self._rates_since < window:
+            return False
+        if self._fell_at is None or now - self._fell_at > self.settings.fall_memory_s:
             return False
         return sum(r for _, r in self._rates) / len(self._rates) < self.settings.starved_kbps
 
@@ -230,7 +241,7 @@ class MediaModePolicy:
         log.info("media mode %s -> %s (%s)", self.mode.value, mode.value, reason)
         self.mode = mode
         self.since = now
-        self._bad_since = self._clean_since = self._rates_since = self._losses_since = None
-        self._rates.clear()  # rates sent in the other mode say nothing about this one
+        self._bad_since = self._clean_since = self._losses_since = None
+        self._forget_rates()  # estimates from the other mode say nothing about this one
         self._losses.clear()
         return ModeChange(mode, reason)

@@ -211,10 +211,26 @@ def test_without_an_estimate_the_rate_gives_no_evidence() -> None:
     call = Call()
     assert call.run(60, stats(kbps=None, out_kbps=20.0)) == []
     # The first estimates start a fresh window; a second without one restarts it.
-    assert call.run(2, STARVED) == []
+    assert call.run(1, stats(kbps=64.0)) + call.run(1, STARVED) == []  # 64 -> 60: a fall
     assert call.run(1, stats(kbps=None)) == []
-    assert call.run(2, STARVED) == []
+    assert call.run(1, stats(kbps=64.0)) + call.run(1, STARVED) == []
     assert call.run(1, STARVED) == [(call.now, ModeChange(AUDIO, "starved"))]
+
+
+def test_a_low_estimate_that_never_fell_is_not_starved() -> None:
+    # aiortc's estimator starts from the first seconds' throughput (a sender short of CPU, a
+    # still picture) and only climbs unless the link queues up: no evidence of a weak link.
+    call = Call()
+    assert call.run(1, stats(kbps=None)) == []
+    assert [c for t in range(30) for c in call.run(1, stats(kbps=30.0 + t))] == []
+    assert call.run(30, stats(kbps=59.0)) == []
+
+
+def test_a_fall_counts_only_for_a_while() -> None:
+    call = Call(MediaModePolicy(ModeSettings(fall_memory_s=1.0)))
+    assert call.run(2, STARVED) == []  # it fell (700 -> 60) at the first of them
+    assert call.run(10, STARVED) == []  # the window is full now, but the fall is old
+    assert call.run(1, stats(kbps=50.0)) == [(call.now, ModeChange(AUDIO, "starved"))]
 
 
 def test_with_the_camera_off_the_rate_says_nothing() -> None:
