@@ -385,6 +385,7 @@ class CallEngine:
             sent_width=None if size is None else size[0],
             sent_height=None if size is None else size[1],
             sent_fps=self.media.sent_fps,
+            estimate_out_kbps=None if link.tuning is None else link.tuning.video_estimate_kbps(),
         )
 
     async def _fail_join(self, code: str, message: str) -> None:

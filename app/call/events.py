@@ -64,6 +64,11 @@ class PeerStats:
     # (packet_loss_out_pct then is that old report's figure).
     rtt_stale: bool = False
     video_rtx_packets_in: float = 0.0  # retransmissions per second, not part of the loss
+    # What the peer's receiver estimates the link to it carries for our video (its last REMB,
+    # kbit/s); None before its first one, or with no video sent to it. The honest figure for
+    # "the link cannot carry this": what our encoder happened to produce (bitrate_out_kbps)
+    # also falls when this machine is short of CPU or the picture is still.
+    estimate_out_kbps: float | None = None
 
 
 @dataclass(frozen=True)

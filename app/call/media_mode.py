@@ -2,7 +2,9 @@
 
 When the link to one peer cannot carry even the smallest video, sending video only takes the
 bits the voices need: audio only engages after a few seconds of heavy loss of what we send, a
-round trip over a second, or a send rate below the smallest rung. It sits beside
+round trip over a second, or the peer's bandwidth estimate for our video (its REMB) below the
+smallest rung. Not the bits that left: those also fall when this machine is short of CPU or the
+picture is still (app.call.video_profile has the measurement). It sits beside
 `app.call.video_profile.VideoAdapter` (which picks the size of the one shared track) and decides
 per peer whether that peer gets video at all.
 
@@ -73,9 +75,11 @@ class ModeSettings:
     window_s: float = 3.0  # how long it must stay bad before audio only engages
     lossy_pct: float = 10.0  # outgoing loss at or above this is bad
     slow_rtt_ms: float = 1000.0  # a round trip above this is bad
-    # Sent on average over the window below this (camera on): starved. Half the smallest rung's
-    # cap (an encoder undershoots on a still picture) plus ~40 kbit/s of Opus.
-    starved_kbps: float = SMALLEST_VIDEO_KBPS * 0.5 + 40.0
+    # The peer's estimate for our video on average over the window below this (camera on):
+    # starved. Half the smallest rung's cap, as the video ladder's own starved share; no Opus
+    # term, the estimate covers our video alone.
+    starved_kbps: float = SMALLEST_VIDEO_KBPS * 0.5
+    fall_memory_s: float = 10.0  # ... and only if it fell within this long (as the ladder's)
     clean_pct: float = 2.0  # a second is clean at or below this loss ...
     clean_rtt_ms: float = 500.0  # ... and a round trip at or below this (or none reported)
     clean_wait_s: float = 30.0  # clean this long before video returns
@@ -103,6 +107,8 @@ class MediaModePolicy:
         self._losses: collections.deque[tuple[float, float]] = collections.deque()
         self._losses_since: float | None = None
         self._rates_since: float | None = None
+        self._fell_at: float | None = None  # when the peer's estimate last fell
+        self._last_kbps: float | None = None  # its estimate a second ago
         self._video_back_at: float | None = None  # video returned then: a flap if it goes again
 
     @property
@@ -110,17 +116,10 @@ class MediaModePolicy:
         """How long it must stay clean before video returns, flaps counted."""
         return self._wait_s
 
-    def update(
-        self,
-        now: float,
-        stats: PeerStats,
-        *,
-        send_kbps: float | None = None,
-        camera_on: bool = True,
-    ) -> ModeChange | None:
-        """One stats second for this peer. `send_kbps`: a better estimate of what the link to
-        it carries, if the caller has one (default: what left, `stats.bitrate_out_kbps`). With
-        the camera off, black frames are tiny once encoded and the rate says nothing."""
+    def update(self, now: float, stats: PeerStats, *, camera_on: bool = True) -> ModeChange | None:
+        """One stats second for this peer. Starvation is judged on `stats.estimate_out_kbps`
+        (no estimate yet: no evidence). With the camera off, black frames are tiny once encoded
+        and the estimate, which rises with what arrives, says nothing."""
         start = self._last_at if self._last_at is not None else now
         self._last_at = now
         if self.mode is MediaMode.AUDIO_ONLY:
@@ -137,11 +136,10 @@ class MediaModePolicy:
             self._bad_since = start if self._bad_since is None else self._bad_since
             if now - self._bad_since >= self.settings.window_s:
                 return self._to_audio(now, "rtt")
-        if not camera_on:
-            self._rates.clear()
-            self._rates_since = None
+        kbps = stats.estimate_out_kbps
+        if not camera_on or kbps is None:  # black frames, or no REMB from this peer yet
+            self._forget_rates()
             return None
-        kbps = stats.bitrate_out_kbps if send_kbps is None else send_kbps
         if self._starved(now, start, kbps):
             return self._to_audio(now, "starved")
         return None
@@ -151,8 +149,8 @@ class MediaModePolicy:
         report, a connection just made): the streaks start again after it, so seconds from
         before it never join seconds after it into "bad for 3 s"."""
         self._last_at = None
-        self._bad_since = self._clean_since = self._rates_since = self._losses_since = None
-        self._rates.clear()
+        self._bad_since = self._clean_since = self._losses_since = None
+        self._forget_rates()
         self._losses.clear()
 
     def try_video(self, now: float) -> ModeChange | None:
@@ -191,14 +189,27 @@ class MediaModePolicy:
             return False
         return statistics.median(pct for _, pct in self._losses) >= self.settings.lossy_pct
 
+    def _forget_rates(self) -> None:
+        self._rates.clear()
+        self._rates_since = self._fell_at = self._last_kbps = None
+
     def _starved(self, now: float, start: float, kbps: float) -> bool:
+        """The estimate low on average over the window, and fallen lately: aiortc's estimator
+        starts from the first seconds' throughput and only falls when it sees the link queue
+        up, so a low one that never fell says how little was sent, not what the link carries
+        (app.call.video_profile has the measurement)."""
         window = self.settings.window_s
         if self._rates_since is None:
             self._rates_since = start
+        if self._last_kbps is not None and kbps < self._last_kbps:
+            self._fell_at = now
+        self._last_kbps = kbps
         self._rates.append((now, kbps))
         while self._rates[0][0] <= now - window:
             self._rates.popleft()
         if now - self._rates_since < window:
+            return False
+        if self._fell_at is None or now - self._fell_at > self.settings.fall_memory_s:
             return False
         return sum(r for _, r in self._rates) / len(self._rates) < self.settings.starved_kbps
 
@@ -230,7 +241,7 @@ class MediaModePolicy:
         log.info("media mode %s -> %s (%s)", self.mode.value, mode.value, reason)
         self.mode = mode
         self.since = now
-        self._bad_since = self._clean_since = self._rates_since = self._losses_since = None
-        self._rates.clear()  # rates sent in the other mode say nothing about this one
+        self._bad_since = self._clean_since = self._losses_since = None
+        self._forget_rates()  # estimates from the other mode say nothing about this one
         self._losses.clear()
         return ModeChange(mode, reason)

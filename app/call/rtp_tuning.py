@@ -31,6 +31,13 @@ class ConnectionTuning:
     receivers: list[ReceiverTuning] = field(default_factory=list)
     video_gate: VideoGate | None = None
 
+    def video_estimate_kbps(self) -> float | None:
+        """The peer's last bandwidth estimate (REMB) for our video; None before one came."""
+        for sender in self.senders:
+            if sender.share is not None and sender.share.estimate_bps is not None:
+                return sender.share.estimate_bps / 1000
+        return None
+
     def counts(self) -> dict[str, int]:
         total: dict[str, int] = {}
         parts = [s.counts for s in self.senders] + [r.counts for r in self.receivers]

@@ -4,19 +4,32 @@ A mesh call encodes one copy of the local video per remote peer, all from one sh
 one profile serves every peer and the worst link decides. The start, and the ceiling, come from
 the upload the equipment check measured, shared among the peers; during the call the per-second
 stats move it down a ladder on sustained loss of what we send (the peers' receiver reports) or
-when far fewer bits leave than the picture needs, and back up only after a clean stretch.
+when a peer's bandwidth estimate for our video (its REMB) stays far below what the picture needs,
+and back up only after a clean stretch.
 Separate thresholds for "bad" and "clean", streaks instead of single seconds, and a longer wait
 after a step up that failed keep it from flapping.
 
 aiortc's VP8 encoder holds its bitrate at the receiver's estimate (250-1500 kbit/s) whatever the
 size, so with aiortc a smaller picture buys fewer artefacts per bit and less CPU per copy rather
 than fewer bits on the wire.
+
+"Starved" is judged on the receiver's estimate, never on the bits that left: those also fall
+when this machine is short of CPU (the encoder drops frames) or the picture is still, and
+neither is the link's fault. Measured in the network lab (tests/lab/cpu_limit.py), a participant
+held to 3 % of a core sends 60-350 kbit/s a second on a clean link and the old rule on bits sent
+stepped it down. aiortc's estimator (aiortc/rate.py) starts from the throughput of its first
+3 s, then only rises, to at most 1.5 x what arrives, unless it sees the link queue up: only then
+does it fall (to 0.85 x what arrives). So a low estimate that never fell says "not much was sent
+yet" (in the same lab it started at 135 and climbed), and only one that fell lately says "the
+link cannot carry more": a peer's estimate is starved when its average is low and it fell
+within `fall_memory_s`.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,9 +86,13 @@ class AdaptSettings:
 
     lossy_pct: float = 5.0  # a second with more loss than this (on any peer) is bad
     clean_pct: float = 2.0  # a second is clean only at or below this on every peer
-    # Sent on average (over the last `down_after` seconds) below this share of the rung's need:
-    # bad. Averaged, because one second's figure swings by a factor of two on a healthy link.
+    # A peer's estimate for our video (`PeerStats.estimate_out_kbps`) on average over the last
+    # `down_after` seconds below this share of the rung's need: bad. Averaged, so that one
+    # second's dip (the estimator's fall on a single queueing spike) alone does not decide.
     starved_ratio: float = 0.5
+    # ... and only if that estimate fell within this long: a fall is the estimator seeing the
+    # link queue up; on a link at its limit it falls again every few seconds.
+    fall_memory_s: float = 10.0
     down_after: int = 3  # consecutive bad seconds before one step down
     up_after: int = 10  # consecutive clean seconds before one step up
     max_up_after: int = 160  # the wait doubles after each failed step up, up to this
@@ -114,7 +131,9 @@ class VideoAdapter:
         self._ceiling = self._ceiling_for(peers)
         self._rung = self._ceiling
         self._bad = 0  # consecutive bad seconds
-        self._sent: dict[str, collections.deque[float]] = {}  # peer_id -> recent kbit/s out
+        self._estimates: dict[str, collections.deque[float]] = {}  # peer_id -> recent kbit/s
+        self._fell_at: dict[str, float] = {}  # peer_id -> when its estimate last fell
+        self._last_estimate: dict[str, float] = {}  # peer_id -> its estimate a second ago
         self._clean = 0  # consecutive clean seconds
         self._up_after: dict[int, int] = {}  # rung -> clean seconds needed to step up into it
         self._probe: _Probe | None = None
@@ -144,7 +163,8 @@ class VideoAdapter:
         """One stats second: `stats` holds the latest PeerStats of every connected peer.
 
         Returns the new profile when it changes, else None. With the camera off, black frames
-        are tiny once encoded, so the bitrate says nothing and only loss counts.
+        are tiny once encoded and the estimate (which rises with what arrives) says nothing,
+        so only loss counts.
         """
         if not stats:  # nobody to send to: no evidence either way
             self._bad = self._clean = 0
@@ -156,9 +176,12 @@ class VideoAdapter:
         # The loss of what we send, as each peer reports it: the downlink's loss is not ours to
         # fix by sending less. Before a peer's first report nothing is known to be lost.
         worst_loss = max(s.packet_loss_out_pct or 0.0 for s in stats)
-        starved = camera_on and self._starved(stats)
+        starved = camera_on and self._starved(now, stats)
         if not camera_on:
-            self._sent.clear()  # black frames' bitrate must not count once the camera is back
+            # Estimates of black frames say nothing once it is back.
+            self._estimates.clear()
+            self._last_estimate.clear()
+            self._fell_at.clear()
         if worst_loss > self.settings.lossy_pct or starved:
             self._clean = 0
             self._bad += 1
@@ -174,17 +197,34 @@ class VideoAdapter:
             self._bad = self._clean = 0
         return changed
 
-    def _starved(self, stats: Sequence[PeerStats]) -> bool:
-        """Whether a peer's outgoing bitrate stayed far below the rung's need (camera on)."""
+    def _starved(self, now: float, stats: Sequence[PeerStats]) -> bool:
+        """Whether a peer's estimate of the link for our video stayed far below the rung's
+        need and fell lately (camera on). A peer with no estimate gives no evidence."""
         need = self.profile.need_kbps * self.settings.starved_ratio
         window = max(self.settings.down_after, 1)
-        sent = {
-            s.peer_id: self._sent.get(s.peer_id) or collections.deque(maxlen=window) for s in stats
-        }
-        self._sent = sent
+        estimates: dict[str, collections.deque[float]] = {}
         for s in stats:
-            sent[s.peer_id].append(s.bitrate_out_kbps)
-        return any(len(kbps) == window and sum(kbps) / window < need for kbps in sent.values())
+            peer = s.peer_id
+            last = self._last_estimate.get(peer)
+            if s.estimate_out_kbps is None:
+                continue
+            if last is not None and s.estimate_out_kbps < last:
+                self._fell_at[peer] = now
+            self._last_estimate[peer] = s.estimate_out_kbps
+            seen = self._estimates.get(peer) or collections.deque(maxlen=window)
+            seen.append(s.estimate_out_kbps)
+            estimates[peer] = seen
+        self._estimates = estimates
+        for peer in set(self._fell_at) - set(estimates):  # gone, or no estimate: forget it
+            del self._fell_at[peer]
+        for peer in set(self._last_estimate) - set(estimates):
+            del self._last_estimate[peer]
+        return any(
+            len(kbps) == window
+            and sum(kbps) / window < need
+            and now - self._fell_at.get(peer, -math.inf) <= self.settings.fall_memory_s
+            for peer, kbps in estimates.items()
+        )
 
     def _set_peers(self, peers: int) -> VideoProfile | None:
         """A new peer gets its own copy: the upload share shrinks, maybe below the rung."""
@@ -222,6 +262,6 @@ class VideoAdapter:
         old = self.profile
         self._rung = rung
         self._bad = self._clean = 0
-        self._sent.clear()  # bitrates sent at the old rung say nothing about the new one
+        self._estimates.clear()  # the new rung's own seconds decide whether it is starved
         log.info("video %s -> %s (%s)", old, self.profile, reason)
         return self.profile

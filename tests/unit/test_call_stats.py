@@ -271,7 +271,7 @@ def test_the_headless_stats_line_keeps_every_key_and_adds_the_stream_figures() -
     }  # fmt: skip
     new_keys = {
         "video_loss_pct", "audio_loss_pct", "audio_bitrate_in_kbps", "audio_packets_in",
-        "audio_since_last_packet_s", "rtt_stale", "video_rtx_packets_in",
+        "audio_since_last_packet_s", "rtt_stale", "video_rtx_packets_in", "estimate_out_kbps",
     }  # fmt: skip
     assert set(line) == old_keys | new_keys
 
