@@ -104,10 +104,18 @@ class SharedVideoEncoder:
         self._serial = 0
         self._keyframe_wanted = False
         self._ports: weakref.WeakSet[EncoderPort] = weakref.WeakSet()
-        # encoded: libvpx ran; shared: a sender took a picture another one paid for;
-        # caught_up: pictures sent from a backlog; resyncs: keyframes made for a sender that
-        # could not otherwise continue; stale: frames older than what was already encoded.
-        self.counts = {"encoded": 0, "shared": 0, "caught_up": 0, "resyncs": 0, "stale": 0}
+        # encoded: libvpx ran (keyframes: how many of them were); shared: a sender took a
+        # picture another one paid for; caught_up: pictures sent from a backlog; resyncs:
+        # keyframes made for a sender that could not otherwise continue; stale: frames older
+        # than what was already encoded.
+        self.counts = {
+            "encoded": 0,
+            "keyframes": 0,
+            "shared": 0,
+            "caught_up": 0,
+            "resyncs": 0,
+            "stale": 0,
+        }
 
     def port(self) -> EncoderPort:
         port = EncoderPort(self)
@@ -199,6 +207,7 @@ class SharedVideoEncoder:
         made = encoder.last_keyframe
         if made:
             self._keyframe_wanted = False
+            self.counts["keyframes"] += 1
         self._serial += 1
         picture = EncodedPicture(self._serial, frame, when, payloads, timestamp, made)
         self._history.append(picture)
