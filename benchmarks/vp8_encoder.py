@@ -282,7 +282,7 @@ def part_pipeline(seconds: float) -> None:
             f"{name:<24} {r['cpu_pct']:>6.1f} {r['offered']:>7.0f} {sent:>9}"
             f" {r['age_ms']:>7.1f} {r['age_p95_ms']:>6.1f} {r['age_max_ms']:>7.1f}"
         )
-    print("(overload: 1280x720 at 30 fps, cpu-used -2: more than two cores can encode)")
+    print("(overload: 1280x720 at 30 fps, cpu-used -2: more than this machine encodes live)")
 
 
 def main() -> None:

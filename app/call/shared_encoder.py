@@ -4,7 +4,7 @@ aiortc gives each RTCRtpSender its own encoder, so in a three-party call the sam
 one local track is encoded twice, the largest CPU cost of the call. Every peer gets the same
 picture at the same size (one track, one profile: app.call.video_profile), so one encode can
 serve them all: `SharedVideoEncoder` is installed (app.call.send_tuning) as each sender's encoder
-through a `EncoderPort`, and each sender wraps the same payloads in its own RTP (its own SSRC,
+through an `EncoderPort`, and each sender wraps the same payloads in its own RTP (its own SSRC,
 sequence numbers and timestamp origin; the VP8 payload descriptor and picture id are the shared
 encoder's, the same for every peer, which a receiver only needs to be continuous).
 

@@ -9,14 +9,15 @@ way to change them is to make the context ourselves, so `TunedVp8Encoder.encode`
   machine's load). `benchmarks/vp8_encoder.py` (640x360, 15 fps, a moving textured picture, the
   top rung's 540 kbit/s target, 2 shared cores under load), CPU ms per frame and PSNR of the
   decoded luma, one thread:
-      -4: 3.2 ms 39.9 dB   -6: 2.0 ms 39.7 dB   -8: 1.9 ms 39.2 dB   -10: 1.7 ms 39.2 dB
+      -4: 3.2 ms 39.9 dB   -6: 2.0 ms 39.7 dB   -8: 1.8 ms 39.2 dB   -10: 1.7 ms 39.2 dB
       -12: 1.6 ms 38.5 dB  -16: 1.6 ms 29.9 dB
   An encode at aiortc's -6 is ~2 ms, 3 % of a core at 15 fps; going faster saves at most
-  0.4 ms a frame (under 1 % of a core for both peers) for 0.5-1.2 dB, and -16 wrecks the
+  0.4 ms a frame (under 1 % of a core, one shared encode) for 0.5-1.2 dB, and -16 wrecks the
   picture. So -6 stays, now pinned here rather than inherited.
-- threads: the same run with 2 threads cost 20-64 ms of CPU a frame (wall p95 0.2-0.7 s):
-  libvpx's threads wait on each other by spinning, which on two busy cores is ruinous. aiortc's
-  own rule (`vpx.number_of_threads`: one thread below 3 cores, or up to 640x480) is kept.
+- threads: the same runs with 2 threads cost 15-79 ms of CPU a frame (wall p95 0.13-0.7 s),
+  most likely because libvpx's row threads wait for each other by spinning, ruinous on two
+  busy cores. aiortc's own rule (`vpx.number_of_threads`: one thread up to 640x480 or below
+  3 cores) is kept; it gives one thread here.
 
 `last_keyframe` says whether the latest `encode()` made a keyframe (the shared encoder needs to
 know where a peer may start decoding).
