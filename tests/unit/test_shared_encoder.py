@@ -8,11 +8,21 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from aiortc import RTCPeerConnection, RTCRtpCodecParameters
 from aiortc.codecs import vpx
 from av.frame import Frame
 
-from app.call.bitrate_caps import set_vp8_target
-from app.call.shared_encoder import ACTIVE_S, HISTORY, EncoderPort, SharedVideoEncoder
+from app.call.audio_tracks import ToneAudioTrack
+from app.call.bitrate_caps import CAP_HEADROOM, BitrateCap, set_vp8_target
+from app.call.send_tuning import tune_sender
+from app.call.shared_encoder import (
+    ACTIVE_S,
+    HISTORY,
+    EncodedPicture,
+    EncoderPort,
+    SharedVideoEncoder,
+)
+from app.call.video_tracks import PatternVideoTrack
 from app.call.vp8_settings import TunedVp8Encoder
 
 
@@ -165,3 +175,49 @@ def test_a_stale_frame_is_not_encoded_but_a_new_timeline_is() -> None:
         a.encode(frame(n))
     restart = a.encode(frame(0))[0]  # a pts before all that is kept: another track's clock
     assert len(made) == 2 and is_keyframe(restart)
+
+
+def test_each_senders_capped_target_reaches_its_port() -> None:
+    clock = FakeClock()
+    cap = BitrateCap(600, now=clock)
+    shared, _, a, b = shared_pair(clock)
+    near, far = cap.target(), cap.target()
+    near.on_encoder(a)
+    far.on_encoder(b)
+    near.on_estimate(450_000)
+    far.on_estimate(300_000)
+    assert a.target_bitrate == 450_000 and b.target_bitrate == 300_000
+    a.encode(frame(0))
+    b.encode(frame(0))
+    assert shared.target_bps() == 300_000  # the worse link sets it, as the ladder does
+    cap.set(130)
+    assert shared.target_bps() == int(130_000 * CAP_HEADROOM)  # below aiortc's floor
+
+
+async def test_a_tuned_sender_gets_a_port_and_sends_its_backlog_first() -> None:
+    shared = SharedVideoEncoder()
+    pc = RTCPeerConnection()
+    try:
+        sender = pc.addTrack(PatternVideoTrack((64, 48), 15))
+        tuning = tune_sender(sender, BitrateCap(600), shared=shared)
+        codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+        first = await sender._next_encoded_frame(codec)
+        port = tuning.encoder()
+        assert isinstance(port, EncoderPort) and port.shared is shared
+        assert first is not None and is_keyframe(first.payloads)
+        assert port.target_bitrate == vpx.DEFAULT_BITRATE  # no estimate yet, under the cap
+        missed = EncodedPicture(99, frame(0), None, [b"\x90\x80\x00\x01xx"], 1234, False)
+        port.backlog.append(missed)
+        sent = await sender._next_encoded_frame(codec)  # no frame read: the backlog goes first
+        assert sent is not None and (sent.payloads, sent.timestamp) == (
+            [b"\x90\x80\x00\x01xx"],
+            1234,
+        )
+        assert not port.backlog
+        opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48_000, payloadType=111)
+        audio = pc.addTrack(ToneAudioTrack())
+        tune_sender(audio, None, shared=shared)
+        await audio._next_encoded_frame(opus)
+        assert not isinstance(tune_sender(audio).encoder(), EncoderPort)  # video only
+    finally:
+        await pc.close()
