@@ -170,9 +170,7 @@ def part_settings(seconds: float) -> None:
 
 
 def ms(frame: av.VideoFrame) -> int:
-    when = frame_time(frame)
-    assert when is not None
-    return round(float(when) * 1000)
+    return round(float(frame_time(frame)) * 1000)
 
 
 class PacedTrack(MediaStreamTrack):

@@ -52,7 +52,7 @@ class EncodedPicture:
 
     serial: int
     frame: Frame
-    time: Fraction | None  # the frame's time before encoding (PyAV rebases its pts in place)
+    time: Fraction  # the frame's time before encoding (PyAV rebases its pts in place)
     payloads: list[bytes]
     timestamp: int
     keyframe: bool
@@ -172,13 +172,10 @@ class SharedVideoEncoder:
     def _is_new(self, frame: Frame) -> bool:
         """Later than the last encoded frame (or from a new timeline: a time before the whole
         history); an older frame some sender still held is not encoded (libvpx goes forward)."""
+        if not self._history:
+            return True
         when = frame_time(frame)
-        if not self._history or when is None:
-            return True
-        newest, oldest = self._history[-1].time, self._history[0].time
-        if newest is None or oldest is None:
-            return True
-        return when > newest or when < oldest
+        return when > self._history[-1].time or when < self._history[0].time
 
     def _pending(self, port: EncoderPort) -> list[EncodedPicture] | None:
         """What `port` may send now, in order; None when it must wait for a keyframe (it never
@@ -194,8 +191,7 @@ class SharedVideoEncoder:
 
     def _encode(self, frame: Frame, keyframe: bool) -> None:
         when = frame_time(frame)
-        newest = self._history[-1].time if self._history else None
-        if self._encoder is None or (when is not None and newest is not None and when < newest):
+        if self._encoder is None or (self._history and when < self._history[-1].time):
             self._encoder = self._make_encoder()  # a new timeline: a new context
         encoder = self._encoder
         # Past the setter's 250 kbit/s floor, as app.call.bitrate_caps.set_vp8_target does.
@@ -213,8 +209,8 @@ class SharedVideoEncoder:
         self._history.append(picture)
 
 
-def frame_time(frame: Frame) -> Fraction | None:
+def frame_time(frame: Frame) -> Fraction:
     """When a frame is, in seconds (unchanged when PyAV rebases its pts to the codec's)."""
     if frame.pts is None or frame.time_base is None:
-        return None
+        raise ValueError("a video frame to send has a timestamp (aiortc's tracks stamp them)")
     return frame.pts * frame.time_base

@@ -82,7 +82,8 @@ class TunedVp8Encoder(vpx.Vp8Encoder):
         assert isinstance(frame, av.VideoFrame)
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
-        assert frame.pts is not None and frame.time_base is not None  # aiortc's tracks stamp them
+        if frame.pts is None or frame.time_base is None:
+            raise ValueError("a video frame to send has a timestamp (aiortc's tracks stamp them)")
         target = self.target_bitrate
         if self.codec and (
             frame.width != self.codec.width

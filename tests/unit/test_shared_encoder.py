@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+import pytest
 from aiortc import RTCPeerConnection, RTCRtpCodecParameters
 from aiortc.codecs import vpx
 from av.frame import Frame
@@ -206,7 +207,7 @@ async def test_a_tuned_sender_gets_a_port_and_sends_its_backlog_first() -> None:
         assert isinstance(port, EncoderPort) and port.shared is shared
         assert first is not None and is_keyframe(first.payloads)
         assert port.target_bitrate == vpx.DEFAULT_BITRATE  # no estimate yet, under the cap
-        missed = EncodedPicture(99, frame(0), None, [b"\x90\x80\x00\x01xx"], 1234, False)
+        missed = EncodedPicture(99, frame(0), Fraction(0), [b"\x90\x80\x00\x01xx"], 1234, False)
         port.backlog.append(missed)
         sent = await sender._next_encoded_frame(codec)  # no frame read: the backlog goes first
         assert sent is not None and (sent.payloads, sent.timestamp) == (
@@ -221,3 +222,32 @@ async def test_a_tuned_sender_gets_a_port_and_sends_its_backlog_first() -> None:
         assert not isinstance(tune_sender(audio).encoder(), EncoderPort)  # video only
     finally:
         await pc.close()
+
+
+def test_what_aiortcs_encoder_did_on_its_own_still_happens() -> None:
+    shared, made, a, b = shared_pair()
+    rgb = frame(0).reformat(format="rgb24")  # reformatted for libvpx, cached as given
+    rgb.pts, rgb.time_base = 0, Fraction(1, 90_000)
+    assert a.encode(rgb) == b.encode(rgb)
+    a.encode(frame(1))
+    bigger = av.VideoFrame.from_ndarray(np.zeros((96, 128, 3), np.uint8), format="rgb24")
+    bigger.pts, bigger.time_base = 12_000, Fraction(1, 90_000)
+    assert is_keyframe(a.encode(bigger)[0])  # a new size (a rung change): one new context
+    assert len(made) == 1 and made[0].codec is not None and made[0].codec.width == 128
+    unstamped = frame(3)
+    unstamped.pts = None
+    with pytest.raises(ValueError, match="timestamp"):
+        b.encode(unstamped)
+    with pytest.raises(ValueError, match="timestamp"):
+        TunedVp8Encoder().encode(unstamped)
+
+
+def test_an_encode_that_gives_nothing_is_not_a_picture() -> None:
+    class Silent(TunedVp8Encoder):
+        def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+            return [], 0
+
+    shared = SharedVideoEncoder(Silent)
+    port = shared.port()
+    assert port.encode(frame(0)) == ([], 0)
+    assert shared.counts["encoded"] == 1 and shared.counts["keyframes"] == 0
