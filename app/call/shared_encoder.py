@@ -42,7 +42,7 @@ from av.frame import Frame
 
 from app.call.vp8_settings import TunedVp8Encoder
 
-HISTORY = 4  # pictures kept for a sender that fell behind (a frame interval or two at 15 fps)
+HISTORY = 4  # pictures kept for a sender that fell behind (about 0.27 s at 15 fps)
 ACTIVE_S = 1.0  # a sender silent this long no longer holds the shared target down
 
 
