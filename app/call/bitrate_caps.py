@@ -19,6 +19,8 @@ from typing import Any
 
 from aiortc.codecs import vpx
 
+from app.call.shared_encoder import EncoderPort
+
 log = logging.getLogger(__name__)
 
 # On a steady target libvpx (aiortc's CBR settings) sends 0.89-0.98 x its target, RTP headers
@@ -52,10 +54,14 @@ def target_bps(estimate_bps: int | None, cap_kbps: float | None) -> int:
 
 
 def set_vp8_target(encoder: Any, bps: int) -> bool:
-    """Write `bps` into an aiortc Vp8Encoder, past its setter's 250 kbit/s floor.
+    """Write `bps` into an aiortc Vp8Encoder (or a sender's port on the shared one), past its
+    setter's 250 kbit/s floor.
 
     Returns False for any other encoder (Opus, H.264), which is left alone.
     """
+    if isinstance(encoder, EncoderPort):
+        encoder.set_target(bps)  # the shared encode takes the lowest of its senders' targets
+        return True
     if not isinstance(encoder, vpx.Vp8Encoder):
         return False
     # The name-mangled field behind `target_bitrate`; encode() reads it for rate and buffer.

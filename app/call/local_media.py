@@ -19,6 +19,7 @@ from app.call.bitrate_caps import BitrateCap
 from app.call.echo_canceller import EchoCanceller
 from app.call.events import PeerStats
 from app.call.media_mode import cap_kbps
+from app.call.shared_encoder import SharedVideoEncoder
 from app.call.video_profile import AdaptSettings, VideoAdapter, VideoProfile, ladder_for
 from app.call.video_tracks import CameraVideoTrack, LocalVideoTrack
 from app.devices.base import Camera, DeviceError, Microphone
@@ -60,6 +61,8 @@ class LocalMedia:
         # The ladder's rung holds every peer's video encoder to its bitrate (one shared track,
         # one profile, one cap).
         self.bitrate_cap = BitrateCap(now=now)
+        # ... and one VP8 encode per frame serves them all (app.call.shared_encoder).
+        self.video_encoder = SharedVideoEncoder(now=now)
         self._adapter: VideoAdapter | None = None
         self._muted = False
         self._camera_enabled = True

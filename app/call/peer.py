@@ -203,7 +203,7 @@ class RemotePeer:
                 self.pc.addTransceiver(kind, direction="recvonly")
         self.channel.attach(self.pc.createDataChannel(LABEL, ordered=True))
         await self._set_local_description(await self.pc.createOffer())
-        self.tuning = tune_connection(self.pc, self.bitrate_cap)
+        self.tuning = tune_connection(self.pc, self.bitrate_cap, shared=self._media.video_encoder)
         return self.pc.localDescription.sdp
 
     async def accept_offer(self, sdp: str) -> str:
@@ -219,7 +219,7 @@ class RemotePeer:
                 # Takes the first offered transceiver of this kind (aiortc's addTrack).
                 self.pc.addTrack(track)
         await self._set_local_description(await self.pc.createAnswer())
-        self.tuning = tune_connection(self.pc, self.bitrate_cap)
+        self.tuning = tune_connection(self.pc, self.bitrate_cap, shared=self._media.video_encoder)
         return self.pc.localDescription.sdp
 
     async def _set_local_description(self, description: RTCSessionDescription) -> None:

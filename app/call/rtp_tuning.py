@@ -1,11 +1,13 @@
 """One call per peer connection to apply Tandem's media tuning to aiortc (Qt-free).
 
-    tuning = tune_connection(pc, cap)   # after setLocalDescription / setRemoteDescription
+    tuning = tune_connection(pc, cap, shared=enc)  # after setLocal/RemoteDescription
     cap.set(200)                        # the video ladder, per rung (one BitrateCap per call)
     tuning.video_gate.pause()           # audio-only to this peer; .resume() brings video back
 
 and in the loop that drains a remote video track, `await recv_fresh(track)` instead of
-`await track.recv()`. See receive_tuning, send_tuning and bitrate_caps for what each part does.
+`await track.recv()`. `cap` and `enc` (a SharedVideoEncoder: one VP8 encode per frame for every
+peer) belong to the local video track. See receive_tuning, send_tuning, shared_encoder and
+bitrate_caps for what each part does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aiortc import RTCPeerConnection
 from app.call.bitrate_caps import BitrateCap
 from app.call.receive_tuning import ReceiverTuning, recv_fresh, tune_receiver
 from app.call.send_tuning import SenderTuning, VideoGate, tune_sender
+from app.call.shared_encoder import SharedVideoEncoder
 
 __all__ = ["ConnectionTuning", "recv_fresh", "tune_connection"]
 
@@ -51,16 +54,18 @@ def tune_connection(
     pc: RTCPeerConnection,
     cap: BitrateCap | None = None,
     *,
+    shared: SharedVideoEncoder | None = None,
     now: Callable[[], float] = time.monotonic,
 ) -> ConnectionTuning:
     """Tune every sender and receiver `pc` has now; call again after a later
-    setRemoteDescription to pick up new ones (each part is tuned once)."""
+    setRemoteDescription to pick up new ones (each part is tuned once). `shared` is the local
+    video track's one encoder, for every connection that sends it."""
     tuning: ConnectionTuning | None = getattr(pc, "_tandem_tuning", None)
     if tuning is None:
         tuning = ConnectionTuning()
         pc._tandem_tuning = tuning  # type: ignore[attr-defined]
     for sender in pc.getSenders():
-        sent = tune_sender(sender, cap, now=now)
+        sent = tune_sender(sender, cap, shared=shared, now=now)
         if sent not in tuning.senders:
             tuning.senders.append(sent)
         if sender.kind == "video" and tuning.video_gate is None:

@@ -21,9 +21,11 @@ from aiortc import RTCRtpSender, clock
 from aiortc.codecs import get_encoder
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, unpack_remb_fci
 
 from app.call.bitrate_caps import BitrateCap, CappedEncoderTarget, target_bps
+from app.call.shared_encoder import EncoderPort, SharedVideoEncoder
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +130,15 @@ def tune_sender(
     sender: RTCRtpSender,
     cap: BitrateCap | None = None,
     *,
+    shared: SharedVideoEncoder | None = None,
     now: Callable[[], float] = time.monotonic,
     opus_bitrate: int = OPUS_BITRATE,
     opus_loss_pct: int = OPUS_EXPECTED_LOSS_PCT,
 ) -> SenderTuning:
-    """Bound a sender's retransmissions, route its REMB through `cap` (video) and give its Opus
-    encoder in-band FEC (audio). Call once the sender exists (after addTrack / setLocalDescription),
-    before media flows; calling again returns the first tuning unchanged."""
+    """Bound a sender's retransmissions, route its REMB through `cap` (video), encode its VP8
+    once with the other senders of the same track through `shared` (app.call.shared_encoder),
+    and give its Opus encoder in-band FEC (audio). Call once the sender exists (after addTrack /
+    setLocalDescription), before media flows; calling again returns the first tuning unchanged."""
     existing: SenderTuning | None = getattr(sender, "_tandem_tuning", None)
     if existing is not None:
         return existing
@@ -170,12 +174,19 @@ def tune_sender(
         # aiortc makes its encoder on the first frame; make it here first so it is tuned
         # before it encodes anything (Opus options only count before the codec opens).
         if tuning.encoder() is None:
-            encoder = get_encoder(codec)
+            vp8 = codec.mimeType.lower() == "video/vp8"
+            encoder = shared.port() if shared is not None and vp8 else get_encoder(codec)
             if isinstance(encoder, OpusEncoder):
                 tune_opus(encoder, opus_bitrate, opus_loss_pct)
             sender._RTCRtpSender__encoder = encoder  # type: ignore[attr-defined]
             if tuning.share is not None:
                 tuning.share.on_encoder(encoder)
+        port = tuning.encoder()
+        if isinstance(port, EncoderPort) and port.backlog and sender._enabled:
+            # Pictures of the shared encoder this peer missed, in order, before a new frame.
+            picture = port.backlog.popleft()
+            level = None  # video has no audio level (aiortc passes None too, typed int)
+            return RTCEncodedFrame(picture.payloads, picture.timestamp, level)  # type: ignore[arg-type]
         return await original_next(codec)
 
     sender._retransmit = retransmit  # type: ignore[method-assign]

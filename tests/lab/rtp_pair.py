@@ -27,6 +27,7 @@ from app.call.peer import disable_loopback_candidates, enable_loopback_candidate
 from app.call.receive_tuning import ReceiverTuning, recv_fresh
 from app.call.rtp_tuning import tune_connection
 from app.call.send_tuning import SenderTuning, VideoGate
+from app.call.shared_encoder import SharedVideoEncoder
 from app.call.video_tracks import LocalVideoTrack
 
 HANG_GUARD_S = 30.0
@@ -99,8 +100,11 @@ class VideoPair:
         tuned: bool = True,
         cap: BitrateCap | None = None,
         audio: MediaStreamTrack | None = None,
+        shared: SharedVideoEncoder | None = None,
     ) -> None:
+        """`shared`: the video is encoded by this shared encoder (with other pairs' senders)."""
         self.video = video
+        self.shared = shared
         self.audio = audio
         self.tuned = tuned
         self.cap = cap
@@ -132,7 +136,7 @@ class VideoPair:
             r for r in self.receiver_pc.getReceivers() if r.track and r.track.kind == "video"
         )
         if self.tuned:
-            sending = tune_connection(self.sender_pc, self.cap)
+            sending = tune_connection(self.sender_pc, self.cap, shared=self.shared)
             self.sender_tuning = next(s for s in sending.senders if s.sender is self.video_sender)
             self.video_gate = sending.video_gate
             self.receiver_tuning = tune_connection(self.receiver_pc).receivers[0]
