@@ -22,7 +22,7 @@ import fractions
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -57,7 +57,7 @@ def picture(index: int, size: tuple[int, int]) -> np.ndarray:
     image = np.roll(base, index * 4, axis=1) + texture
     cv2.circle(image, (width // 2 + index * 3 % 100, height // 2), height // 4, (40, 200, 90), -1)
     cv2.putText(image, str(index), (10, height // 4), cv2.FONT_HERSHEY_SIMPLEX, 2, (255,) * 3, 3)
-    return image
+    return np.asarray(image, np.uint8)
 
 
 def decoded_stream(count: int, size: tuple[int, int]) -> list[av.VideoFrame]:
@@ -101,7 +101,9 @@ def old_to_image(frame: np.ndarray, box: tuple[int, int] | None) -> QImage:
 
 
 # --- timing -------------------------------------------------------------------------------------
-def per_frame_ms(items: list, work: Callable[[object], object], per_round: int) -> float:
+def per_frame_ms(
+    items: Sequence[object], work: Callable[[object], object], per_round: int
+) -> float:
     """CPU ms per call, the best of ROUNDS rounds of `per_round` calls."""
     work(items[0])  # warm up (swscale contexts, caches)
     best = float("inf")
@@ -148,7 +150,6 @@ def main() -> int:
     print(f"{'':<42}{'before':>9}{'after':>9}{'gain':>9}")
     total_before = total_after = 0.0
     for box in REMOTE_BOXES:
-        old_store = {"box": box}
         new_store = FrameStore(lambda source: None)
         new_store.set_box("peer", *box)
 
@@ -169,10 +170,9 @@ def main() -> int:
         new_image = new_put(frames[0])
         assert isinstance(old_image, QImage) and isinstance(new_image, QImage)
         paint_before, paint_after = paint_ms(old_image, n * 5), paint_ms(new_image, n * 5)
-        print(row(f"  paint it 1:1 (GUI thread)", paint_before, paint_after))
+        print(row("  paint it 1:1 (GUI thread)", paint_before, paint_after))
         if box == (480, 270):
             total_before, total_after = before + paint_before, after + paint_after
-        del old_store
 
     for source, size in ((camera, "640x360"), (camera_hd, "1280x720")):
         self_store = FrameStore(lambda source: None)
