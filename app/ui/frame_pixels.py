@@ -61,7 +61,12 @@ def fit(width: int, height: int, box: Box) -> tuple[int, int]:
     """The largest size with width:height's aspect ratio that fits in `box` (at least 2x2)."""
     box_w, box_h = box
     scale = min(box_w / width, box_h / height)
-    return max(2, int(width * scale)), max(2, int(height * scale))
+    # Rounded, not truncated: 360 * (224 / 640) is 125.99999..., and a 224x126 tile must get
+    # 126 rows, not a picture a row short with a stripe of background under it.
+    return (
+        max(2, min(box_w, round(width * scale))),
+        max(2, min(box_h, round(height * scale))),
+    )
 
 
 def target_size(width: int, height: int, box: Box | None) -> tuple[int, int]:

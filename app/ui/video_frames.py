@@ -76,6 +76,10 @@ class FrameStore:
                 self._hidden.add(source)
                 self._images.pop(source, None)
 
+    def showing(self, source: str) -> bool:
+        with self._lock:
+            return source not in self._hidden
+
     def put(self, source: str, frame: av.VideoFrame | Frame) -> None:
         """Convert and keep `frame`, decoded video or a BGR array (any thread but the GUI's)."""
         with self._lock:
