@@ -55,7 +55,8 @@ def test_a_decoded_frame_becomes_an_rgb32_image_fitted_to_the_tile(qtbot: QtBot)
     assert image is not None and store.take(PEER) is None
     assert image.format() == image.Format.Format_RGB32
     assert (image.width(), image.height()) == (int(480 * ratio), int(270 * ratio))
-    red, green, blue = image.pixelColor(10, 10).getRgb()[:3]
+    colour = image.pixelColor(10, 10)
+    red, green, blue = colour.red(), colour.green(), colour.blue()
     assert abs(red - 230) <= 8 and abs(green - 140) <= 8 and abs(blue - 30) <= 8
 
 
@@ -134,7 +135,8 @@ def test_a_camera_frame_is_converted_at_the_self_view_size_with_its_colours() ->
     image = store.take(SELF)
     assert image is not None
     assert (image.width(), image.height()) == (224, 126)
-    assert image.pixelColor(100, 60).getRgb()[:3] == (230, 140, 30)
+    colour = image.pixelColor(100, 60)
+    assert (colour.red(), colour.green(), colour.blue()) == (230, 140, 30)
 
 
 def test_to_image_owns_its_pixels() -> None:
