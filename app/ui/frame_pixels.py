@@ -8,17 +8,26 @@ benchmarks/frame_pipeline.py).
 
 Remote video: the decoder's YUV 4:2:0 frame goes through one libswscale pass that scales to the
 tile's size and converts to BGRA at once. This replaced to BGR (full size), then cv2.resize, then
-a BGR->RGB swap: three passes and two full-size intermediates. One reformatter per source keeps
-its swscale context between frames (PyAV's `frame.reformat()` makes a new one per frame object,
-and every decoded frame is a new object). threads=1: PyAV's default (0) lets swscale start
-slice threads for a job of a tenth of a millisecond, which cost more CPU than it saved on two
-cores.
+a BGR->RGB swap: three passes and two full-size intermediates (~1.06 ms -> ~0.34 ms a frame for a
+480x270 tile). One reformatter per source keeps its swscale context between frames (PyAV's
+`frame.reformat()` makes a new one per frame object, and every decoded frame is a new object).
+threads=1: PyAV's default (0) lets swscale start slice threads for a job of a tenth of a
+millisecond, which cost more CPU than it saved on two cores. AREA: a box filter when shrinking
+(no aliasing), bilinear when growing, and 10-15 % cheaper than swscale's BILINEAR when
+shrinking 640x360 to 320x180, 480x270 or 560x315 (BICUBIC cost 40-50 % more; POINT aliases).
 
 Camera frames (the self view) arrive as BGR arrays from OpenCV's capture. libswscale reads packed
 BGR slowly (~0.6 ms for 640x360 to 224x126), and so does cv2.INTER_AREA at a non-integer ratio;
 halving with INTER_AREA (its fast integer path) while the frame is at least twice the tile, then
 one INTER_LINEAR step to the tile (a ratio under 2, where linear does not alias), then BGR->BGRA
 on the small picture costs ~0.12 ms, a fifth of the old path (measured: frame_pipeline.py).
+
+Not done, because measured dearer: deriving the self view from the I420 frame the encoder needs
+(BGR->I420, then swscale I420->BGRA at 224x126: ~0.34 ms against ~0.12 ms above; and in the
+waiting room there is no encoder to share with). Converting at paint time on the GUI thread
+instead of at arrival: in a three-party call only ~1 % of converted images were superseded
+before the GUI took them (FrameStore.replaced, benchmarks/README.md), and STYLE.md rule 5 keeps
+the work off the GUI thread.
 """
 
 from __future__ import annotations
@@ -114,7 +123,9 @@ class Scaler:
             return Pixels(image.reshape(size[1], size[0] * 4), size[0])
         width, height = target_size(frame.width, frame.height, box)
         with self._lock:
-            out = self._reformatter.reformat(frame, width, height, "bgra", threads=1)
+            out = self._reformatter.reformat(
+                frame, width, height, "bgra", threads=1, interpolation="AREA"
+            )
         plane = out.planes[0]  # line_size * height bytes, padding included: viewed, not copied
         rows = np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * height]
         return Pixels(rows.reshape(height, plane.line_size), width)
