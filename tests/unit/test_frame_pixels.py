@@ -51,6 +51,13 @@ def test_without_a_usable_box_a_frame_keeps_its_own_size() -> None:
     assert target_size(640, 360, (480, 480)) == (480, 270)
 
 
+def test_the_width_painted_is_even_as_swscale_is_much_slower_to_an_odd_one() -> None:
+    assert fit(640, 360, (520, 292)) == (519, 292)
+    assert target_size(640, 360, (520, 292)) == (518, 292)
+    assert target_size(641, 361, None) == (640, 361)
+    assert target_size(3, 2, None) == (2, 2)
+
+
 @pytest.mark.parametrize(
     ("source", "size", "steps"),
     [
