@@ -67,6 +67,7 @@ class VideoTile(QWidget):
         self.message = "Connecting video…" if remote else "Starting your camera…"
         self.interrupted: str | None = None  # "Reconnecting to Sam… 4 s" while they are out
         self.voice_only = False
+        self._on_screen = True  # as the store assumes until a hide event says otherwise
 
         self.name_label = QLabel()
         self.name_label.setObjectName("tileName")
@@ -108,7 +109,7 @@ class VideoTile(QWidget):
         self.voice_only = on
         if on:
             self._image = None
-        self._tell_showing(self.isVisible())
+        self._tell_showing(self._on_screen)
         self._describe()
         self.update()
 
@@ -164,6 +165,7 @@ class VideoTile(QWidget):
         self._tell_showing(False)
 
     def _tell_showing(self, on_screen: bool) -> None:
+        self._on_screen = on_screen
         self._store.set_showing(self.source, on_screen and not self.voice_only)
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -105,6 +105,23 @@ def test_a_minimised_window_gets_no_conversions_until_it_is_restored(qtbot: QtBo
     assert store.converted == 1
 
 
+def test_video_back_on_a_minimised_window_stays_unconverted(qtbot: QtBot) -> None:
+    store = FrameStore(lambda source: None)
+    window = QWidget()
+    qtbot.addWidget(window)
+    tile = VideoTile(store, PEER, "Sam", "partner")
+    QVBoxLayout(window).addWidget(tile)
+    window.show()
+    qtbot.waitExposed(window)
+    tile.set_voice_only(True)
+    window.showMinimized()
+    qtbot.waitUntil(window.isMinimized)
+    tile.set_voice_only(False)  # the link got better while nobody looks
+    assert tile.isVisible() and not store.showing(PEER)
+    store.put(PEER, decoded_frame())
+    assert (store.converted, store.skipped) == (0, 1)
+
+
 def test_a_voice_only_tile_gets_no_conversions_and_video_back_gets_them_again(
     qtbot: QtBot,
 ) -> None:
