@@ -10,6 +10,9 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import av
+import numpy as np
+
 from app.devices.base import DeviceProblem, Frame
 
 
@@ -116,11 +119,18 @@ class StatsReport:
 
 @dataclass(frozen=True)
 class RemoteFrame:
-    """A decoded remote video frame (BGR). Delivered off the GUI thread; never printed."""
+    """A decoded remote video frame, as the decoder made it (YUV 4:2:0): whoever shows it
+    converts it once, straight to what it paints at the size it paints (app.ui.frame_pixels).
+    Delivered off the GUI thread; never printed."""
 
     at: float
     peer_id: str
-    frame: Frame = field(repr=False)
+    video: av.VideoFrame = field(repr=False)
+
+    @property
+    def frame(self) -> Frame:
+        """The picture as a BGR array, converted on each call: for tests and tools, not the GUI."""
+        return np.asarray(self.video.to_ndarray(format="bgr24"), np.uint8)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import av
-import numpy as np
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -32,7 +31,7 @@ from app.call.rtp_tuning import ConnectionTuning, recv_fresh, tune_connection
 from app.call.signaling import IceServer
 from app.call.stats import StatsSnapshot, StatsTracker
 from app.call.stream_stats import collect_snapshot
-from app.devices.base import Frame, Speaker
+from app.devices.base import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +321,3 @@ class RemotePeer:
                     log.exception("frame handler failed")
         except MediaStreamError:
             log.debug("peer %s video ended", self.peer_id)
-
-
-def to_bgr(frame: av.VideoFrame) -> Frame:
-    image = frame.to_ndarray(format="bgr24")
-    return np.asarray(image, dtype=np.uint8)

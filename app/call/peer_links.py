@@ -27,7 +27,7 @@ from app.call.events import (
 )
 from app.call.local_media import LocalMedia
 from app.call.negotiation import Deadlines
-from app.call.peer import RemotePeer, to_bgr
+from app.call.peer import RemotePeer
 from app.call.peer_channel import DataMessage
 from app.call.signaling import IceServer, Message
 from app.devices.base import Speaker
@@ -316,4 +316,4 @@ class PeerLinks:
             self._first_frame.add(link.peer_id)
             self._emit(FirstFrame(now, link.peer_id, (now - self.join_started) * 1000.0))
         if self._remote_frames:
-            self._emit(RemoteFrame(now, link.peer_id, to_bgr(frame)))
+            self._emit(RemoteFrame(now, link.peer_id, frame))  # converted once, by who shows it

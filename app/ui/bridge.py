@@ -134,7 +134,7 @@ class Bridge(QObject):
         """A CallListener for the call engine; events arrive as `call_event` on the GUI thread.
 
         RemoteFrame never crosses as a signal: `on_frame` handles it on the asyncio thread
-        (decode and scale there, e.g. FrameStore.put) and announces it with `video_frame`.
+        (convert and scale there, e.g. FrameStore.put) and announces it with `video_frame`.
         """
         if on_frame is None:
             return self.call_event.emit

@@ -120,7 +120,7 @@ def _engine_factory(
             camera=devices.camera,
             microphone=devices.microphone,
             speaker=devices.speaker,
-            listener=bridge.call_listener(lambda e: store.put(e.peer_id, e.frame)),
+            listener=bridge.call_listener(lambda e: store.put(e.peer_id, e.video)),
             video_size=setup.video_size,
             fps=setup.fps,
             allow_loopback=setup.allow_loopback,

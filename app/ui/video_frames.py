@@ -1,8 +1,9 @@
 """Finished video images for the call page, made off the GUI thread (STYLE.md rule 5).
 
-Remote frames arrive as BGR numpy on the asyncio thread, the self view on the camera's worker
-thread. Each is scaled to its tile's current size and turned into a QImage right there; the GUI
-thread only takes the newest finished image per source and paints it 1:1.
+Remote frames arrive as decoded av.VideoFrames on the asyncio thread, the self view as BGR arrays
+on the camera's reader thread. Each is scaled to its tile's current size and turned into a QImage
+right there (frame_pixels: one swscale pass for video); the GUI thread only takes the newest
+finished image per source and paints it 1:1.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 
-import cv2
-import numpy as np
+import av
 from PySide6.QtGui import QImage
 
 from app.call.camera_watch import CAMERA_LOST_AFTER_S, CameraWatch
 from app.devices.base import Camera, DeviceError, DeviceProblem, Frame
+from app.ui.frame_pixels import Pixels, Scaler, fit
+
+__all__ = ["SELF", "FrameStore", "SharedCamera", "fit", "to_image"]
 
 log = logging.getLogger(__name__)
 
@@ -26,38 +29,25 @@ SELF = "self"  # the source key of the self view
 RETRY_PAUSE_S = 0.2
 
 
-def fit(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
-    """The largest size with width:height's aspect ratio that fits in `box` (at least 2x2)."""
-    box_w, box_h = box
-    scale = min(box_w / width, box_h / height)
-    return max(2, int(width * scale)), max(2, int(height * scale))
+def to_image(pixels: Pixels) -> QImage:
+    """BGRA pixels -> a QImage in the format Qt paints fastest (frame_pixels), owning its pixels.
 
-
-def to_image(frame: Frame, box: tuple[int, int] | None) -> QImage:
-    """BGR frame -> an RGB QImage scaled to fit `box`, owning its pixels."""
-    height, width = frame.shape[:2]
-    if box is not None and box[0] > 1 and box[1] > 1:
-        size = fit(width, height, box)
-        if size != (width, height):
-            shrinking = size[0] < width
-            frame = np.asarray(
-                cv2.resize(
-                    frame,
-                    size,
-                    interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
-                ),
-                np.uint8,
-            )
-            height, width = frame.shape[:2]
-    rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    The one copy here is what lets the image outlive the decoder's buffer and cross threads."""
+    return QImage(
+        pixels.rows.data, pixels.width, pixels.height, pixels.stride, QImage.Format.Format_RGB32
+    ).copy()
 
 
 class FrameStore:
     """The newest finished image per source (peer_id or SELF); thread-safe.
 
-    `notify(source)` runs on the producing thread when a source's slot goes from empty to
-    full, so the GUI gets one wake-up per image it can actually show, never a backlog.
+    `put` converts on the producing thread (the asyncio thread for peers, the camera's reader
+    for SELF; STYLE.md rule 5), scaled once to the tile's size. `notify(source)` runs there when
+    a source's slot goes from empty to full, so the GUI gets one wake-up per image it can
+    actually show, never a backlog. A source whose tile is not showing (hidden, the window
+    minimised, a voice-only tile) is not converted at all: `set_showing` says so from the GUI.
+    Counters (read by benchmarks and tests): `converted` images made, `replaced` made and then
+    superseded before the GUI took them (the GUI fell behind), `skipped` frames not converted.
     """
 
     def __init__(self, notify: Callable[[str], None]) -> None:
@@ -65,22 +55,45 @@ class FrameStore:
         self._lock = threading.Lock()
         self._images: dict[str, QImage] = {}
         self._boxes: dict[str, tuple[int, int]] = {}
+        self._hidden: set[str] = set()
+        self._scalers: dict[str, Scaler] = {}
         self.converted = 0
+        self.replaced = 0
+        self.skipped = 0
 
     def set_box(self, source: str, width: int, height: int) -> None:
         """The tile's size in device pixels (GUI thread, on resize)."""
         with self._lock:
             self._boxes[source] = (width, height)
 
-    def put(self, source: str, frame: Frame) -> None:
-        """Convert and keep `frame` (any thread but the GUI's)."""
+    def set_showing(self, source: str, showing: bool) -> None:
+        """Whether `source`'s tile is on screen (GUI thread). A source is showing until told
+        otherwise; a hidden one's waiting image is dropped (it would be stale when shown)."""
         with self._lock:
+            if showing:
+                self._hidden.discard(source)
+            else:
+                self._hidden.add(source)
+                self._images.pop(source, None)
+
+    def showing(self, source: str) -> bool:
+        with self._lock:
+            return source not in self._hidden
+
+    def put(self, source: str, frame: av.VideoFrame | Frame) -> None:
+        """Convert and keep `frame`, decoded video or a BGR array (any thread but the GUI's)."""
+        with self._lock:
+            if source in self._hidden:
+                self.skipped += 1
+                return
             box = self._boxes.get(source)
-        image = to_image(frame, box)
+            scaler = self._scalers.setdefault(source, Scaler())
+        image = to_image(scaler.bgra(frame, box))
         with self._lock:
             was_empty = source not in self._images
             self._images[source] = image
             self.converted += 1
+            self.replaced += not was_empty
         if was_empty:
             self._notify(source)
 
@@ -92,6 +105,8 @@ class FrameStore:
         with self._lock:
             self._images.pop(source, None)
             self._boxes.pop(source, None)
+            self._scalers.pop(source, None)
+            # Not `_hidden`: that is the tile's to say (the self view's tile outlives a call).
 
 
 class SharedCamera:

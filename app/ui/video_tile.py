@@ -7,7 +7,16 @@ Sam… 4 s") and voice only (their video paused for a weak link: name, role and 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui.assets import icon
@@ -58,6 +67,7 @@ class VideoTile(QWidget):
         self.message = "Connecting video…" if remote else "Starting your camera…"
         self.interrupted: str | None = None  # "Reconnecting to Sam… 4 s" while they are out
         self.voice_only = False
+        self._on_screen = True  # as the store assumes until a hide event says otherwise
 
         self.name_label = QLabel()
         self.name_label.setObjectName("tileName")
@@ -99,6 +109,7 @@ class VideoTile(QWidget):
         self.voice_only = on
         if on:
             self._image = None
+        self._tell_showing(self._on_screen)
         self._describe()
         self.update()
 
@@ -141,6 +152,21 @@ class VideoTile(QWidget):
         ratio = self.devicePixelRatioF()
         size = event.size()
         self._store.set_box(self.source, int(size.width() * ratio), int(size.height() * ratio))
+
+    # Frames for a tile nobody sees are not converted (FrameStore.set_showing). A minimised
+    # window sends its widgets spontaneous hide events and show events when restored, while
+    # isVisible() stays True, so the events themselves say it, not isVisible().
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._tell_showing(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._tell_showing(False)
+
+    def _tell_showing(self, on_screen: bool) -> None:
+        self._on_screen = on_screen
+        self._store.set_showing(self.source, on_screen and not self.voice_only)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
