@@ -62,6 +62,7 @@ ROOM = "bench-desktop"
 TOKEN_ENV = "TANDEM_BENCH_TOKEN"
 WARMUP_S = 5.0  # after both remote videos are drawn: ICE, the first keyframes, bitrate ramp
 READY_TIMEOUT_S = 90.0
+LINGER_S = 2.0
 EXIT_TIMEOUT_S = 15.0
 
 
@@ -209,6 +210,10 @@ def run_app_call(
         cpu1, wall1 = cpu_seconds(), time.monotonic()
         measuring = False
         wall = wall1 - wall0
+        if on_ready is not None:
+            # Measured from outside too (--compare-browser): stay in the call a little longer,
+            # so leaving and shutting down fall after that window, whatever the pipe's delay.
+            run_events_until(lambda: time.monotonic() - wall1 >= LINGER_S, LINGER_S + 5)
         return AppRun(
             seconds=wall,
             cpu_pct=100.0 * (cpu1 - cpu0) / wall,
