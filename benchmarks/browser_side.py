@@ -44,6 +44,8 @@ BOTH_PEERS_DECODED = """
 }
 """
 
+LEFT = "() => !window.tandemConsole || window.tandemConsole.state() === 'left'"
+
 # What each live connection has sent so far (running totals).
 SENT_STATS = """
 async () => {
@@ -158,6 +160,7 @@ class BrowserParticipant:
 
         self._playwright = sync_playwright().start()
         self._context: Any = None
+        self.page: Any = None
         try:
             args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"]
             launch_env: dict[str, str | float | bool] = dict(env)
@@ -188,7 +191,15 @@ class BrowserParticipant:
         return stats
 
     def close(self) -> None:
+        """Leave as a clinician does (the Leave button: the server frees the seat at once,
+        where a vanished page's seat is held for its grace period), then end Chromium."""
         try:
+            if self._context is not None and self.page is not None:
+                try:
+                    self.page.click("#leave-button", timeout=5_000)
+                    self.page.wait_for_function(LEFT, timeout=5_000, polling=100)
+                except Exception as error:  # not in a call, or the page is gone: close anyway
+                    print(f"  browser: no clean leave ({type(error).__name__})")
             if self._context is not None:
                 self._context.close()
         finally:

@@ -89,7 +89,8 @@ def app_round(ctx: Context, seconds: float, warmup: float) -> Round | None:
             assert proc.stdout is not None
             lines = JsonLines(proc.stdout)
             if lines.wait_for("ready", READY_TIMEOUT_S) is None:
-                print(f"  app: no call within {READY_TIMEOUT_S:.0f} s (log: {log_path})")
+                print(f"  app: no call within {READY_TIMEOUT_S:.0f} s; its log ends:")
+                print_tail(log_path)
                 return None
             time.sleep(warmup)  # the child warms up the same while
             usage = TreeUsage(proc.pid)
@@ -99,7 +100,8 @@ def app_round(ctx: Context, seconds: float, warmup: float) -> Round | None:
             cpu_pct, pss = usage.stop(time.monotonic())
             message = lines.wait_for("result", 30.0)
             if message is None:
-                print(f"  app: no result (log: {log_path})")
+                print("  app: no result; its log ends:")
+                print_tail(log_path)
                 return None
             result: dict[str, Any] = message["result"]
             sent = [Sent(**figures) for figures in result["sent"]]
@@ -107,6 +109,11 @@ def app_round(ctx: Context, seconds: float, warmup: float) -> Round | None:
             return Round("app", cpu_pct, pss / 1024, sent, fps, usage.processes, playing)
         finally:
             stop_process(proc)
+
+
+def print_tail(path: Path, lines: int = 25) -> None:
+    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+        print(f"    {line}")
 
 
 def browser_round(ctx: Context, seconds: float, warmup: float) -> Round | None:
