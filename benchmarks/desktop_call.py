@@ -1,10 +1,9 @@
-"""CPU and memory of the desktop app in a three-party call (offscreen Qt), alone or side by side
-with headless Chromium in its place.
+"""CPU and memory of the desktop app in a three-party call, alone or beside headless Chromium.
 
-The app: the main window on the call page, a camera and a speaker that cost what real ones do
-(benchmarks/call_media.py: a generated talking-head clip through OpenCV's capture path, and
-PortAudio on a PulseAudio null sink when there is PulseAudio), a fake microphone, both remote
-videos decoded, scaled and drawn, plus the self view. The two other participants are
+The app (offscreen Qt): the main window on the call page, a camera and a speaker that cost what
+real ones do (benchmarks/call_media.py: a generated talking-head clip through OpenCV's capture
+path, and PortAudio on a PulseAudio null sink when there is PulseAudio), a fake microphone, both
+remote videos decoded, scaled and drawn, plus the self view. The two other participants are
 `python -m app join --headless` subprocesses (test pattern and tone, 640x360 at 15 fps).
 
 Alone (default): this process is the app, with the session server embedded as in practice mode;
@@ -301,7 +300,7 @@ def main() -> int:
         "--rounds", type=int, default=3, help="rounds of each side with --compare-browser (3)"
     )
     parser.add_argument(
-        "--warmup", type=float, default=WARMUP_S, help="seconds before measuring, side by side"
+        "--warmup", type=float, default=WARMUP_S, help="seconds before measuring, side by side (5)"
     )
     parser.add_argument("--app-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--server", help=argparse.SUPPRESS)
@@ -312,6 +311,8 @@ def main() -> int:
         parser.error("--seconds must be between 1 and 600")
     if not 1 <= args.rounds <= 20:
         parser.error("--rounds must be between 1 and 20")
+    if not 0 <= args.warmup <= 60:
+        parser.error("--warmup must be between 0 and 60")
     if args.app_child:
         return app_child(args)
     if args.compare_browser:
@@ -361,7 +362,7 @@ def alone(seconds: float) -> int:
     for index, value in enumerate(run.remote_fps, 1):
         print(f"{f'remote video {index}, frames drawn/s':<34}{value:>10.1f}{'':>10}")
     print(f"{'self view, frames drawn/s':<34}{run.own_fps:>10.1f}{'':>10}")
-    print(f"{'ALSA messages (underruns)':<34}{run.alsa_messages:>10d}{'':>10}")
+    print(f"{'ALSA messages (underruns), run':<34}{run.alsa_messages:>10d}{'':>10}")
     for index, sent in enumerate(run.sent, 1):
         rung = f"{sent.width}x{sent.height}@{sent.fps:.0f}"
         print(f"{f'sent to peer {index}, kbit/s ({rung})':<34}{sent.total_kbps:>10.0f}{'':>10}")
