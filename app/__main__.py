@@ -1,5 +1,5 @@
 """`python -m app` does exactly what the `tandem` console script does."""
 
-from app.cli import main
+from app.cli import run
 
-raise SystemExit(main())
+run()

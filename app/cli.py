@@ -13,9 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 from app import __version__, smoke
 from app.commands import audit, check, emergency, gui, join, oncall, plan, server, token
+from app.process_exit import run_and_exit
 
 COMMANDS: dict[str, ModuleType] = {
     "check": check,
@@ -121,6 +123,17 @@ def _names_a_command(arguments: Sequence[str]) -> bool:
         elif not word.startswith("-"):
             return True
     return False
+
+
+def run() -> NoReturn:
+    """The `tandem` console script and `python -m app`: `main`, then the process ends at once
+    (app.process_exit says why)."""
+    run_and_exit(main)
+
+
+def run_gui() -> NoReturn:
+    """The windowed launcher (`tandem-gui`), ending as `run` does."""
+    run_and_exit(main_gui)
 
 
 def main_gui(argv: Sequence[str] | None = None) -> int:
