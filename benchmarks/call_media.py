@@ -32,9 +32,13 @@ CLIP_SECONDS = 4.0  # the sway's period: the loop has no jump
 
 
 def talking_head_frames(
-    size: tuple[int, int] = CLIP_SIZE, fps: int = CLIP_FPS, seconds: float = CLIP_SECONDS
+    size: tuple[int, int] = CLIP_SIZE,
+    fps: int = CLIP_FPS,
+    seconds: float = CLIP_SECONDS,
+    noise: float = 2.0,
 ) -> list[Frame]:
-    """BGR frames of the clip; every frame differs from the one before."""
+    """BGR frames of the clip; every frame differs from the one before. `noise` is the sensor
+    noise's standard deviation in grey levels (0: none)."""
     width, height = size
     count = max(2, round(fps * seconds))
     rng = np.random.default_rng(12)
@@ -84,7 +88,7 @@ def talking_head_frames(
             (60, 50, 120),
             -1,
         )
-        frame += rng.normal(0, 2.0, frame.shape).astype(np.float32)  # a webcam's sensor noise
+        frame += rng.normal(0, noise, frame.shape).astype(np.float32)  # a webcam's sensor noise
         picture = np.clip(frame, 0, 255).astype(np.uint8)
         cv2.putText(
             picture, f"{index:02d}", (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2

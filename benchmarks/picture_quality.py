@@ -8,13 +8,14 @@ aiortc's 250 kbit/s floor exactly as app.call.bitrate_caps does, depacketizes an
 with aiortc's Vp8Decoder, and compares each decoded picture with the one that was encoded:
 PSNR and SSIM of luma, and the bitrate the encoder really produced.
 
-The scene is synthetic (this machine has no camera and no video of a person): a still room with
-a bookshelf, a head and shoulders that sway by a few pixels, eyes that blink, a mouth that moves
-with speech rhythm, and fresh sensor noise on every frame as a webcam in a living room has (the
-noise is what costs a still picture its bits). It is rendered at 640x360 and scaled to each
-rung's size, as the app scales the camera.
+The scene is the talking-head clip `desktop_call.py` sends, Chromium's camera included
+(benchmarks/call_media.py; this machine has no camera and no video of a person): a textured room,
+a head and shoulders swaying, a mouth opening and shutting, and fresh sensor noise on every frame
+as a webcam in a living room has (the noise is what costs a still picture its bits), and the
+same without noise. It is made at 640x360 and scaled to each rung's size, as the app scales the
+camera.
 
-    .venv/bin/python benchmarks/picture_quality.py [--seconds 10] [--noise 2.5]
+    .venv/bin/python benchmarks/picture_quality.py [--seconds 8] [--noise 2.0]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiortc.codecs.vpx import Vp8Decoder, vp8_depayload  # noqa: E402
 from aiortc.jitterbuffer import JitterFrame  # noqa: E402
+from call_media import talking_head_frames  # noqa: E402
 
 from app.call.bitrate_caps import set_vp8_target  # noqa: E402
 from app.call.media_mode import RUNG_CAPS_KBPS  # noqa: E402
@@ -54,81 +56,6 @@ class Quality:
     sent_kbps: float
     psnr_db: float
     ssim: float
-
-
-def _room(width: int, height: int, rng: np.random.Generator) -> Array:
-    """The still background: a lit wall, a bookshelf with books of many colours, a lamp."""
-    y = np.linspace(0.0, 1.0, height)[:, None]
-    x = np.linspace(0.0, 1.0, width)[None, :]
-    wall = 150 + 50 * (1 - x) - 25 * y
-    room = np.repeat(wall[:, :, None], 3, axis=2) * np.array([0.92, 0.98, 1.0])
-    room = room + rng.normal(0, 3, room.shape)  # plaster texture, fixed
-    shelf_x0, shelf_y0 = int(0.68 * width), int(0.12 * height)
-    for row in range(4):
-        top = shelf_y0 + row * int(0.2 * height)
-        cv2.rectangle(room, (shelf_x0, top), (width - 4, top + 4), (60, 80, 110), -1)
-        left = shelf_x0 + 4
-        while left < width - 12:
-            book = int(rng.integers(6, 14))
-            tall = int(rng.integers(int(0.1 * height), int(0.17 * height)))
-            colour = tuple(int(c) for c in rng.integers(30, 220, 3))
-            cv2.rectangle(room, (left, top - tall), (left + book, top), colour, -1)
-            left += book + 1
-    cv2.circle(
-        room, (int(0.12 * width), int(0.2 * height)), int(0.06 * height), (200, 235, 250), -1
-    )
-    clipped: Array = np.clip(room, 0, 255).astype(np.float32)
-    return clipped
-
-
-def _person(rng: np.random.Generator) -> tuple[Array, Array]:
-    """Head and shoulders as a sprite (BGR, mask), with the fine texture of skin, hair and a
-    knitted jumper: texture that moves is what a talking head's bits are spent on."""
-    height, width = 300, 320
-    sprite = np.zeros((height, width, 3), np.float32)
-    mask = np.zeros((height, width), np.uint8)
-    cx, cy = width // 2, 110
-    cv2.ellipse(mask, (cx, cy + 200), (155, 95), 0, 180, 360, 1, -1)  # shoulders
-    jumper = np.indices((height, width)).sum(axis=0) % 6 < 3  # a knit's diagonal ribs
-    sprite[:] = np.where(jumper[:, :, None], (70, 55, 120), (85, 70, 140))
-    face = np.zeros_like(mask)
-    cv2.ellipse(face, (cx, cy), (62, 80), 0, 0, 360, 1, -1)
-    skin = np.array([120, 150, 200], np.float32) + rng.normal(0, 6, (height, width, 1))
-    sprite[face == 1] = skin[face == 1]
-    hair = np.zeros_like(mask)
-    cv2.ellipse(hair, (cx, cy - 45), (70, 48), 0, 180, 360, 1, -1)
-    strands = 40 + 25 * np.sin(np.arange(width) / 1.7)[None, :] + rng.normal(0, 8, (height, 1))
-    sprite[hair == 1] = np.repeat(strands[:, :, None], 3, axis=2)[hair == 1] * (0.8, 0.9, 1.2)
-    mask |= face | hair
-    return sprite, mask
-
-
-def talking_head(seconds: float, fps: int, noise: float) -> Iterator[Array]:
-    """BGR frames at 640x360: the room, a person talking in it, sensor noise on top."""
-    width, height = 640, 360
-    rng = np.random.default_rng(12)
-    room = _room(width, height, rng)
-    sprite, mask = _person(rng)
-    for index in range(int(seconds * fps)):
-        t = index / fps
-        frame = room.copy()
-        sway_x = 4 * math.sin(2 * math.pi * 0.23 * t) + 2 * math.sin(2 * math.pi * 0.71 * t)
-        sway_y = 2 * math.sin(2 * math.pi * 0.31 * t)
-        left, top = int(0.42 * width - 160 + sway_x), int(0.45 * height - 110 + sway_y)
-        rows = slice(top, min(top + sprite.shape[0], height))
-        cols = slice(left, left + sprite.shape[1])
-        fit = (rows.stop - rows.start, sprite.shape[1])
-        region = frame[rows, cols]
-        region[mask[: fit[0]] == 1] = sprite[: fit[0]][mask[: fit[0]] == 1]
-        cx, cy = left + 160, top + 110
-        blink = (t % 3.7) < 0.15
-        for side in (-1, 1):
-            eye = (cx + side * 24, cy - 10)
-            cv2.ellipse(frame, eye, (10, 1 if blink else 5), 0, 0, 360, (40, 30, 30), -1)
-        speech = max(0.0, math.sin(2 * math.pi * 3.1 * t) * math.sin(2 * math.pi * 0.4 * t))
-        cv2.ellipse(frame, (cx, cy + 40), (18, 2 + int(9 * speech)), 0, 0, 360, (60, 60, 140), -1)
-        frame += rng.normal(0, noise, frame.shape).astype(np.float32)
-        yield np.clip(frame, 0, 255).astype(np.uint8)
 
 
 def _ssim(a: Array, b: Array) -> float:
@@ -188,12 +115,12 @@ def measure(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="scene length per figure")
-    parser.add_argument("--noise", type=float, default=2.5, help="sensor noise, grey levels (sd)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="scene length per figure")
+    parser.add_argument("--noise", type=float, default=2.0, help="sensor noise, grey levels (sd)")
     args = parser.parse_args(argv)
     print(f"talking head, {args.seconds:.0f} s per figure, sensor noise sd {args.noise}")
     for rung in LADDER:
-        source = list(talking_head(args.seconds, rung.fps, args.noise))
+        source = talking_head_frames(fps=rung.fps, seconds=args.seconds, noise=args.noise)
         frames = [cv2.resize(f, rung.size, interpolation=cv2.INTER_AREA) for f in source]
         cap = RUNG_CAPS_KBPS[str(rung)]
         print(f"\n{rung} (cap now {cap:.0f} kbit/s), quantizer floor {MIN_QUANTIZER}")
@@ -205,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for scene, noise in scenes.items():
         print(f"\n{scene}, each rung at its cap: quantizer floor (aiortc: 2)")
         print(f"{'rung':>11} {'cap':>5} {'qmin':>5} {'sent':>6} {'PSNR dB':>8} {'SSIM':>7}")
-        source = list(talking_head(args.seconds, LADDER[0].fps, noise))
+        source = talking_head_frames(fps=LADDER[0].fps, seconds=args.seconds, noise=noise)
         for rung in LADDER:
             frames = [
                 cv2.resize(f, rung.size, interpolation=cv2.INTER_AREA)

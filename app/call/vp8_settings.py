@@ -22,11 +22,12 @@ way to change them is to make the context ourselves, so `TunedVp8Encoder.encode`
 - the quantizer floor (rc_min_quantizer; aiortc sets 2, the finest): with it at 2, CBR spends
   the whole target on any picture, so a still talking head went out at the cap however little
   it needed, most of the bits on sensor noise. A floor of 12 lets a simple picture undershoot.
-  `benchmarks/picture_quality.py` (a synthetic talking head with webcam noise, 10 s, each rung
-  at its cap): 640x360@15 at 600 kbit/s sends 227 instead of 626 kbit/s for 0.7 dB of PSNR
-  (41.5 -> 40.8) and 0.008 of SSIM; without noise 142 instead of 585. Floors 8-10 kept most
-  of the bits; 16 lost another 0.4-0.7 dB. A moving or detailed picture still climbs to the
-  cap: the floor only stops bits the picture does not need.
+  `benchmarks/picture_quality.py` (the benchmarks' talking-head clip with webcam noise, 8 s,
+  each rung at its cap): 640x360@15 at 600 kbit/s sends 171 instead of 621 kbit/s for 0.1 dB
+  of PSNR (44.7 -> 44.6); 320x180 rungs lose ~1.5 dB (46.7 -> 45.2-45.4) at 52-76 kbit/s
+  instead of 133-208. Without noise: 136 instead of 622. 16 loses another 0.3-0.7 dB on the
+  small rungs. A moving or detailed picture still climbs to the cap: the floor only stops the
+  bits the picture does not need.
 
 `last_keyframe` says whether the latest `encode()` made a keyframe (the shared encoder needs to
 know where a peer may start decoding).
