@@ -273,8 +273,8 @@ def test_participant_timed_out_by_the_server_stays_on_the_tile_until_back(
             partner.proc.send_signal(signal.SIGCONT)
 
         # Back on the same tile with media arriving. Not video frames: after a freeze this
-        # long the desktop client itself goes audio only for a while (its send rate over the
-        # frozen seconds reads "starved"), which is its policy, not the console's.
+        # long the desktop client may go audio only for a while (its fallback judges the
+        # frozen seconds' loss and delay), which is its policy, not the console's.
         page.wait_for_function(
             f"""() => {{
               const t = document.querySelector('{TILE}');
