@@ -136,9 +136,11 @@ def token_of(args: argparse.Namespace, command: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from app.call.headless import JsonLinesPrinter
     from app.call.headless_join import HeadlessMedia, loopback_wanted
+    from app.devices.alsa_quiet import quiet_alsa
     from app.emergency.headless_couple import CoupleOptions, HeadlessCouple
     from app.emergency.protocol import clean_location
 
+    quiet_alsa()  # ALSA's own lines ("underrun occurred") would interleave with the events
     token = token_of(args, "emergency")
     if token is None:
         return 2

@@ -185,7 +185,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.devices.alsa_quiet import quiet_alsa
     from app.net.tls_trust import CaFileError, client_tls_context
+
+    quiet_alsa()  # ALSA's own lines ("underrun occurred") would interleave with the events
 
     args.token = args.token or os.environ.get(TOKEN_ENV, "")
     if not args.token:

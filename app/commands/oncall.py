@@ -90,8 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.call.headless import JsonLinesPrinter
     from app.call.headless_join import HeadlessMedia, loopback_wanted
+    from app.devices.alsa_quiet import quiet_alsa
     from app.emergency.headless_oncall import HeadlessClinician, OncallOptions
 
+    quiet_alsa()  # ALSA's own lines ("underrun occurred") would interleave with the events
     token = token_of(args, "oncall")
     if token is None:
         return 2
