@@ -3,13 +3,13 @@
 The app (offscreen Qt): the main window on the call page, a camera and a speaker that cost what
 real ones do (benchmarks/call_media.py: a generated talking-head clip through OpenCV's capture
 path, and PortAudio on a PulseAudio null sink when there is PulseAudio), a fake microphone, both
-remote videos decoded, scaled and drawn, plus the self view. The two other participants are
-`python -m app join --headless` subprocesses (test pattern and tone, 640x360 at 15 fps).
+remote videos decoded, scaled and drawn, plus the self view. The other participants (two, or one
+with `--parties 2`) are `python -m app join --headless` subprocesses (test pattern and tone, 640x360 at 15 fps).
 
 Alone (default): this process is the app, with the session server embedded as in practice mode;
 CPU from getrusage (all threads) over the measured window, peak RSS from VmHWM, PSS at the end.
 
-    .venv/bin/python benchmarks/desktop_call.py [--seconds 60]
+    .venv/bin/python benchmarks/desktop_call.py [--seconds 60] [--parties 2]
 
 Side by side (`--compare-browser`): the server runs in this process, and each round either the
 app (a child process: this script with --app-child) or Chromium on /console joins as the
@@ -159,8 +159,9 @@ def run_app_call(
     seconds: float,
     warmup_s: float = 0.0,
     on_ready: Callable[[], None] | None = None,
+    remote: int = 2,
 ) -> AppRun | None:
-    """The window joins, waits for both remote videos, warms up, measures. None: no call."""
+    """The window joins, waits for the `remote` videos, warms up, measures. None: no call."""
     from app.call.events import StatsReport
     from app.checks.result import VerdictSummary
     from app.devices import alsa_quiet
@@ -192,7 +193,9 @@ def run_app_call(
         run_events_until(lambda: all(p.has_device for p in pickers), 10.0)
         window.join_session(token=token)
         tiles_drawing = run_events_until(
-            lambda: len(page.tiles) == 2 and all(t.frames_drawn > 0 for t in page.tiles.values()),
+            lambda: (
+                len(page.tiles) == remote and all(t.frames_drawn > 0 for t in page.tiles.values())
+            ),
             60.0,
         )
         if not tiles_drawing:
@@ -302,6 +305,13 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=float, default=WARMUP_S, help="seconds before measuring, side by side (5)"
     )
+    parser.add_argument(
+        "--parties",
+        type=int,
+        choices=(2, 3),
+        default=3,
+        help="people in the call, the app included (3; side by side always 3)",
+    )
     parser.add_argument("--app-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--server", help=argparse.SUPPRESS)
     parser.add_argument("--clip", type=Path, help=argparse.SUPPRESS)
@@ -319,10 +329,10 @@ def main() -> int:
         from compare_browser import compare
 
         return compare(args.rounds, args.seconds or 30.0, args.warmup)
-    return alone(args.seconds or 60.0)
+    return alone(args.seconds or 60.0, args.parties)
 
 
-def alone(seconds: float) -> int:
+def alone(seconds: float, parties: int = 3) -> int:
     from app.server.config import ServerConfig
     from app.server.embedded import EmbeddedServer
     from app.server.tokens import mint_token
@@ -337,12 +347,14 @@ def alone(seconds: float) -> int:
         server = EmbeddedServer(ServerConfig.for_practice())
         server.start()
         secret = server.config.secret
-        peers = start_peers(server.url, secret, (("therapist", "Dr. Rivera"), ("partner", "Alex")))
+        others = (("therapist", "Dr. Rivera"), ("partner", "Alex"))[: parties - 1]
+        peers = start_peers(server.url, secret, others)
         try:
             token = mint_token(secret, ROOM, "partner", "Sam", 600)
-            run = run_app_call(server.url, token, BenchDevices(clip, speaker), seconds)
+            devices = BenchDevices(clip, speaker)
+            run = run_app_call(server.url, token, devices, seconds, remote=len(others))
             if run is None:
-                print("the call did not start: two remote tiles drawing video expected")
+                print(f"the call did not start: {len(others)} remote tile(s) drawing expected")
                 return 1
         finally:
             for peer in peers:
@@ -351,7 +363,10 @@ def alone(seconds: float) -> int:
             if lab is not None:
                 lab.close()
             del app
-    print(f"desktop app, 3-party call, 640x360 @ 15 fps, {run.seconds:.1f} s measured (offscreen)")
+    print(
+        f"desktop app, {parties}-party call, 640x360 @ 15 fps, "
+        f"{run.seconds:.1f} s measured (offscreen)"
+    )
     print(f"camera: a talking-head clip through OpenCV's capture path; speaker: {speaker}")
     print(f"{'measure':<34}{'value':>10}{'target':>10}")
     print("-" * 54)
