@@ -4,7 +4,8 @@ The app (offscreen Qt): the main window on the call page, a camera and a speaker
 real ones do (benchmarks/call_media.py: a generated talking-head clip through OpenCV's capture
 path, and PortAudio on a PulseAudio null sink when there is PulseAudio), a fake microphone, both
 remote videos decoded, scaled and drawn, plus the self view. The other participants (two, or one
-with `--parties 2`) are `python -m app join --headless` subprocesses (test pattern and tone, 640x360 at 15 fps).
+with `--parties 2`) are `python -m app join --headless` subprocesses (test pattern and tone,
+640x360 at 15 fps).
 
 Alone (default): this process is the app, with the session server embedded as in practice mode;
 CPU from getrusage (all threads) over the measured window, peak RSS from VmHWM, PSS at the end.
