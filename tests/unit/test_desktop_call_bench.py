@@ -113,9 +113,15 @@ def test_median_sent_takes_the_common_size_and_median_rates() -> None:
 def test_proc_readings_of_a_process_tree() -> None:
     marker = f"bench-marker-{os.getpid()}"
     child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()", marker], stdin=subprocess.PIPE
+        [sys.executable, "-c", "import sys; print('up', flush=True); sys.stdin.read()", marker],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
+        # Once it has printed, the child runs the new program: until its exec, a freshly
+        # forked child still shows this process's command line, which CI once caught.
+        assert child.stdout is not None and child.stdout.readline() == "up\n"
         assert find_process(marker) == child.pid
         assert child.pid in tree(os.getpid())
         assert pss_kb(child.pid) > 0
@@ -128,6 +134,7 @@ def test_proc_readings_of_a_process_tree() -> None:
     finally:
         child.kill()
         child.wait(timeout=5)
-        assert child.stdin is not None
+        assert child.stdin is not None and child.stdout is not None
         child.stdin.close()
+        child.stdout.close()
     assert cpu_seconds(child.pid) is None and pss_kb(child.pid) == 0
