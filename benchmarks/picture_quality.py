@@ -21,7 +21,6 @@ camera.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from aiortc.codecs.vpx import Vp8Decoder, vp8_depayload  # noqa: E402
 from aiortc.jitterbuffer import JitterFrame  # noqa: E402
 from call_media import talking_head_frames  # noqa: E402
+from vp8_encoder import psnr  # noqa: E402
 
 from app.call.bitrate_caps import set_vp8_target  # noqa: E402
 from app.call.media_mode import RUNG_CAPS_KBPS  # noqa: E402
@@ -76,11 +76,6 @@ def _ssim(a: Array, b: Array) -> float:
     return float(index.mean())
 
 
-def _psnr(a: Array, b: Array) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
-
-
 def measure(
     rung: VideoProfile, target_kbps: int, frames: Sequence[Array], qmin: int = MIN_QUANTIZER
 ) -> Quality:
@@ -102,7 +97,7 @@ def measure(
         last = decoded[-1]
         assert isinstance(last, VideoFrame)
         picture = last.reformat(format="yuv420p").to_ndarray()[: rung.height]
-        psnrs.append(_psnr(source, picture))
+        psnrs.append(psnr(source, picture))
         ssims.append(_ssim(source, picture))
     seconds = (len(frames) - settle) / rung.fps
     return Quality(
